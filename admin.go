@@ -1,0 +1,124 @@
+package operable
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/secrets"
+)
+
+// adminHandler serves the probes, /metrics, and /debug/ behind the guard.
+func (s *Service) adminHandler() http.Handler {
+	mux := http.NewServeMux()
+	ho := health.HandlerOptions{Authorized: s.authorized}
+	mux.Handle("GET /livez", s.checks.Handler(health.Liveness, ho))
+	mux.Handle("GET /readyz", s.checks.Handler(health.Readiness, ho))
+	mux.Handle("GET /startupz", s.checks.Handler(health.Startup, ho))
+	mux.Handle("GET /metrics", s.metrics.MetricsHandler())
+	mux.Handle("/debug/", s.guard(s.debug))
+	return mux
+}
+
+// routeDebug registers the SDK's own /debug/ pages.
+func (s *Service) routeDebug() {
+	s.debug.HandleFunc("GET /debug/info", s.serveInfo)
+	// net/http/pprof also registers these on http.DefaultServeMux when
+	// imported; the SDK never serves that mux.
+	s.debug.HandleFunc("/debug/pprof/", pprof.Index)
+	s.debug.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	s.debug.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	s.debug.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	s.debug.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
+
+// authorized reports whether r carries "Authorization: Bearer <ADMIN_TOKEN>".
+// The token is compared in constant time; with no token configured, nobody
+// is authorized.
+func (s *Service) authorized(r *http.Request) bool {
+	if s.cfg.AdminToken.IsZero() {
+		return false
+	}
+	const prefix = "Bearer "
+	h := r.Header.Get("Authorization")
+	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
+		return false
+	}
+	return secrets.New(h[len(prefix):]).Equal(s.cfg.AdminToken)
+}
+
+// guard lets only authorized callers through. With no ADMIN_TOKEN it answers
+// 404, as if the pages did not exist; with a token, a caller without it gets
+// 401.
+func (s *Service) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case s.cfg.AdminToken.IsZero():
+			http.NotFound(w, r)
+		case !s.authorized(r):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="operable admin"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// buildInfo is what /debug/info reports.
+type buildInfo struct {
+	Service     string    `json:"service"`
+	Version     string    `json:"version"`
+	Environment string    `json:"environment"`
+	Commit      string    `json:"commit,omitempty"`
+	CommitTime  string    `json:"commit_time,omitempty"`
+	Modified    bool      `json:"modified,omitempty"`
+	GoVersion   string    `json:"go_version"`
+	StartTime   time.Time `json:"start_time"`
+}
+
+func readBuildInfo(opts Options) buildInfo {
+	info := buildInfo{
+		Service:   opts.Name,
+		Version:   opts.Version,
+		GoVersion: runtime.Version(),
+		StartTime: time.Now().UTC(),
+	}
+	if info.Service == "" {
+		info.Service = filepath.Base(os.Args[0])
+	}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		if info.Version == "" {
+			info.Version = "(devel)"
+		}
+		return info
+	}
+	if info.Version == "" {
+		info.Version = bi.Main.Version // "(devel)" when built without a module version
+	}
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			info.Commit = kv.Value
+		case "vcs.time":
+			info.CommitTime = kv.Value
+		case "vcs.modified":
+			info.Modified = kv.Value == "true"
+		}
+	}
+	return info
+}
+
+func (s *Service) serveInfo(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(s.info)
+}

@@ -1,0 +1,91 @@
+package operable
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/logging"
+	"github.com/operable-go/operable/secrets"
+)
+
+// Config is the SDK's own configuration, read from the environment variables
+// named in its tags. The service's own settings go in a struct of its own,
+// passed as [Options.Config].
+type Config struct {
+	// ServiceName names the service in logs and metrics. Default:
+	// Options.Name.
+	ServiceName string `env:"SERVICE_NAME"`
+	// ServiceVersion is the service's version. Default: Options.Version.
+	ServiceVersion string `env:"SERVICE_VERSION"`
+	// Environment is local, development, staging or production.
+	Environment string `env:"ENVIRONMENT" envDefault:"local"`
+	// HTTPAddr is the application listener's address.
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
+	// AdminAddr is the admin listener's address (probes, metrics, debug).
+	AdminAddr string `env:"ADMIN_ADDR" envDefault:":9090"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json or text.
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	// ShutdownTimeout bounds the whole stop sequence.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	// ShutdownDrainDelay is how long the service keeps serving after a
+	// stop signal while readiness fails. Default: 5s, 0 when Environment
+	// is local.
+	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY"`
+	// AdminToken guards /debug/. Without it, /debug/ answers 404.
+	AdminToken secrets.Secret `env:"ADMIN_TOKEN"`
+}
+
+// Environments are the values ENVIRONMENT may take.
+var Environments = []string{"local", "development", "staging", "production"}
+
+// DefaultDrainDelay is the drain delay outside the local environment.
+const DefaultDrainDelay = 5 * time.Second
+
+// drainDelay returns the configured drain delay or its default.
+func (c *Config) drainDelay() time.Duration {
+	if c.ShutdownDrainDelay != nil {
+		return *c.ShutdownDrainDelay
+	}
+	if c.Environment == "local" {
+		return 0
+	}
+	return DefaultDrainDelay
+}
+
+// Validate reports every value outside its allowed set.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(v, field, reason string) {
+		errs = append(errs, &config.Problem{Var: v, Field: field, Reason: reason})
+	}
+	if !slices.Contains(Environments, c.Environment) {
+		bad("ENVIRONMENT", "Environment", fmt.Sprintf("must be one of %v", Environments))
+	}
+	if _, err := logging.ParseLevel(c.LogLevel); err != nil {
+		bad("LOG_LEVEL", "LogLevel", "must be one of debug, info, warn, error")
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("LOG_FORMAT", "LogFormat", "must be json or text")
+	}
+	if c.HTTPAddr == "" {
+		bad("HTTP_ADDR", "HTTPAddr", "must not be empty")
+	}
+	if c.AdminAddr == "" {
+		bad("ADMIN_ADDR", "AdminAddr", "must not be empty")
+	}
+	if c.ShutdownTimeout <= 0 {
+		bad("SHUTDOWN_TIMEOUT", "ShutdownTimeout", "must be positive")
+	}
+	if d := c.drainDelay(); d < 0 {
+		bad("SHUTDOWN_DRAIN_DELAY", "ShutdownDrainDelay", "must not be negative")
+	} else if c.ShutdownTimeout > 0 && d >= c.ShutdownTimeout {
+		bad("SHUTDOWN_DRAIN_DELAY", "ShutdownDrainDelay", "must be shorter than SHUTDOWN_TIMEOUT")
+	}
+	return errors.Join(errs...)
+}
+

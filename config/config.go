@@ -1,0 +1,276 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/operable-go/operable/secrets"
+)
+
+// Options tell [Load] where to read from. The zero value reads the process
+// environment with no prefix.
+type Options struct {
+	// Prefix is put before every variable name, e.g. "APP_". Default: none.
+	Prefix string
+
+	// Environ holds the variables to read instead of the process environment
+	// (for tests). Default: nil, which means os.Environ.
+	Environ map[string]string
+}
+
+// Load returns a T filled from its `envDefault` tags and then from the
+// environment. T must be a struct type. See [LoadInto] for the errors.
+func Load[T any](opts Options) (T, error) {
+	var dst T
+	err := LoadInto(&dst, opts)
+	return dst, err
+}
+
+// LoadInto fills the struct dst points to from its `envDefault` tags and
+// then from the environment, then calls its Validate method when it has one
+// (func (*T) Validate() error or func (T) Validate() error).
+//
+// On bad input LoadInto returns an error that lists every problem at once,
+// each naming the variable and field and why it was rejected, never the
+// value itself; the error is a *[Error] (test it with [errors.As]).
+func LoadInto(dst any, opts Options) error {
+	t := reflect.TypeOf(dst)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("config: LoadInto needs a pointer to a struct, got %T", dst)
+	}
+	environ := opts.Environ
+	if environ == nil {
+		environ = envMap(os.Environ())
+	}
+	err := env.ParseWithOptions(dst, env.Options{
+		Environment: environ,
+		Prefix:      opts.Prefix,
+		FuncMap: map[reflect.Type]env.ParserFunc{
+			reflect.TypeFor[secrets.Secret](): func(v string) (any, error) { return secrets.New(v), nil },
+		},
+	})
+	var problems []Problem
+	if err != nil {
+		problems = parseProblems(t.Elem(), opts.Prefix, err)
+	}
+	if v, ok := dst.(interface{ Validate() error }); ok {
+		problems = appendValidation(problems, v.Validate())
+	}
+	if len(problems) > 0 {
+		sort.SliceStable(problems, func(i, j int) bool { return problems[i].sortKey() < problems[j].sortKey() })
+		return &Error{Problems: problems}
+	}
+	return nil
+}
+
+// appendValidation adds the problems a Validate method reported. A field that
+// already failed to parse is not reported again: its zero value would only
+// fail validation for the same reason.
+func appendValidation(problems []Problem, err error) []Problem {
+	if err == nil {
+		return problems
+	}
+	seen := map[string]bool{}
+	for _, p := range problems {
+		seen[p.Field] = p.Field != ""
+		seen[p.Var] = p.Var != ""
+	}
+	for _, p := range flatten(err) {
+		if seen[p.Field] || seen[p.Var] {
+			continue
+		}
+		problems = append(problems, p)
+	}
+	return problems
+}
+
+// flatten turns an error returned by Validate into Problems: a *Problem or
+// *Error keeps its fields, errors.Join is taken apart, and any other error
+// becomes a Problem with its text as the reason.
+func flatten(err error) []Problem {
+	var (
+		p *Problem
+		e *Error
+	)
+	switch {
+	case errors.As(err, &e):
+		return e.Problems
+	case errors.As(err, &p):
+		return []Problem{*p}
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []Problem
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []Problem{{Reason: err.Error()}}
+}
+
+func envMap(kvs []string) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Error is the error [Load] returns for bad input: every problem found, in a
+// stable order.
+type Error struct {
+	Problems []Problem
+}
+
+// Problem is one rejected input. It never holds the rejected value. A
+// Validate method may return a *Problem, or several joined with errors.Join,
+// to name the field and variable it rejects.
+type Problem struct {
+	// Field is the Go field path, e.g. "Shutdown.Timeout".
+	Field string
+	// Var is the environment variable the value came from (or would have).
+	Var string
+	// Reason says why the input was rejected.
+	Reason string
+}
+
+func (p *Problem) Error() string { return p.String() }
+
+func (p Problem) sortKey() string { return p.Var + "\x00" + p.Field }
+
+// String formats the problem as "VAR (field Path): reason".
+func (p Problem) String() string {
+	switch {
+	case p.Var != "" && p.Field != "":
+		return fmt.Sprintf("%s (field %s): %s", p.Var, p.Field, p.Reason)
+	case p.Var != "":
+		return p.Var + ": " + p.Reason
+	case p.Field != "":
+		return "field " + p.Field + ": " + p.Reason
+	default:
+		return p.Reason
+	}
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config: %d problem", len(e.Problems))
+	if len(e.Problems) != 1 {
+		b.WriteString("s")
+	}
+	for _, p := range e.Problems {
+		b.WriteString("; ")
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// parseProblems turns caarlos0/env's errors into Problems. Its parse errors
+// repeat the raw value (strconv and time errors quote their input), so only
+// the error's kind is kept.
+func parseProblems(t reflect.Type, prefix string, err error) []Problem {
+	var errs []error
+	var agg env.AggregateError
+	if errors.As(err, &agg) {
+		errs = agg.Errors
+	} else {
+		errs = []error{err}
+	}
+	fields := fieldVars(t, prefix)
+	out := make([]Problem, 0, len(errs))
+	for _, e := range errs {
+		out = append(out, problemOf(e, fields))
+	}
+	return out
+}
+
+func problemOf(err error, fields map[string][]field) Problem {
+	var (
+		parse    env.ParseError
+		notSet   env.VarIsNotSetError
+		empty    env.EmptyVarError
+		noParser env.NoParserError
+		file     env.LoadFileContentError
+	)
+	switch {
+	case errors.As(err, &parse):
+		p := Problem{Reason: "not a valid " + parse.Type.String() + sanitizedCause(parse.Err)}
+		if fs := fields[parse.Name]; len(fs) == 1 {
+			p.Field, p.Var = fs[0].path, fs[0].key
+		} else {
+			p.Field = parse.Name
+		}
+		return p
+	case errors.As(err, &notSet):
+		return Problem{Var: notSet.Key, Reason: "required but not set"}
+	case errors.As(err, &empty):
+		return Problem{Var: empty.Key, Reason: "must not be empty"}
+	case errors.As(err, &noParser):
+		return Problem{Field: noParser.Name, Reason: "no parser for type " + noParser.Type.String()}
+	case errors.As(err, &file):
+		return Problem{Var: file.Key, Reason: "cannot read file " + strconv.Quote(file.Filename)}
+	default:
+		// Errors with no value in them (unsupported tag options, a
+		// non-struct type) are programmer errors; keep their text.
+		return Problem{Reason: err.Error()}
+	}
+}
+
+// sanitizedCause keeps the part of a parse error that carries no input.
+func sanitizedCause(err error) string {
+	var num *strconv.NumError
+	if errors.As(err, &num) {
+		return ": " + num.Err.Error()
+	}
+	return ""
+}
+
+type field struct{ path, key string }
+
+// fieldVars maps each Go field name in t to its path and variable name,
+// following caarlos0/env's `env` and `envPrefix` tags. A name can map to more
+// than one field when nested structs reuse it.
+func fieldVars(t reflect.Type, prefix string) map[string][]field {
+	m := map[string][]field{}
+	var walk func(t reflect.Type, path, prefix string)
+	walk = func(t reflect.Type, path, prefix string) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			p := sf.Name
+			if path != "" {
+				p = path + "." + sf.Name
+			}
+			if key, _, _ := strings.Cut(sf.Tag.Get("env"), ","); key != "" && key != "-" {
+				m[sf.Name] = append(m[sf.Name], field{path: p, key: prefix + key})
+				continue
+			}
+			ft := sf.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[secrets.Secret]() {
+				walk(ft, p, prefix+sf.Tag.Get("envPrefix"))
+			}
+		}
+	}
+	walk(t, "", prefix)
+	return m
+}

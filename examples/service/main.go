@@ -1,0 +1,34 @@
+// Command service is an example service built on operable: a greeting, an
+// items API and a slow, context-aware /work route, with probes, metrics, logs
+// and graceful shutdown from the SDK. Copy it to start a new service.
+//
+//	go run ./examples/service
+//
+// The app listens on :8080 (HTTP_ADDR), the admin listener on :9090
+// (ADMIN_ADDR): /livez, /readyz, /startupz, /metrics, and /debug/ when
+// ADMIN_TOKEN is set. See CONTRACT.md for every variable.
+package main
+
+import (
+	"time"
+
+	"github.com/operable-go/operable"
+)
+
+// Config is the example's own configuration, loaded and validated together
+// with the SDK's: a bad value in either stops start-up with exit code 78.
+type Config struct {
+	// Greeting is how GET /hello greets.
+	Greeting string `env:"GREETING" envDefault:"Hello"`
+	// MaxWork is the longest duration GET /work accepts.
+	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s"`
+	// MaxItems is how many items the store holds.
+	MaxItems int `env:"MAX_ITEMS" envDefault:"10000"`
+}
+
+func main() {
+	var cfg Config
+	operable.Main(operable.Options{Name: "example", Config: &cfg}, func(s *operable.Service) error {
+		return routes(s, &cfg)
+	})
+}

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/health"
+)
+
+// Validate is called by the SDK after loading; its problems are reported
+// with the SDK's own.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.MaxWork <= 0 {
+		errs = append(errs, errors.New("MAX_WORK must be positive"))
+	}
+	if c.MaxItems <= 0 {
+		errs = append(errs, errors.New("MAX_ITEMS must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+// routes registers the example's routes and its health check.
+func routes(s *operable.Service, cfg *Config) error {
+	st := &store{max: cfg.MaxItems, items: map[int]item{}}
+	s.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("name")
+		if name == "" {
+			name = "world"
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"message": cfg.Greeting + ", " + name})
+	})
+	s.HandleFunc("GET /items", st.list)
+	s.HandleFunc("POST /items", st.create)
+	s.HandleFunc("GET /items/{id}", st.get)
+	s.HandleFunc("DELETE /items/{id}", st.delete)
+	s.HandleFunc("GET /work", func(w http.ResponseWriter, r *http.Request) {
+		work(w, r, cfg.MaxWork)
+	})
+	// The store warns (non-critical) when it is nearly full: the service
+	// still takes traffic, and /readyz?verbose says why it is degraded.
+	return s.AddCheck(health.Check{
+		Name:          "items-capacity",
+		Groups:        health.Readiness,
+		NonCritical:   true,
+		ComponentType: "datastore",
+		Func:          st.checkCapacity,
+	})
+}
+
+// work simulates slow work that honours cancellation: GET /work?duration=2s.
+func work(w http.ResponseWriter, r *http.Request, maxWork time.Duration) {
+	d, err := time.ParseDuration(r.URL.Query().Get("duration"))
+	if err != nil || d < 0 || d > maxWork {
+		writeJSON(w, http.StatusBadRequest, map[string]string{
+			"error": fmt.Sprintf("duration must be a Go duration between 0 and %s", maxWork),
+		})
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		writeJSON(w, http.StatusOK, map[string]string{"worked": d.String()})
+	case <-r.Context().Done():
+		// The client left; nobody reads the answer.
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+}
+
+type item struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+// store is an in-memory item store, safe for concurrent use.
+type store struct {
+	mu     sync.Mutex
+	max    int
+	nextID int
+	items  map[int]item
+}
+
+func (st *store) list(w http.ResponseWriter, _ *http.Request) {
+	st.mu.Lock()
+	out := make([]item, 0, len(st.items))
+	for _, it := range st.items {
+		out = append(out, it)
+	}
+	st.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (st *store) create(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.Name == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"name": "..."}`})
+		return
+	}
+	st.mu.Lock()
+	if len(st.items) >= st.max {
+		st.mu.Unlock()
+		writeJSON(w, http.StatusInsufficientStorage, map[string]string{"error": "store is full"})
+		return
+	}
+	st.nextID++
+	it := item{ID: st.nextID, Name: in.Name}
+	st.items[it.ID] = it
+	st.mu.Unlock()
+	w.Header().Set("Location", "/items/"+strconv.Itoa(it.ID))
+	writeJSON(w, http.StatusCreated, it)
+}
+
+func (st *store) get(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a number"})
+		return
+	}
+	st.mu.Lock()
+	it, ok := st.items[id]
+	st.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
+		return
+	}
+	writeJSON(w, http.StatusOK, it)
+}
+
+func (st *store) delete(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.Atoi(r.PathValue("id"))
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a number"})
+		return
+	}
+	st.mu.Lock()
+	_, ok := st.items[id]
+	delete(st.items, id)
+	st.mu.Unlock()
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// checkCapacity fails (as a warning: the check is non-critical) when the
+// store is more than 90% full.
+func (st *store) checkCapacity(context.Context) error {
+	st.mu.Lock()
+	n := len(st.items)
+	st.mu.Unlock()
+	if n*10 > st.max*9 {
+		return fmt.Errorf("store %d%% full (%d of %d items)", n*100/st.max, n, st.max)
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,329 @@
+package main_test
+
+// Black-box tests of the example service against CONTRACT.md: a real
+// process on loopback ports, real HTTP, real signals, its real stdout.
+
+import (
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/operable-go/operable/internal/servicetest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	servicetest.Cleanup()
+	os.Exit(code)
+}
+
+const pkg = "github.com/operable-go/operable/examples/service"
+
+// start builds and starts the example and waits until /startupz passes.
+func start(t *testing.T, env ...string) *servicetest.Process {
+	t.Helper()
+	p := servicetest.Start(t, servicetest.Build(t, pkg), env...)
+	p.WaitStatus(p.AdminURL, "/startupz", http.StatusOK, 10*time.Second)
+	return p
+}
+
+func TestProbesAnswerAsTheContractSays(t *testing.T) {
+	t.Parallel()
+	p := start(t)
+	for _, path := range []string{"/livez", "/readyz", "/startupz", "/readyz?verbose", "/livez?verbose"} {
+		resp, body, err := p.TryGet(t.Context(), p.AdminURL, path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET %s = %d, want 200; body %s", path, resp.StatusCode, body)
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/health+json" {
+			t.Errorf("GET %s Content-Type = %q, want application/health+json", path, ct)
+		}
+		var h struct {
+			Status string                      `json:"status"`
+			Checks map[string][]map[string]any `json:"checks"`
+		}
+		if err := json.Unmarshal([]byte(body), &h); err != nil {
+			t.Fatalf("GET %s: body %q is not health+json: %v", path, body, err)
+		}
+		if h.Status != "pass" {
+			t.Errorf("GET %s status = %q, want pass", path, h.Status)
+		}
+		if strings.Contains(path, "verbose") && len(h.Checks) == 0 {
+			t.Errorf("GET %s lists no checks", path)
+		}
+	}
+	// ?exclude= leaves a check out of the verbose listing.
+	_, body := p.Get(p.AdminURL, "/readyz?verbose&exclude=items-capacity")
+	if strings.Contains(body, "items-capacity") {
+		t.Errorf("/readyz?exclude=items-capacity still lists it: %s", body)
+	}
+	// /metrics is Prometheus text and carries the resource.
+	code, body := p.Get(p.AdminURL, "/metrics")
+	if code != http.StatusOK || !strings.Contains(body, "target_info{") || !strings.Contains(body, "go_goroutines") {
+		t.Errorf("/metrics = %d, want 200 with target_info and Go runtime metrics; got:\n%.500s", code, body)
+	}
+}
+
+func TestEveryRequestGetsOneAccessLogLineWithItsRequestID(t *testing.T) {
+	t.Parallel()
+	p := start(t)
+	requests := []struct {
+		path, header string
+		wantStatus   int
+		wantRoute    string
+	}{
+		{"/hello?name=ops", "X-Request-ID: given-id-1", 200, "/hello"},
+		{"/items/42", "X-Request-ID: given-id-2", 404, "/items/{id}"},
+		{"/no/such/route", "X-Request-ID: given-id-3", 404, ""},
+		// An id with a space is not printable ASCII: a new one is made.
+		{"/items", "X-Request-ID: bad id", 200, "/items"},
+	}
+	for _, rq := range requests {
+		resp, _, err := p.TryGet(t.Context(), p.AppURL, rq.path, rq.header)
+		if err != nil {
+			t.Fatal(err)
+		}
+		echoed := resp.Header.Get("X-Request-ID")
+		given := strings.TrimSpace(strings.TrimPrefix(rq.header, "X-Request-ID:"))
+		if rq.path == "/items" {
+			if echoed == "" || echoed == given {
+				t.Errorf("GET %s with a bad X-Request-ID echoed %q, want a new id", rq.path, echoed)
+			}
+		} else if echoed != given {
+			t.Errorf("GET %s echoed X-Request-ID %q, want %q", rq.path, echoed, given)
+		}
+		line := p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "request" && m["request_id"] == echoed })
+		if line["route"] != rq.wantRoute || line["status"] != float64(rq.wantStatus) || line["method"] != "GET" {
+			t.Errorf("access log for %s = %v, want route %q status %d method GET", rq.path, line, rq.wantRoute, rq.wantStatus)
+		}
+		for _, k := range []string{"time", "level", "service", "version", "env", "duration", "bytes"} {
+			if _, ok := line[k]; !ok {
+				t.Errorf("access log for %s has no %q: %v", rq.path, k, line)
+			}
+		}
+	}
+	// Exactly one line per request.
+	count := map[any]int{}
+	for _, m := range p.Logs() {
+		if m["msg"] == "request" {
+			count[m["request_id"]]++
+		}
+	}
+	if len(count) != len(requests) {
+		t.Errorf("access log lines for %d request ids, want %d: %v", len(count), len(requests), count)
+	}
+	for id, n := range count {
+		if n != 1 {
+			t.Errorf("request %v has %d access log lines, want 1", id, n)
+		}
+	}
+}
+
+func TestMetricsLabelRequestsWithTheRoutePattern(t *testing.T) {
+	t.Parallel()
+	p := start(t)
+	for _, path := range []string{"/items/42", "/items/43", "/items/abc"} {
+		p.Get(p.AppURL, path)
+	}
+	_, body := p.Get(p.AdminURL, "/metrics")
+	var found bool
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, "http_server_request_duration_seconds_count{") && strings.Contains(line, `http_route="/items/{id}"`) &&
+			strings.Contains(line, `http_response_status_code="404"`) {
+			found = true
+			if !strings.HasSuffix(line, " 2") {
+				t.Errorf("want 2 requests counted under /items/{id} 404: %s", line)
+			}
+		}
+		if strings.Contains(line, "/items/42") || strings.Contains(line, "/items/abc") {
+			t.Errorf("a raw path reached the metrics: %s", line)
+		}
+	}
+	if !found {
+		t.Errorf("no http_server_request_duration_seconds_count with http_route=\"/items/{id}\" in:\n%s", body)
+	}
+}
+
+func TestSIGTERMLetsInFlightRequestFinishWhileReadinessFails(t *testing.T) {
+	t.Parallel()
+	p := start(t, "SHUTDOWN_DRAIN_DELAY=1s")
+
+	type result struct {
+		code int
+		body string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, body, err := p.TryGet(t.Context(), p.AppURL, "/work?duration=2s")
+		r := result{body: body, err: err}
+		if resp != nil {
+			r.code = resp.StatusCode
+		}
+		done <- r
+	}()
+	// The request is in flight once the active-requests gauge shows it.
+	waitFor(t, 5*time.Second, func() bool {
+		_, body := p.Get(p.AdminURL, "/metrics")
+		return strings.Contains(body, `http_server_active_requests{http_request_method="GET"`) &&
+			!strings.Contains(body, `http_server_active_requests{http_request_method="GET",otel_scope_name="github.com/operable-go/operable/telemetry",otel_scope_schema_url="",otel_scope_version=""} 0`)
+	})
+	p.Signal(syscall.SIGTERM)
+	sent := time.Now()
+
+	// Readiness fails during the drain, while the admin listener still answers.
+	p.WaitStatus(p.AdminURL, "/readyz", http.StatusServiceUnavailable, 900*time.Millisecond)
+	if waited := time.Since(sent); waited > 900*time.Millisecond {
+		t.Errorf("/readyz took %s to fail after SIGTERM", waited)
+	}
+	// The app still serves new requests during the drain delay.
+	if code, _ := p.Get(p.AppURL, "/hello"); code != http.StatusOK {
+		t.Errorf("GET /hello during drain = %d, want 200", code)
+	}
+
+	r := <-done
+	if r.err != nil || r.code != http.StatusOK {
+		t.Errorf("in-flight /work: code %d err %v body %q, want 200", r.code, r.err, r.body)
+	}
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Errorf("exit code = %d, want 0", code)
+	}
+	p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "shutdown complete" && m["outcome"] == "clean" })
+	for _, phase := range []string{"draining", "stopping", "hooks"} {
+		p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "shutdown phase done" && m["phase"] == phase })
+	}
+}
+
+func TestSecondSignalExitsAtOnceWith130(t *testing.T) {
+	t.Parallel()
+	p := start(t, "SHUTDOWN_DRAIN_DELAY=10s", "SHUTDOWN_TIMEOUT=20s")
+	p.Signal(syscall.SIGTERM)
+	p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "shutdown started" })
+	p.Signal(syscall.SIGINT)
+	if code := p.Wait(5 * time.Second); code != 130 {
+		t.Errorf("exit code = %d, want 130", code)
+	}
+	line := p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "second signal: exiting at once" })
+	if line["phase"] != "draining" {
+		t.Errorf("forced exit names phase %v, want draining", line["phase"])
+	}
+}
+
+func TestBadConfigurationExits78WithEveryProblemAndNoValue(t *testing.T) {
+	t.Parallel()
+	bin := servicetest.Build(t, pkg)
+	code, lines := servicetest.Run(t, bin,
+		"SHUTDOWN_TIMEOUT=s3cr3t-not-a-duration",
+		"LOG_LEVEL=loud",
+		"MAX_ITEMS=-5",
+		"ADMIN_TOKEN=tok-s3cr3t",
+	)
+	if code != 78 {
+		t.Fatalf("exit code = %d, want 78; output %q", code, lines)
+	}
+	if len(lines) != 1 {
+		t.Fatalf("want one message, got %d lines: %q", len(lines), lines)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil {
+		t.Fatalf("the message is not JSON: %q", lines[0])
+	}
+	msg, _ := m["error"].(string)
+	for _, want := range []string{"SHUTDOWN_TIMEOUT", "LOG_LEVEL", "MAX_ITEMS"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the message does not name %s: %s", want, msg)
+		}
+	}
+	for _, secret := range []string{"s3cr3t", "loud"} {
+		if strings.Contains(lines[0], secret) {
+			t.Errorf("the message echoes the value %q: %s", secret, lines[0])
+		}
+	}
+}
+
+func TestDebugPagesNeedTheAdminToken(t *testing.T) {
+	t.Parallel()
+	const token = "test-admin-token-123"
+	// MAX_ITEMS=1 and one item make the non-critical capacity check warn,
+	// so that /readyz?verbose has error text to show or hide.
+	withoutToken := start(t, "MAX_ITEMS=1")
+	withToken := start(t, "MAX_ITEMS=1", "ADMIN_TOKEN="+token)
+	for _, p := range []*servicetest.Process{withoutToken, withToken} {
+		resp, err := p.Client.Post(p.AppURL+"/items", "application/json", strings.NewReader(`{"name":"only"}`))
+		if err != nil || resp.StatusCode != http.StatusCreated {
+			t.Fatalf("POST /items: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	cases := []struct {
+		name       string
+		p          *servicetest.Process
+		header     string
+		want       int
+		wantOutput bool
+	}{
+		{"no token configured", withoutToken, "Authorization: Bearer " + token, http.StatusNotFound, false},
+		{"no credentials", withToken, "", http.StatusUnauthorized, false},
+		{"wrong token", withToken, "Authorization: Bearer nope", http.StatusUnauthorized, false},
+		{"wrong scheme", withToken, "Authorization: Basic " + token, http.StatusUnauthorized, false},
+		{"right token", withToken, "Authorization: Bearer " + token, http.StatusOK, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			for _, path := range []string{"/debug/info", "/debug/pprof/"} {
+				resp, body, err := p.TryGet(t.Context(), p.AdminURL, path, tc.header)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.StatusCode != tc.want {
+					t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, tc.want)
+				}
+				if strings.Contains(body, token) {
+					t.Errorf("GET %s leaks the admin token", path)
+				}
+				if path == "/debug/info" && tc.want == http.StatusOK {
+					var info map[string]any
+					if err := json.Unmarshal([]byte(body), &info); err != nil {
+						t.Fatalf("/debug/info is not JSON: %q", body)
+					}
+					for _, k := range []string{"service", "version", "go_version", "start_time"} {
+						if info[k] == nil || info[k] == "" {
+							t.Errorf("/debug/info has no %s: %s", k, body)
+						}
+					}
+				}
+			}
+			// A warning check keeps readiness at 200; its error text is for
+			// token holders only, its name and status for everyone.
+			resp, body, err := p.TryGet(t.Context(), p.AdminURL, "/readyz?verbose", tc.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"warn"`) || !strings.Contains(body, "items-capacity") {
+				t.Errorf("/readyz?verbose = %d %s, want 200 with items-capacity warning", resp.StatusCode, body)
+			}
+			if got := strings.Contains(body, "100% full"); got != tc.wantOutput {
+				t.Errorf("/readyz?verbose shows check output = %v, want %v: %s", got, tc.wantOutput, body)
+			}
+		})
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s", timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

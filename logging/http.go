@@ -1,0 +1,87 @@
+package logging
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/operable-go/operable/internal/httpmeta"
+)
+
+// RequestIDHeader is the header that carries a request's id in and out.
+const RequestIDHeader = "X-Request-ID"
+
+// maxRequestIDLen bounds an incoming id; a longer one is replaced.
+const maxRequestIDLen = 128
+
+type requestIDKey struct{}
+
+// ContextWithRequestID returns a copy of ctx that carries id.
+func ContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// RequestIDs is middleware that gives every request an id: the incoming
+// X-Request-ID when it is printable ASCII of at most 128 bytes, otherwise a
+// new random one. The id is put in the request's context (see [RequestID])
+// and echoed on the response.
+func RequestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(RequestIDHeader)
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set(RequestIDHeader, id)
+		next.ServeHTTP(w, r.WithContext(ContextWithRequestID(r.Context(), id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// AccessLog is middleware that writes one info record per request, after it
+// ends, with its method, route pattern (never the raw path), status,
+// duration in seconds and response bytes. With [RequestIDs] outside it, the
+// record also carries request_id.
+func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			start := time.Now()
+			w, r, info := httpmeta.Start(w, r)
+			defer func() {
+				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+					slog.String("method", r.Method),
+					slog.String("route", httpmeta.Route(r, info)),
+					slog.Int("status", httpmeta.StatusOf(info)),
+					slog.Float64("duration", time.Since(start).Seconds()),
+					slog.Int64("bytes", info.Bytes),
+				)
+			}()
+			next.ServeHTTP(w, r)
+		})
+	}
+}

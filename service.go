@@ -1,0 +1,301 @@
+package operable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/logging"
+	"github.com/operable-go/operable/shutdown"
+	"github.com/operable-go/operable/telemetry"
+)
+
+// Options describe the service to [New]. Only Name is usually set.
+type Options struct {
+	// Name is the service's name unless SERVICE_NAME overrides it.
+	// Default: the executable's base name.
+	Name string
+	// Version is the service's version unless SERVICE_VERSION overrides
+	// it. Default: the main module's version from the build info.
+	Version string
+	// Config, when not nil, points to the service's own configuration
+	// struct; it is loaded from the same layers as [Config] (see
+	// [config.LoadInto]), and its problems are reported together with the
+	// SDK's.
+	Config any
+	// Environ replaces the process environment (for tests). Default: nil,
+	// os.Environ.
+	Environ map[string]string
+	// Stdout receives the logs. Default: os.Stdout.
+	Stdout io.Writer
+}
+
+// Service is one operable service: an application listener, an admin
+// listener, the logger, the health checks, the metrics and the lifecycle.
+// Register routes, checks, workers and hooks before calling Run; after Run
+// starts, only the read methods may be called.
+type Service struct {
+	cfg     Config
+	logger  *slog.Logger
+	level   *slog.LevelVar
+	checks  *health.Checker
+	metrics *telemetry.Provider
+	life    *shutdown.Lifecycle
+	app     *http.ServeMux
+	debug   *http.ServeMux
+	info    buildInfo
+}
+
+// New loads the configuration and builds the service. It returns a
+// *config.Error (exit code 78, see [ExitCode]) when the configuration is
+// bad, listing every problem.
+func New(ctx context.Context, opts Options) (*Service, error) {
+	_ = ctx // reserved for fetching secrets at start-up
+	var cfg Config
+	err := config.LoadInto(&cfg, config.Options{Environ: opts.Environ})
+	if opts.Config != nil {
+		err = joinConfigErrors(err, config.LoadInto(opts.Config, config.Options{Environ: opts.Environ}))
+	}
+	if err != nil {
+		return nil, err
+	}
+	info := readBuildInfo(opts)
+	if cfg.ServiceName == "" {
+		cfg.ServiceName = info.Service
+	}
+	if cfg.ServiceVersion == "" {
+		cfg.ServiceVersion = info.Version
+	}
+	info.Service, info.Version, info.Environment = cfg.ServiceName, cfg.ServiceVersion, cfg.Environment
+
+	level := new(slog.LevelVar)
+	lv, _ := logging.ParseLevel(cfg.LogLevel) // validated by Config.Validate
+	level.Set(lv)
+	logger, err := logging.New(logging.Options{
+		Writer: opts.Stdout, Level: level, Format: cfg.LogFormat,
+		Service: cfg.ServiceName, Version: cfg.ServiceVersion, Env: cfg.Environment,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("operable: %w", err)
+	}
+	metrics, err := telemetry.New(telemetry.Options{
+		ServiceName: cfg.ServiceName, ServiceVersion: cfg.ServiceVersion, Environment: cfg.Environment,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("operable: %w", err)
+	}
+	s := &Service{
+		cfg:     cfg,
+		logger:  logger,
+		level:   level,
+		checks:  &health.Checker{},
+		metrics: metrics,
+		app:     http.NewServeMux(),
+		debug:   http.NewServeMux(),
+		info:    info,
+		life: shutdown.New(shutdown.Options{
+			Timeout:    cfg.ShutdownTimeout,
+			DrainDelay: cfg.drainDelay(),
+			Logger:     logger,
+		}),
+	}
+	// Registered first, so that it runs last: the final metrics are flushed
+	// after every other hook.
+	s.life.OnStop(shutdown.Hook{Name: "telemetry", Timeout: 2 * time.Second, Func: metrics.Shutdown})
+	s.addLifecycleChecks()
+	s.routeDebug()
+	return s, nil
+}
+
+// joinConfigErrors merges the SDK's and the service's configuration problems
+// into one *config.Error, so that start-up reports them in one message.
+func joinConfigErrors(a, b error) error {
+	if a == nil {
+		return b
+	}
+	if b == nil {
+		return a
+	}
+	var ea, eb *config.Error
+	if errors.As(a, &ea) && errors.As(b, &eb) {
+		return &config.Error{Problems: append(append([]config.Problem(nil), ea.Problems...), eb.Problems...)}
+	}
+	return errors.Join(a, b)
+}
+
+// addLifecycleChecks ties the probes to the lifecycle: startup passes once
+// every component runs, readiness fails before that and from the first
+// instant of the stop.
+func (s *Service) addLifecycleChecks() {
+	must(s.checks.Add(health.Check{Name: "ping", Groups: health.Liveness, Func: func(context.Context) error { return nil }}))
+	must(s.checks.Add(health.Check{Name: "started", Groups: health.Startup, Func: func(context.Context) error {
+		if s.life.Phase() < shutdown.Ready {
+			return errors.New("starting")
+		}
+		return nil
+	}}))
+	must(s.checks.Add(health.Check{Name: "lifecycle", Groups: health.Readiness, Func: func(context.Context) error {
+		switch p := s.life.Phase(); {
+		case p == shutdown.Starting:
+			return errors.New("starting")
+		case p > shutdown.Ready:
+			return errors.New("shutting down")
+		}
+		return nil
+	}}))
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// Config returns the SDK's configuration as loaded, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Logger returns the service's logger.
+func (s *Service) Logger() *slog.Logger { return s.logger }
+
+// Handle registers handler for pattern on the application listener, with
+// http.ServeMux's pattern syntax ("GET /items/{id}").
+func (s *Service) Handle(pattern string, handler http.Handler) { s.app.Handle(pattern, handler) }
+
+// HandleFunc registers f for pattern on the application listener.
+func (s *Service) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
+	s.app.HandleFunc(pattern, f)
+}
+
+// HandleDebug registers handler under /debug/ on the admin listener, behind
+// the ADMIN_TOKEN guard. pattern must start with "/debug/" (a method may
+// come first, "GET /debug/x").
+func (s *Service) HandleDebug(pattern string, handler http.Handler) { s.debug.Handle(pattern, handler) }
+
+// AddCheck registers a health check. See [health.Check] for its fields.
+func (s *Service) AddCheck(c health.Check) error { return s.checks.Add(c) }
+
+// Go registers a background worker, run for the life of the service; its
+// context is cancelled when the servers have stopped. See
+// [shutdown.Lifecycle.Go].
+func (s *Service) Go(name string, run func(ctx context.Context) error) { s.life.Go(name, run) }
+
+// OnStop registers a hook run at shutdown, after the servers and workers
+// stopped, in reverse order of registration. See [shutdown.Hook].
+func (s *Service) OnStop(h shutdown.Hook) { s.life.OnStop(h) }
+
+// Stop starts the shutdown sequence as SIGTERM would.
+func (s *Service) Stop() { s.life.Stop() }
+
+// Run binds both listeners, serves until a signal, ctx's end or [Service.Stop],
+// and then runs the shutdown sequence. It returns nil after a clean stop.
+func (s *Service) Run(ctx context.Context) error {
+	adminLn, err := listen(ctx, "admin", s.cfg.AdminAddr)
+	if err != nil {
+		return err
+	}
+	appLn, err := listen(ctx, "app", s.cfg.HTTPAddr)
+	if err != nil {
+		_ = adminLn.Close()
+		return err
+	}
+	errorLog := slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)
+	// The admin server is registered first so that it stops last: probes
+	// and metrics answer until the application has drained.
+	s.life.Serve("admin", newServer(s.adminHandler(), errorLog), adminLn)
+	s.life.Serve("app", newServer(s.appHandler(), errorLog), appLn)
+	for _, l := range []struct {
+		name string
+		ln   net.Listener
+	}{{"admin", adminLn}, {"app", appLn}} {
+		s.logger.Info("listening", slog.String("listener", l.name), slog.String("addr", l.ln.Addr().String()))
+	}
+	return s.life.Run(ctx)
+}
+
+func listen(ctx context.Context, name, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("operable: %s listener: %w", name, err)
+	}
+	return ln, nil
+}
+
+// Server timeouts. The write timeout leaves room for a 30 s CPU profile
+// on the admin listener.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 30 * time.Second
+	writeTimeout      = 60 * time.Second
+	idleTimeout       = 120 * time.Second
+	maxHeaderBytes    = 1 << 20
+)
+
+func newServer(h http.Handler, errorLog *log.Logger) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          errorLog,
+	}
+	return srv
+}
+
+// ExitCode maps Run's or New's error to the process exit code of the
+// contract: 0 for nil, 78 (EX_CONFIG) for bad configuration, 1 otherwise.
+// (130, for a forced stop, is used by the shutdown sequence itself.)
+func ExitCode(err error) int {
+	var cerr *config.Error
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &cerr):
+		return 78
+	default:
+		return 1
+	}
+}
+
+// Main runs a service from main: it builds it with [New], calls setup to
+// register routes and checks, runs it, logs why it stopped and exits with
+// [ExitCode]. It never returns. A configuration error is logged as one JSON
+// line on stdout listing every problem.
+func Main(opts Options, setup func(*Service) error) {
+	os.Exit(run(context.Background(), opts, setup))
+}
+
+func run(ctx context.Context, opts Options, setup func(*Service) error) int {
+	s, err := New(ctx, opts)
+	if err != nil {
+		fallback, _ := logging.New(logging.Options{Writer: opts.Stdout, Service: opts.Name})
+		msg := "cannot start"
+		if ExitCode(err) == 78 {
+			msg = "invalid configuration"
+		}
+		fallback.Error(msg, slog.Any("error", err))
+		return ExitCode(err)
+	}
+	if setup != nil {
+		if err := setup(s); err != nil {
+			s.logger.Error("setup failed", slog.Any("error", err))
+			return ExitCode(err)
+		}
+	}
+	if err := s.Run(ctx); err != nil {
+		s.logger.Error("service stopped with errors", slog.Any("error", err))
+		return ExitCode(err)
+	}
+	return 0
+}

@@ -1,0 +1,350 @@
+package shutdown
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Phase is a step of the lifecycle. Phases only move forward.
+type Phase int32
+
+// The phases, in order.
+const (
+	Starting Phase = iota // components are being started
+	Ready                 // every component runs
+	Draining              // readiness fails; servers still accept for the drain delay
+	Stopping              // servers shut down gracefully, workers are cancelled
+	Hooks                 // stop hooks run
+	Stopped               // all done
+)
+
+var phaseNames = [...]string{"starting", "ready", "draining", "stopping", "hooks", "stopped"}
+
+func (p Phase) String() string {
+	if p < 0 || int(p) >= len(phaseNames) {
+		return fmt.Sprintf("Phase(%d)", int32(p))
+	}
+	return phaseNames[p]
+}
+
+// Defaults used when Options leave a field zero.
+const (
+	DefaultTimeout     = 25 * time.Second
+	DefaultHookTimeout = 5 * time.Second
+)
+
+// ExitForced is the exit code used when a second signal forces the exit.
+const ExitForced = 130
+
+// Options configure a [Lifecycle]. The zero value is usable: no drain delay,
+// a 25 s overall timeout, SIGTERM and SIGINT, no logging.
+type Options struct {
+	// Timeout bounds the whole stop sequence, from the first signal to the
+	// last hook. Default: DefaultTimeout (25s, under Kubernetes' 30 s grace
+	// period).
+	Timeout time.Duration
+	// DrainDelay is how long servers keep accepting requests after the stop
+	// begins, while readiness fails and load balancers catch up. Default: 0.
+	DrainDelay time.Duration
+	// Logger receives one record per phase and per hook. Default: none.
+	Logger *slog.Logger
+	// Signals start the stop. Default: SIGTERM and SIGINT.
+	Signals []os.Signal
+	// Exit ends the process when a second signal arrives during the stop.
+	// Default: os.Exit.
+	Exit func(code int)
+}
+
+// Hook is an action run during the stop, after servers and workers stopped.
+type Hook struct {
+	// Name identifies the hook in logs. Required.
+	Name string
+	// Timeout bounds the hook; its context is cancelled when it runs out
+	// and the hook is abandoned. Default: DefaultHookTimeout.
+	Timeout time.Duration
+	// Func does the work and must return soon after ctx is done. Required.
+	Func func(ctx context.Context) error
+}
+
+// Lifecycle runs servers and workers and stops them. Create one with [New],
+// register components, then call Run once. Phase and Stop are safe for
+// concurrent use; the registration methods must be called before Run.
+type Lifecycle struct {
+	opts    Options
+	servers []server
+	workers []worker
+	hooks   []Hook
+
+	phase       atomic.Int32
+	currentHook atomic.Pointer[string]
+	stopOnce    sync.Once
+	stopCh      chan struct{}
+}
+
+type server struct {
+	name string
+	srv  *http.Server
+	ln   net.Listener
+}
+
+type worker struct {
+	name string
+	run  func(ctx context.Context) error
+}
+
+// New returns a Lifecycle in phase Starting.
+func New(opts Options) *Lifecycle {
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(opts.Signals) == 0 {
+		opts.Signals = []os.Signal{syscall.SIGTERM, syscall.SIGINT}
+	}
+	if opts.Exit == nil {
+		opts.Exit = os.Exit
+	}
+	return &Lifecycle{opts: opts, stopCh: make(chan struct{})}
+}
+
+// Serve registers srv to serve on ln. Servers are shut down in reverse order
+// of registration: register the admin server (probes, metrics) first so that
+// it answers until the application server has drained.
+func (l *Lifecycle) Serve(name string, srv *http.Server, ln net.Listener) {
+	l.servers = append(l.servers, server{name, srv, ln})
+}
+
+// Go registers a background worker. Its context is cancelled when the servers
+// have stopped; it must return then. A worker that returns an error before
+// the stop begins stops the whole lifecycle (the first error is reported); a
+// worker that returns nil has simply finished.
+func (l *Lifecycle) Go(name string, run func(ctx context.Context) error) {
+	l.workers = append(l.workers, worker{name, run})
+}
+
+// OnStop registers a hook. Hooks run in reverse order of registration.
+func (l *Lifecycle) OnStop(h Hook) {
+	if h.Timeout <= 0 {
+		h.Timeout = DefaultHookTimeout
+	}
+	l.hooks = append(l.hooks, h)
+}
+
+// Phase returns the current phase.
+func (l *Lifecycle) Phase() Phase { return Phase(l.phase.Load()) }
+
+// Stop starts the stop sequence as a signal would. It does not wait; Run
+// returns when the sequence ends.
+func (l *Lifecycle) Stop() { l.stopOnce.Do(func() { close(l.stopCh) }) }
+
+// ErrBudget reports stop budgets that cannot fit in the overall timeout.
+var ErrBudget = errors.New("shutdown: stop budgets exceed the timeout")
+
+// validate checks, before anything starts, that the drain delay and the hook
+// timeouts fit in the overall timeout, so that no hook is cut short by design.
+func (l *Lifecycle) validate() error {
+	need := l.opts.DrainDelay
+	for _, h := range l.hooks {
+		if h.Name == "" || h.Func == nil {
+			return errors.New("shutdown: a hook needs a Name and a Func")
+		}
+		need += h.Timeout
+	}
+	if need >= l.opts.Timeout {
+		return fmt.Errorf("%w: drain delay %s + hook timeouts leave no time for the servers within %s (need %s)",
+			ErrBudget, l.opts.DrainDelay, l.opts.Timeout, need)
+	}
+	return nil
+}
+
+// Run starts every server and worker, waits for a signal, ctx's end, a call to
+// Stop or a component's failure, then runs the stop sequence. It returns nil
+// after a clean stop, otherwise every error met (a failed component, a server
+// that could not drain in time, a failed or overrunning hook), joined.
+func (l *Lifecycle) Run(ctx context.Context) error {
+	if err := l.validate(); err != nil {
+		return err
+	}
+	log := l.opts.Logger
+	sigCh := make(chan os.Signal, 2)
+	signal.Notify(sigCh, l.opts.Signals...)
+	defer signal.Stop(sigCh)
+
+	failCh := make(chan error, len(l.servers)+len(l.workers))
+	var serving sync.WaitGroup
+	for _, s := range l.servers {
+		serving.Go(func() {
+			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+				failCh <- fmt.Errorf("shutdown: server %s: %w", s.name, err)
+			}
+		})
+	}
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	var working sync.WaitGroup
+	for _, w := range l.workers {
+		working.Go(func() {
+			if err := w.run(workCtx); err != nil && workCtx.Err() == nil {
+				failCh <- fmt.Errorf("shutdown: worker %s: %w", w.name, err)
+			}
+		})
+	}
+	l.setPhase(Ready)
+
+	var errs []error
+	var reason string
+	select {
+	case sig := <-sigCh:
+		reason = "signal " + sig.String()
+	case <-ctx.Done():
+		reason = "context done"
+	case <-l.stopCh:
+		reason = "stop requested"
+	case err := <-failCh:
+		reason = "component failed"
+		errs = append(errs, err)
+	}
+	begin := time.Now()
+	log.Info("shutdown started", slog.String("reason", reason),
+		slog.String("timeout", l.opts.Timeout.String()), slog.String("drain_delay", l.opts.DrainDelay.String()))
+
+	done := make(chan struct{})
+	defer close(done)
+	go l.forceOnSecondSignal(sigCh, done)
+
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.Timeout)
+	defer cancel()
+
+	l.runPhase(Draining, func() {
+		t := time.NewTimer(l.opts.DrainDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-stopCtx.Done():
+		}
+	})
+	l.runPhase(Stopping, func() {
+		for i := len(l.servers) - 1; i >= 0; i-- {
+			s := l.servers[i]
+			if err := s.srv.Shutdown(stopCtx); err != nil {
+				_ = s.srv.Close()
+				log.Error("server did not drain in time", slog.String("server", s.name), slog.Any("error", err))
+				errs = append(errs, fmt.Errorf("shutdown: server %s: %w", s.name, err))
+			}
+		}
+		serving.Wait()
+		cancelWork()
+		if !waitUntil(stopCtx, &working) {
+			log.Error("workers did not stop in time")
+			errs = append(errs, fmt.Errorf("shutdown: workers did not stop: %w", stopCtx.Err()))
+		}
+	})
+	l.runPhase(Hooks, func() {
+		for i := len(l.hooks) - 1; i >= 0; i-- {
+			if err := l.runHook(stopCtx, l.hooks[i]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	})
+	l.setPhase(Stopped)
+	// Errors a component reported while stopping are part of the outcome.
+	for len(failCh) > 0 {
+		errs = append(errs, <-failCh)
+	}
+	err := errors.Join(errs...)
+	outcome := "clean"
+	if err != nil {
+		outcome = "with errors"
+	}
+	log.Info("shutdown complete", slog.String("outcome", outcome), seconds("duration", time.Since(begin)))
+	return err
+}
+
+func (l *Lifecycle) setPhase(p Phase) { l.phase.Store(int32(p)) }
+
+// runPhase enters phase p, runs f and logs how long the phase took.
+func (l *Lifecycle) runPhase(p Phase, f func()) {
+	l.setPhase(p)
+	start := time.Now()
+	f()
+	l.opts.Logger.Info("shutdown phase done", slog.String("phase", p.String()), seconds("duration", time.Since(start)))
+}
+
+// runHook runs h within its own timeout and what is left of the overall one.
+// A panic is recovered into an error; a hook that overruns is abandoned (its
+// context is cancelled and its goroutine ends when it returns).
+func (l *Lifecycle) runHook(stopCtx context.Context, h Hook) error {
+	l.currentHook.Store(&h.Name)
+	defer l.currentHook.Store(nil)
+	ctx, cancel := context.WithTimeout(stopCtx, h.Timeout)
+	defer cancel()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- fmt.Errorf("panic: %v", p)
+			}
+		}()
+		done <- h.Func(ctx)
+	}()
+	var err error
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("abandoned after %s: %w", time.Since(start).Round(time.Millisecond), ctx.Err())
+	}
+	log := l.opts.Logger.With(slog.String("hook", h.Name), seconds("duration", time.Since(start)))
+	if err != nil {
+		log.Error("stop hook failed", slog.Any("error", err))
+		return fmt.Errorf("shutdown: hook %s: %w", h.Name, err)
+	}
+	log.Info("stop hook done")
+	return nil
+}
+
+// forceOnSecondSignal exits with ExitForced when another signal arrives
+// before the stop sequence ends, naming what it was waiting for.
+func (l *Lifecycle) forceOnSecondSignal(sigCh <-chan os.Signal, done <-chan struct{}) {
+	select {
+	case sig := <-sigCh:
+		attrs := []any{slog.String("signal", sig.String()), slog.String("phase", l.Phase().String())}
+		if h := l.currentHook.Load(); h != nil {
+			attrs = append(attrs, slog.String("hook", *h))
+		}
+		l.opts.Logger.Error("second signal: exiting at once", attrs...)
+		l.opts.Exit(ExitForced)
+	case <-done:
+	}
+}
+
+// waitUntil waits for wg, or until ctx is done; it reports whether wg finished.
+func waitUntil(ctx context.Context, wg *sync.WaitGroup) bool {
+	finished := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(finished)
+	}()
+	select {
+	case <-finished:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// seconds logs a duration in seconds, the unit the access log, Prometheus and
+// OpenTelemetry use.
+func seconds(key string, d time.Duration) slog.Attr { return slog.Float64(key, d.Seconds()) }

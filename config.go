@@ -46,8 +46,9 @@ var Environments = []string{"local", "development", "staging", "production"}
 // DefaultDrainDelay is the drain delay outside the local environment.
 const DefaultDrainDelay = 5 * time.Second
 
-// drainDelay returns the configured drain delay or its default.
-func (c *Config) drainDelay() time.Duration {
+// DrainDelay returns the configured drain delay or its default: 5s, or 0
+// when Environment is local.
+func (c Config) DrainDelay() time.Duration {
 	if c.ShutdownDrainDelay != nil {
 		return *c.ShutdownDrainDelay
 	}
@@ -81,7 +82,7 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "ShutdownTimeout", "must be positive")
 	}
-	if d := c.drainDelay(); d < 0 {
+	if d := c.DrainDelay(); d < 0 {
 		bad("SHUTDOWN_DRAIN_DELAY", "ShutdownDrainDelay", "must not be negative")
 	} else if c.ShutdownTimeout > 0 && d >= c.ShutdownTimeout {
 		bad("SHUTDOWN_DRAIN_DELAY", "ShutdownDrainDelay", "must be shorter than SHUTDOWN_TIMEOUT")

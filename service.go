@@ -104,7 +104,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		info:    info,
 		life: shutdown.New(shutdown.Options{
 			Timeout:    cfg.ShutdownTimeout,
-			DrainDelay: cfg.drainDelay(),
+			DrainDelay: cfg.DrainDelay(),
 			Logger:     logger,
 		}),
 	}

@@ -95,6 +95,13 @@ func appendValidation(problems []Problem, err error) []Problem {
 // *Error keeps its fields, errors.Join is taken apart, and any other error
 // becomes a Problem with its text as the reason.
 func flatten(err error) []Problem {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []Problem
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
 	var (
 		p *Problem
 		e *Error
@@ -105,24 +112,7 @@ func flatten(err error) []Problem {
 	case errors.As(err, &p):
 		return []Problem{*p}
 	}
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []Problem
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
 	return []Problem{{Reason: err.Error()}}
-}
-
-func envMap(kvs []string) map[string]string {
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // Error is the error [Load] returns for bad input: every problem found, in a
@@ -272,5 +262,16 @@ func fieldVars(t reflect.Type, prefix string) map[string][]field {
 		}
 	}
 	walk(t, "", prefix)
+	return m
+}
+
+// envMap turns os.Environ's "KEY=value" list into a map.
+func envMap(kvs []string) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
 	return m
 }

@@ -22,6 +22,10 @@ type Options struct {
 	// Service, Version and Env are added to every record as "service",
 	// "version" and "env" when not empty.
 	Service, Version, Env string
+	// ReplaceAttr, when set, rewrites or drops attributes as
+	// slog.HandlerOptions.ReplaceAttr does, after the time is formatted.
+	// Default: nil.
+	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 }
 
 // New returns a logger that writes one record per line in the contract's
@@ -37,7 +41,11 @@ func New(opts Options) (*slog.Logger, error) {
 	if level == nil {
 		level = new(slog.LevelVar)
 	}
-	ho := &slog.HandlerOptions{Level: level, ReplaceAttr: replaceTime}
+	replace := replaceTime
+	if user := opts.ReplaceAttr; user != nil {
+		replace = func(groups []string, a slog.Attr) slog.Attr { return user(groups, replaceTime(groups, a)) }
+	}
+	ho := &slog.HandlerOptions{Level: level, ReplaceAttr: replace}
 	var h slog.Handler
 	switch opts.Format {
 	case "", "json":

@@ -12,19 +12,17 @@ const Redacted = "[REDACTED]"
 
 // Secret is a sensitive value that never prints.
 //
-// The value sits behind a pointer, so that neither a conversion nor fmt's
-// reflection over an unexported struct field can reach it: fmt shows an
-// address there, never the bytes. Every formatting path the package controls
+// The value sits behind a pointer to a string, so that neither a conversion
+// nor fmt's reflection over an unexported struct field can reach it: fmt
+// shows an address there, never the bytes. (fmt dereferences pointers to
+// structs, slices, arrays and maps when it reports a bad verb, so the
+// pointer must not be one of those.) Every formatting path the package controls
 // (fmt verbs, slog, JSON, text marshaling) writes [Redacted].
 //
 // The zero Secret is empty: [Secret.IsZero] reports true and Reveal returns "".
 // A Secret is immutable and safe for concurrent use.
 type Secret struct {
-	v *value
-}
-
-type value struct {
-	s string
+	v *string
 }
 
 // New returns a Secret holding s. An empty s gives the zero Secret.
@@ -32,7 +30,7 @@ func New(s string) Secret {
 	if s == "" {
 		return Secret{}
 	}
-	return Secret{v: &value{s: s}}
+	return Secret{v: &s}
 }
 
 // Reveal returns the value. Call it only where the value is used (a password
@@ -41,7 +39,7 @@ func (s Secret) Reveal() string {
 	if s.v == nil {
 		return ""
 	}
-	return s.v.s
+	return *s.v
 }
 
 // IsZero reports whether the secret is empty.

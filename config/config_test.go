@@ -1,0 +1,152 @@
+package config_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/secrets"
+)
+
+type dbConfig struct {
+	URL      string         `env:"URL" envDefault:"postgres://localhost/app"`
+	Password secrets.Secret `env:"PASSWORD"`
+	MaxConns int            `env:"MAX_CONNS" envDefault:"10"`
+}
+
+type appConfig struct {
+	Port    int           `env:"PORT" envDefault:"8080"`
+	Timeout time.Duration `env:"TIMEOUT" envDefault:"5s"`
+	Debug   bool          `env:"DEBUG"`
+	Name    string        `env:"NAME,required"`
+	DB      dbConfig      `envPrefix:"DB_"`
+}
+
+func (c *appConfig) Validate() error {
+	var errs []error
+	if c.Port > 65535 {
+		errs = append(errs, &config.Problem{Var: "PORT", Field: "Port", Reason: "must be at most 65535"})
+	}
+	if c.DB.MaxConns < 1 {
+		errs = append(errs, errors.New("DB_MAX_CONNS must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+func TestLoadLayersDefaultsThenEnvironment(t *testing.T) {
+	cfg, err := config.Load[appConfig](config.Options{Environ: map[string]string{
+		"NAME": "svc", "TIMEOUT": "250ms", "DB_PASSWORD": "pw", "DB_MAX_CONNS": "3",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Port != 8080 || cfg.Timeout != 250*time.Millisecond || cfg.Name != "svc" ||
+		cfg.DB.URL != "postgres://localhost/app" || cfg.DB.MaxConns != 3 || cfg.DB.Password.Reveal() != "pw" {
+		t.Errorf("Load = %+v", cfg)
+	}
+}
+
+func TestLoadWithPrefix(t *testing.T) {
+	cfg, err := config.Load[appConfig](config.Options{Prefix: "APP_", Environ: map[string]string{
+		"APP_NAME": "svc", "NAME": "ignored", "APP_DB_MAX_CONNS": "7",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Name != "svc" || cfg.DB.MaxConns != 7 {
+		t.Errorf("Load with prefix = %+v", cfg)
+	}
+}
+
+func TestLoadReportsEveryProblemWithoutTheValue(t *testing.T) {
+	environ := map[string]string{
+		"PORT":         "99999999999999999999",
+		"TIMEOUT":      "soon-s3cr3t",
+		"DEBUG":        "maybe-s3cr3t",
+		"DB_MAX_CONNS": "0",
+		"DB_PASSWORD":  "pw-s3cr3t",
+	}
+	_, err := config.Load[appConfig](config.Options{Environ: environ})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		t.Fatalf("Load error = %v, want *config.Error", err)
+	}
+	want := []string{
+		"PORT (field Port): not a valid int: value out of range",
+		"TIMEOUT (field Timeout): not a valid time.Duration",
+		"DEBUG (field Debug): not a valid bool: invalid syntax",
+		"NAME: required but not set",
+		"DB_MAX_CONNS must be at least 1",
+	}
+	msg := err.Error()
+	for _, w := range want {
+		if !strings.Contains(msg, w) {
+			t.Errorf("error does not say %q:\n%s", w, msg)
+		}
+	}
+	if len(cerr.Problems) != len(want) {
+		t.Errorf("%d problems, want %d: %v", len(cerr.Problems), len(want), cerr.Problems)
+	}
+	for _, v := range environ {
+		if len(v) > 2 && strings.Contains(msg, v) {
+			t.Errorf("error echoes the value %q: %s", v, msg)
+		}
+	}
+}
+
+func TestValidateIsNotRepeatedForAFieldThatFailedToParse(t *testing.T) {
+	// PORT fails to parse; Validate would see the zero value and is not
+	// asked to report PORT again.
+	_, err := config.Load[appConfig](config.Options{Environ: map[string]string{"NAME": "x", "PORT": "x"}})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || len(cerr.Problems) != 1 || cerr.Problems[0].Var != "PORT" {
+		t.Errorf("Load = %v, want one problem about PORT", err)
+	}
+}
+
+func TestLoadIntoRejectsNonStructPointers(t *testing.T) {
+	for _, dst := range []any{nil, appConfig{}, new(int)} {
+		if err := config.LoadInto(dst, config.Options{}); err == nil || !strings.HasPrefix(err.Error(), "config: ") {
+			t.Errorf("LoadInto(%T) = %v, want a config: error", dst, err)
+		}
+	}
+}
+
+// FuzzLoadNeverEchoesAValue feeds arbitrary text to typed and secret fields
+// and checks that no error repeats it.
+func FuzzLoadNeverEchoesAValue(f *testing.F) {
+	for _, s := range []string{"", "12", "1h", "true", "-1", "9999999999999999999999", "\x00", "ü"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v := "Zq9" + s + "Xk7" // markers make the value findable in any text
+		for _, key := range []string{"PORT", "TIMEOUT", "DEBUG", "DB_MAX_CONNS", "DB_PASSWORD"} {
+			_, err := config.Load[appConfig](config.Options{Environ: map[string]string{"NAME": "n", key: v}})
+			if err != nil && strings.Contains(err.Error(), v) {
+				t.Errorf("error for %s echoes the value: %s", key, err)
+			}
+		}
+	})
+}
+
+type multiProblem struct {
+	A, B string
+}
+
+func (multiProblem) Validate() error {
+	return errors.Join(
+		&config.Problem{Var: "A", Reason: "bad a"},
+		&config.Problem{Var: "B", Reason: "bad b"},
+		errors.New("plain reason"),
+	)
+}
+
+func TestValidateMayJoinSeveralProblems(t *testing.T) {
+	_, err := config.Load[multiProblem](config.Options{Environ: map[string]string{}})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || len(cerr.Problems) != 3 {
+		t.Fatalf("Load = %v, want 3 problems", err)
+	}
+}

@@ -1,0 +1,92 @@
+package featureflags_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/operable-go/operable/featureflags"
+)
+
+const doc = `{
+  "$schema": "https://flagd.dev/schema/v0/flags.json",
+  "flags": {
+    "new-checkout": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+    "banner":       {"state": "ENABLED", "variants": {"a": "hello", "b": "hi"}, "defaultVariant": "b", "targeting": {}},
+    "old-search":   {"state": "DISABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"}
+  }
+}`
+
+func TestEvaluate(t *testing.T) {
+	set, err := featureflags.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bools := []struct {
+		name string
+		set  *featureflags.Set
+		key  string
+		def  bool
+		want featureflags.Details[bool]
+	}{
+		{"static", set, "new-checkout", false, featureflags.Details[bool]{Value: true, Variant: "on", Reason: featureflags.Static}},
+		{"disabled gives the default", set, "old-search", false, featureflags.Details[bool]{Value: false, Reason: featureflags.Disabled}},
+		{"missing", set, "nope", true, featureflags.Details[bool]{Value: true, Reason: featureflags.Error, ErrorCode: featureflags.FlagNotFound}},
+		{"wrong type", set, "banner", true, featureflags.Details[bool]{Value: true, Reason: featureflags.Error, ErrorCode: featureflags.TypeMismatch}},
+		{"not loaded", nil, "new-checkout", true, featureflags.Details[bool]{Value: true, Reason: featureflags.Error, ErrorCode: featureflags.ProviderNotReady}},
+	}
+	for _, c := range bools {
+		if got := featureflags.BoolDetails(c.set, c.key, c.def); got != c.want {
+			t.Errorf("%s: BoolDetails = %+v, want %+v", c.name, got, c.want)
+		}
+		if got := c.set.Bool(c.key, c.def); got != c.want.Value {
+			t.Errorf("%s: Bool = %v", c.name, got)
+		}
+	}
+	if got := featureflags.StringDetails(set, "banner", "x"); got.Value != "hi" || got.Variant != "b" {
+		t.Errorf("StringDetails = %+v", got)
+	}
+}
+
+func TestEvaluationDoesNotAllocate(t *testing.T) {
+	set, _ := featureflags.Parse([]byte(doc))
+	if n := testing.AllocsPerRun(100, func() {
+		_ = set.Bool("new-checkout", false)
+		_ = set.String("banner", "")
+		_ = set.Bool("missing", false)
+	}); n != 0 {
+		t.Errorf("%v allocations per evaluation, want 0", n)
+	}
+}
+
+func TestParseReportsEveryBadFlag(t *testing.T) {
+	_, err := featureflags.Parse([]byte(`{"flags": {
+		"a": {"state": "ON", "variants": {"x": 1}, "defaultVariant": "x"},
+		"b": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "y"},
+		"c": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "x", "targeting": {"if": [true, "x"]}}
+	}}`))
+	for _, want := range []string{`flag "a": state`, `flag "b": defaultVariant "y"`, `flag "c": targeting is not supported`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse = %v, want it to say %s", err, want)
+		}
+	}
+	for _, bad := range []string{``, `[]`, `{}`, `{"flags": 3}`} {
+		if _, err := featureflags.Parse([]byte(bad)); err == nil || !strings.HasPrefix(err.Error(), "featureflags: ") {
+			t.Errorf("Parse(%q) = %v, want a featureflags: error", bad, err)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(doc))
+	f.Add([]byte(`{"flags":{}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		set, err := featureflags.Parse(data)
+		if err != nil {
+			if set != nil {
+				t.Error("Parse returned a set with an error")
+			}
+			return
+		}
+		_ = set.Bool("new-checkout", false) // must not panic
+	})
+}

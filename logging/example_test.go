@@ -1,0 +1,39 @@
+package logging_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/operable-go/operable/logging"
+)
+
+func ExampleNew() {
+	logger, err := logging.New(logging.Options{
+		Writer: os.Stdout, Service: "orders", Version: "v1.4.0", Env: "production",
+		// Drop the time so that the output below is stable.
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	ctx := logging.ContextWithRequestID(context.Background(), "4bf92f3577b34da6")
+	logger.InfoContext(ctx, "order placed", "order_id", 1234)
+	// Output:
+	// {"level":"INFO","msg":"order placed","service":"orders","version":"v1.4.0","env":"production","order_id":1234,"request_id":"4bf92f3577b34da6"}
+}
+
+func ExampleAccessLog() {
+	logger, _ := logging.New(logging.Options{})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hi")) })
+	// Request ids outside, so that the access-log line carries request_id.
+	handler := logging.RequestIDs(logging.AccessLog(logger)(mux))
+	_ = http.ListenAndServe("127.0.0.1:8080", handler)
+}

@@ -1,0 +1,184 @@
+package operable_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/shutdown"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func loopbackEnv(kv ...string) map[string]string {
+	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}
+	for i := 0; i+1 < len(kv); i += 2 {
+		env[kv[i]] = kv[i+1]
+	}
+	return env
+}
+
+func TestNewReportsTheSDKsAndTheServicesProblemsTogether(t *testing.T) {
+	var app struct {
+		Workers int `env:"WORKERS"`
+	}
+	_, err := operable.New(context.Background(), operable.Options{
+		Config:  &app,
+		Environ: loopbackEnv("ENVIRONMENT", "prod", "LOG_FORMAT", "xml", "WORKERS", "many"),
+	})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || len(cerr.Problems) != 3 {
+		t.Fatalf("New = %v, want 3 configuration problems", err)
+	}
+	if code := operable.ExitCode(err); code != 78 {
+		t.Errorf("ExitCode = %d, want 78", code)
+	}
+	for _, want := range []string{"ENVIRONMENT", "LOG_FORMAT", "WORKERS"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+}
+
+func TestDrainDelayDefaultsByEnvironment(t *testing.T) {
+	cases := []struct {
+		env  []string
+		want time.Duration
+	}{
+		{nil, 0},
+		{[]string{"ENVIRONMENT", "production"}, operable.DefaultDrainDelay},
+		{[]string{"ENVIRONMENT", "production", "SHUTDOWN_DRAIN_DELAY", "0s"}, 0},
+		{[]string{"SHUTDOWN_DRAIN_DELAY", "2s"}, 2 * time.Second},
+	}
+	for _, c := range cases {
+		s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv(c.env...), Stdout: io.Discard})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s.Config().DrainDelay(); got != c.want {
+			t.Errorf("%v: drain delay %s, want %s", c.env, got, c.want)
+		}
+	}
+	_, err := operable.New(context.Background(), operable.Options{
+		Environ: loopbackEnv("SHUTDOWN_DRAIN_DELAY", "30s", "SHUTDOWN_TIMEOUT", "10s"),
+	})
+	if err == nil || !strings.Contains(err.Error(), "shorter than SHUTDOWN_TIMEOUT") {
+		t.Errorf("a drain delay longer than the timeout: %v", err)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	cases := map[int]error{
+		0:  nil,
+		1:  errors.New("boom"),
+		78: &config.Error{Problems: []config.Problem{{Var: "X", Reason: "bad"}}},
+	}
+	for want, err := range cases {
+		if got := operable.ExitCode(err); got != want {
+			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
+
+// TestRunServesAndStops runs a whole service in process: it serves a route
+// and the probes, then stops cleanly on Stop, running the service's hook.
+func TestRunServesAndStops(t *testing.T) {
+	var out syncBuffer
+	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: loopbackEnv(), Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HandleFunc("GET /hi", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "hi") })
+	hookRan := make(chan struct{})
+	s.OnStop(shutdown.Hook{Name: "mine", Func: func(context.Context) error { close(hookRan); return nil }})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+
+	addrs := map[string]string{}
+	re := regexp.MustCompile(`"listener":"(\w+)","addr":"([^"]+)"`)
+	for deadline := time.Now().Add(5 * time.Second); len(addrs) < 2; time.Sleep(5 * time.Millisecond) {
+		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+			addrs[m[1]] = m[2]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening lines: %s", out.String())
+		}
+	}
+	get := func(url string) (int, string) {
+		t.Helper()
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("http://" + addrs["app"] + "/hi"); code != 200 || body != "hi" {
+		t.Errorf("GET /hi = %d %q", code, body)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if code, _ := get("http://" + addrs["admin"] + "/startupz"); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/startupz never passed")
+		}
+	}
+	if code, _ := get("http://" + addrs["admin"] + "/debug/info"); code != http.StatusNotFound {
+		t.Errorf("/debug/info without ADMIN_TOKEN = %d, want 404", code)
+	}
+	s.Stop()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	<-hookRan
+	if !strings.Contains(out.String(), `"msg":"shutdown complete"`) {
+		t.Errorf("no final shutdown line in:\n%s", out.String())
+	}
+}
+
+func TestRunFailsWhenTheAddressIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("ADMIN_ADDR", taken.Addr().String()), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(context.Background())
+	if err == nil || operable.ExitCode(err) != 1 || !strings.Contains(err.Error(), "admin listener") {
+		t.Errorf("Run on a taken address = %v, want an admin listener error with exit code 1", err)
+	}
+}

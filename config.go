@@ -89,4 +89,3 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-

@@ -112,4 +112,3 @@ func (h *contextHandler) WithAttrs(as []slog.Attr) slog.Handler {
 func (h *contextHandler) WithGroup(name string) slog.Handler {
 	return &contextHandler{h.Handler.WithGroup(name)}
 }
-

@@ -143,7 +143,6 @@ func TestSignalDrainsServersThenStopsWorkersThenRunsHooksInReverse(t *testing.T)
 	}
 }
 
-
 func TestOverrunningAndPanickingHooksAreNamedAndTheRestStillRun(t *testing.T) {
 	var logs syncBuffer
 	l := shutdown.New(shutdown.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})

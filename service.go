@@ -175,6 +175,12 @@ func (s *Service) HandleFunc(pattern string, f func(http.ResponseWriter, *http.R
 	s.app.HandleFunc(pattern, f)
 }
 
+// AppHandler returns the application's routes wrapped in the contract's
+// middleware (request id, RED metrics, access log, panic recovery): what the
+// application listener serves. Use it to test routes with net/http/httptest
+// through the whole chain.
+func (s *Service) AppHandler() http.Handler { return s.appHandler() }
+
 // HandleDebug registers handler under /debug/ on the admin listener, behind
 // the ADMIN_TOKEN guard. pattern must start with "/debug/" (a method may
 // come first, "GET /debug/x").

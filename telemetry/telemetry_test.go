@@ -62,7 +62,7 @@ func TestMiddlewareRecordsREDWithTheRoutePattern(t *testing.T) {
 	// many do; the route must survive it.
 	copying := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), struct{}{}, 1)))
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), copyKey{}, 1)))
 		})
 	}
 	h := p.Middleware(copying(httpmeta.CaptureRoute(mux)))
@@ -112,3 +112,6 @@ func TestMetricsHandlerServesOpenMetricsWhenAsked(t *testing.T) {
 		t.Errorf("Content-Type = %q, want OpenMetrics", ct)
 	}
 }
+
+// copyKey marks the request copy a middleware makes in these tests.
+type copyKey struct{}

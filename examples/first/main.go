@@ -1,4 +1,3 @@
-// Command first is the "your first service" of the README, kept compiling.
 package main
 
 import (

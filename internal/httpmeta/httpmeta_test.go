@@ -37,7 +37,7 @@ func TestStartSharesOneInfoAlongTheChain(t *testing.T) {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w, r, outer = httpmeta.Start(w, r)
 		// A copy of the request between the outer middleware and the router.
-		r = r.WithContext(context.WithValue(r.Context(), struct{}{}, 1))
+		r = r.WithContext(context.WithValue(r.Context(), copyKey{}, 1))
 		w, r, inner = httpmeta.Start(w, r)
 		httpmeta.CaptureRoute(mux).ServeHTTP(w, r)
 	})
@@ -56,3 +56,6 @@ func TestStatusOfAHandlerThatWroteNothingIs200(t *testing.T) {
 		t.Errorf("StatusOf(empty) = %d", got)
 	}
 }
+
+// copyKey marks the request copy a middleware makes in these tests.
+type copyKey struct{}

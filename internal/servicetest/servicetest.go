@@ -37,7 +37,8 @@ type build struct {
 }
 
 // Build compiles the main package pkg (an import path or ./dir) once per test
-// process and returns the binary's path. The binary lives in a temporary
+// process, with the race detector when the tests run with it, and returns
+// the binary's path. The binary lives in a temporary
 // directory that [Cleanup] removes; call it from TestMain after m.Run.
 func Build(t testing.TB, pkg string) string {
 	t.Helper()
@@ -50,7 +51,11 @@ func Build(t testing.TB, pkg string) string {
 			return
 		}
 		b.path = filepath.Join(dir, filepath.Base(pkg))
-		cmd := exec.Command("go", "build", "-o", b.path, pkg)
+		args := []string{"build", "-o", b.path}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, pkg)...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("go build %s: %w\n%s", pkg, err, out)

@@ -1,0 +1,51 @@
+# make test: everything CI runs (.ci/run calls exactly this).
+# make bench: the benchmarks of the separate bench/ module, ours beside the anchors'.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+GO ?= go
+CACHE ?= $(HOME)/.cache/operable
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION)
+# The newest Go release, fetched by the go command from the module proxy, to
+# prove the module builds on both supported releases.
+NEWEST_GO := go1.27.3
+BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count 6
+
+.PHONY: test fmt-check vet vet-newest-go staticcheck unit bench startup
+
+test: fmt-check vet vet-newest-go staticcheck unit
+
+fmt-check:
+	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
+	if [ -n "$$files" ]; then echo "gofmt would change:"; echo "$$files"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+	cd bench && $(GO) vet ./...
+
+vet-newest-go:
+	GOTOOLCHAIN=$(NEWEST_GO) $(GO) vet ./...
+
+$(STATICCHECK):
+	mkdir -p $(CACHE)/bin
+	GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(CACHE)/bin/staticcheck $(STATICCHECK)
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+	cd bench && $(STATICCHECK) ./...
+
+# Unit tests, the root package's import rules, and the black-box tests of
+# examples/service (a real process, real signals, built with -race).
+# -count=1: the black-box tests build the service in a subprocess, which the
+# test cache cannot see, so a cached pass could hide a change.
+unit:
+	$(GO) test -race -count=1 -timeout 10m ./...
+
+bench:
+	cd bench && $(GO) test $(BENCH_FLAGS) ./... | tee bench.out
+	cd bench && $(GO) run ./cmd/startup
+
+startup:
+	cd bench && $(GO) run ./cmd/startup

@@ -55,11 +55,11 @@ type Service struct {
 	info    buildInfo
 }
 
-// New loads the configuration and builds the service. It returns a
+// New loads the configuration and builds the service; ctx bounds the work
+// done at start-up. It returns a
 // *config.Error (exit code 78, see [ExitCode]) when the configuration is
 // bad, listing every problem.
 func New(ctx context.Context, opts Options) (*Service, error) {
-	_ = ctx // reserved for fetching secrets at start-up
 	var cfg Config
 	err := config.LoadInto(&cfg, config.Options{Environ: opts.Environ})
 	if opts.Config != nil {
@@ -87,7 +87,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("operable: %w", err)
 	}
-	metrics, err := telemetry.New(telemetry.Options{
+	metrics, err := telemetry.New(ctx, telemetry.Options{
 		ServiceName: cfg.ServiceName, ServiceVersion: cfg.ServiceVersion, Environment: cfg.Environment,
 	})
 	if err != nil {

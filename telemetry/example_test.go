@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleProvider_Middleware() {
-	tp, err := telemetry.New(telemetry.Options{ServiceName: "orders", ServiceVersion: "v1.4.0"})
+	tp, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "orders", ServiceVersion: "v1.4.0"})
 	if err != nil {
 		log.Fatal(err)
 	}

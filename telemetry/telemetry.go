@@ -37,8 +37,9 @@ type Provider struct {
 }
 
 // New builds the meter provider, with a Prometheus exporter on a registry of
-// its own that also holds the Go runtime and process collectors.
-func New(opts Options) (*Provider, error) {
+// its own that also holds the Go runtime and process collectors. ctx bounds
+// the detection of the resource.
+func New(ctx context.Context, opts Options) (*Provider, error) {
 	name := opts.ServiceName
 	if name == "" {
 		name = "unknown_service"
@@ -50,7 +51,7 @@ func New(opts Options) (*Provider, error) {
 	if opts.Environment != "" {
 		attrs = append(attrs, semconv.DeploymentEnvironmentName(opts.Environment))
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(attrs...))
+	res, err := resource.New(ctx, resource.WithTelemetrySDK(), resource.WithAttributes(attrs...))
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}

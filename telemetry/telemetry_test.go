@@ -18,7 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newProvider(t *testing.T) *telemetry.Provider {
 	t.Helper()
-	p, err := telemetry.New(telemetry.Options{ServiceName: "svc", ServiceVersion: "v1", Environment: "test"})
+	p, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "svc", ServiceVersion: "v1", Environment: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,8 +172,12 @@ func TestSIGTERMLetsInFlightRequestFinishWhileReadinessFails(t *testing.T) {
 	// The request is in flight once the active-requests gauge shows it.
 	waitFor(t, 5*time.Second, func() bool {
 		_, body := p.Get(p.AdminURL, "/metrics")
-		return strings.Contains(body, `http_server_active_requests{http_request_method="GET"`) &&
-			!strings.Contains(body, `http_server_active_requests{http_request_method="GET",otel_scope_name="github.com/operable-go/operable/telemetry",otel_scope_schema_url="",otel_scope_version=""} 0`)
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, "http_server_active_requests{") && strings.Contains(line, `http_request_method="GET"`) {
+				return !strings.HasSuffix(line, " 0")
+			}
+		}
+		return false
 	})
 	p.Signal(syscall.SIGTERM)
 	sent := time.Now()

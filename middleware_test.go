@@ -1,0 +1,73 @@
+package operable_test
+
+import (
+	"encoding/json"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/operable-go/operable"
+)
+
+// TestPanicsBecome500sThatAreLoggedAndCounted drives the application chain
+// over real HTTP with handlers that panic before and after sending their
+// status.
+func TestPanicsBecome500sThatAreLoggedAndCounted(t *testing.T) {
+	var out syncBuffer
+	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: map[string]string{}, Stdout: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HandleFunc("GET /early", func(http.ResponseWriter, *http.Request) { panic("early boom") })
+	s.HandleFunc("GET /late", func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, "partial")
+		w.(http.Flusher).Flush()
+		panic("late boom")
+	})
+	srv := httptest.NewServer(s.AppHandler())
+	defer srv.Close()
+
+	resp, err := http.Get(srv.URL + "/early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("GET /early = %d, want 500", resp.StatusCode)
+	}
+	// After the status went out, the only honest signal left is an
+	// aborted response: the client must see an error, not a success.
+	resp, err = http.Get(srv.URL + "/late")
+	if err == nil {
+		_, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	if err == nil {
+		t.Error("GET /late read a complete response; want the connection aborted")
+	}
+
+	access := map[any]any{}
+	var panics int
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("log line %q is not JSON", line)
+		}
+		switch m["msg"] {
+		case "request":
+			access[m["route"]] = m["status"]
+		case "handler panicked":
+			panics++
+			if stack, _ := m["stack"].(string); !strings.HasPrefix(stack, "goroutine ") {
+				t.Errorf("panic record without a stack: %v", m)
+			}
+		}
+	}
+	if panics != 2 || access["/early"] != 500.0 || access["/late"] != 500.0 {
+		t.Errorf("%d panic records, access statuses %v; want 2 and both 500", panics, access)
+	}
+}

@@ -1,8 +1,8 @@
 package operable_test
 
 import (
-	"encoding/json"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"

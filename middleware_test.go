@@ -10,13 +10,14 @@ import (
 	"testing"
 
 	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/internal/syncbuf"
 )
 
 // TestPanicsBecome500sThatAreLoggedAndCounted drives the application chain
 // over real HTTP with handlers that panic before and after sending their
 // status.
 func TestPanicsBecome500sThatAreLoggedAndCounted(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: map[string]string{}, Stdout: &out})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package operable_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -9,7 +8,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,27 +15,11 @@ import (
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/internal/syncbuf"
 	"github.com/operable-go/operable/shutdown"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func loopbackEnv(kv ...string) map[string]string {
 	env := map[string]string{"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}
@@ -112,7 +94,7 @@ func TestExitCode(t *testing.T) {
 // TestRunServesAndStops runs a whole service in process: it serves a route
 // and the probes, then stops cleanly on Stop, running the service's hook.
 func TestRunServesAndStops(t *testing.T) {
-	var out syncBuffer
+	var out syncbuf.Buffer
 	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: loopbackEnv(), Stdout: &out})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package shutdown_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -17,28 +16,11 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/operable-go/operable/internal/syncbuf"
 	"github.com/operable-go/operable/shutdown"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func listen(t *testing.T) net.Listener {
 	t.Helper()
@@ -70,7 +52,7 @@ func runAsync(t *testing.T, ctx context.Context, l *shutdown.Lifecycle) <-chan e
 }
 
 func TestSignalDrainsServersThenStopsWorkersThenRunsHooksInReverse(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	l := shutdown.New(shutdown.Options{
 		DrainDelay: 200 * time.Millisecond,
 		Timeout:    20 * time.Second,
@@ -144,7 +126,7 @@ func TestSignalDrainsServersThenStopsWorkersThenRunsHooksInReverse(t *testing.T)
 }
 
 func TestOverrunningAndPanickingHooksAreNamedAndTheRestStillRun(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	l := shutdown.New(shutdown.Options{Timeout: 5 * time.Second, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	var ran []string
 	l.OnStop(shutdown.Hook{Name: "last", Timeout: time.Second, Func: func(context.Context) error { ran = append(ran, "last"); return nil }})
@@ -210,7 +192,7 @@ func TestContextEndStartsTheStop(t *testing.T) {
 }
 
 func TestSecondSignalForcesExit130NamingTheBlockingHook(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	exited := make(chan int, 1)
 	release := make(chan struct{})
 	l := shutdown.New(shutdown.Options{

@@ -3,9 +3,11 @@ package operable_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -163,4 +165,32 @@ func TestRunFailsWhenTheAddressIsTaken(t *testing.T) {
 	if err == nil || operable.ExitCode(err) != 1 || !strings.Contains(err.Error(), "admin listener") {
 		t.Errorf("Run on a taken address = %v, want an admin listener error with exit code 1", err)
 	}
+}
+
+func TestHandleDebugServesBehindTheToken(t *testing.T) {
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("ADMIN_TOKEN", "t0k"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.HandleDebug("GET /debug/mine", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "mine") }))
+	admin := s.AdminHandler()
+	for auth, want := range map[string]string{"": "401 unauthorized\n", "Bearer nope": "401 unauthorized\n", "Bearer t0k": "200 mine"} {
+		req := httptest.NewRequest(http.MethodGet, "/debug/mine", nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		rec := httptest.NewRecorder()
+		admin.ServeHTTP(rec, req)
+		if got := fmt.Sprint(rec.Code, " ", rec.Body.String()); got != want {
+			t.Errorf("GET /debug/mine with %q = %q, want %q", auth, got, want)
+		}
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("HandleDebug outside /debug/ did not panic")
+			}
+		}()
+		s.HandleDebug("GET /mine", http.NotFoundHandler())
+	}()
 }

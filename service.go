@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/operable-go/operable/config"
@@ -181,10 +182,24 @@ func (s *Service) HandleFunc(pattern string, f func(http.ResponseWriter, *http.R
 // through the whole chain.
 func (s *Service) AppHandler() http.Handler { return s.appHandler() }
 
+// AdminHandler returns what the admin listener serves: the probes,
+// /metrics and the guarded /debug/ pages.
+func (s *Service) AdminHandler() http.Handler { return s.adminHandler() }
+
 // HandleDebug registers handler under /debug/ on the admin listener, behind
-// the ADMIN_TOKEN guard. pattern must start with "/debug/" (a method may
-// come first, "GET /debug/x").
-func (s *Service) HandleDebug(pattern string, handler http.Handler) { s.debug.Handle(pattern, handler) }
+// the ADMIN_TOKEN guard. The pattern's path must start with "/debug/" (a
+// method may come first, "GET /debug/x"); any other pattern is a programming
+// error and panics, as http.ServeMux does for a malformed one.
+func (s *Service) HandleDebug(pattern string, handler http.Handler) {
+	path := pattern
+	if _, rest, ok := strings.Cut(pattern, " "); ok {
+		path = strings.TrimLeft(rest, " \t")
+	}
+	if !strings.HasPrefix(path, "/debug/") {
+		panic(fmt.Sprintf("operable: HandleDebug pattern %q is not under /debug/", pattern))
+	}
+	s.debug.Handle(pattern, handler)
+}
 
 // AddCheck registers a health check. See [health.Check] for its fields.
 func (s *Service) AddCheck(c health.Check) error { return s.checks.Add(c) }

@@ -86,6 +86,7 @@ type Lifecycle struct {
 	hooks   []Hook
 
 	phase       atomic.Int32
+	running     atomic.Bool
 	currentHook atomic.Pointer[string]
 	stopOnce    sync.Once
 	stopCh      chan struct{}
@@ -149,6 +150,9 @@ func (l *Lifecycle) Phase() Phase { return Phase(l.phase.Load()) }
 // returns when the sequence ends.
 func (l *Lifecycle) Stop() { l.stopOnce.Do(func() { close(l.stopCh) }) }
 
+// ErrRunTwice is returned by a second call to Run: a lifecycle runs once.
+var ErrRunTwice = errors.New("shutdown: Run called twice")
+
 // ErrBudget reports stop budgets that cannot fit in the overall timeout.
 var ErrBudget = errors.New("shutdown: stop budgets exceed the timeout")
 
@@ -174,6 +178,9 @@ func (l *Lifecycle) validate() error {
 // after a clean stop, otherwise every error met (a failed component, a server
 // that could not drain in time, a failed or overrunning hook), joined.
 func (l *Lifecycle) Run(ctx context.Context) error {
+	if !l.running.CompareAndSwap(false, true) {
+		return ErrRunTwice
+	}
 	if err := l.validate(); err != nil {
 		return err
 	}

@@ -224,3 +224,14 @@ func TestSecondSignalForcesExit130NamingTheBlockingHook(t *testing.T) {
 		t.Errorf("forced exit does not name phase and hook:\n%s", logs.String())
 	}
 }
+
+func TestRunTwiceIsAnError(t *testing.T) {
+	l := shutdown.New(shutdown.Options{})
+	l.Stop()
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Run(context.Background()); !errors.Is(err, shutdown.ErrRunTwice) {
+		t.Errorf("second Run = %v, want ErrRunTwice", err)
+	}
+}

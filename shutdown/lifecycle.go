@@ -223,6 +223,8 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		reason = "component failed"
 		errs = append(errs, err)
 	}
+	// Readiness fails from this instant, before anything else is done.
+	l.setPhase(Draining)
 	begin := time.Now()
 	log.Info("shutdown started", slog.String("reason", reason),
 		slog.String("timeout", l.opts.Timeout.String()), slog.String("drain_delay", l.opts.DrainDelay.String()))

@@ -111,7 +111,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	// Registered first, so that it runs last: the final metrics are flushed
 	// after every other hook.
-	s.life.OnStop(shutdown.Hook{Name: "telemetry", Timeout: 2 * time.Second, Func: metrics.Shutdown})
+	s.life.OnStop(shutdown.Hook{Name: "telemetry", Timeout: 2 * time.Second, Always: true, Func: metrics.Shutdown})
 	s.addLifecycleChecks()
 	s.routeDebug()
 	return s, nil
@@ -212,6 +212,12 @@ func (s *Service) Go(name string, run func(ctx context.Context) error) { s.life.
 // OnStop registers a hook run at shutdown, after the servers and workers
 // stopped, in reverse order of registration. See [shutdown.Hook].
 func (s *Service) OnStop(h shutdown.Hook) { s.life.OnStop(h) }
+
+// Stopping returns a channel closed when the servers begin to stop, after
+// the drain delay. Long-lived handlers (server-sent events, watches,
+// hijacked connections) select on it and return, so that they do not hold
+// up the graceful stop; see [shutdown.Lifecycle.Stopping].
+func (s *Service) Stopping() <-chan struct{} { return s.life.Stopping() }
 
 // Stop starts the shutdown sequence as SIGTERM would.
 func (s *Service) Stop() { s.life.Stop() }

@@ -41,6 +41,9 @@ func (p Phase) String() string {
 const (
 	DefaultTimeout     = 25 * time.Second
 	DefaultHookTimeout = 5 * time.Second
+	// MinServerTimeout is the least time the budgets must leave for the
+	// servers to drain when ServerTimeout is not set.
+	MinServerTimeout = time.Second
 )
 
 // ExitForced is the exit code used when a second signal forces the exit.
@@ -56,6 +59,11 @@ type Options struct {
 	// DrainDelay is how long servers keep accepting requests after the stop
 	// begins, while readiness fails and load balancers catch up. Default: 0.
 	DrainDelay time.Duration
+	// ServerTimeout bounds the stopping phase: servers finishing their
+	// in-flight requests and workers returning. Default: what Timeout leaves
+	// after DrainDelay and the hooks' timeouts, which must be at least
+	// MinServerTimeout.
+	ServerTimeout time.Duration
 	// Logger receives one record per phase and per hook. Default: none.
 	Logger *slog.Logger
 	// Signals start the stop. Default: SIGTERM and SIGINT.
@@ -74,6 +82,11 @@ type Hook struct {
 	Timeout time.Duration
 	// Func does the work and must return soon after ctx is done. Required.
 	Func func(ctx context.Context) error
+	// Always marks a hook that must run however the stop goes (flushing
+	// telemetry or logs): its Timeout is reserved out of the overall
+	// budget, so that the hooks before it cannot eat its time. Default:
+	// false.
+	Always bool
 }
 
 // Lifecycle runs servers and workers and stops them. Create one with [New],
@@ -90,6 +103,7 @@ type Lifecycle struct {
 	currentHook atomic.Pointer[string]
 	stopOnce    sync.Once
 	stopCh      chan struct{}
+	stopping    chan struct{} // closed when the stopping phase begins
 }
 
 type server struct {
@@ -117,8 +131,14 @@ func New(opts Options) *Lifecycle {
 	if opts.Exit == nil {
 		opts.Exit = os.Exit
 	}
-	return &Lifecycle{opts: opts, stopCh: make(chan struct{})}
+	return &Lifecycle{opts: opts, stopCh: make(chan struct{}), stopping: make(chan struct{})}
 }
+
+// Stopping returns a channel closed when the servers begin to stop, after
+// the drain delay. Long-lived handlers (streams, watches, hijacked
+// connections) select on it and end, so that http.Server.Shutdown, which
+// waits for every in-flight request, is not held up by them.
+func (l *Lifecycle) Stopping() <-chan struct{} { return l.stopping }
 
 // Serve registers srv to serve on ln. Servers are shut down in reverse order
 // of registration: register the admin server (probes, metrics) first so that
@@ -156,21 +176,39 @@ var ErrRunTwice = errors.New("shutdown: Run called twice")
 // ErrBudget reports stop budgets that cannot fit in the overall timeout.
 var ErrBudget = errors.New("shutdown: stop budgets exceed the timeout")
 
-// validate checks, before anything starts, that the drain delay and the hook
-// timeouts fit in the overall timeout, so that no hook is cut short by design.
+// validate checks, before anything starts, that the drain delay, the server
+// drain and the hook timeouts fit in the overall timeout, so that no stop
+// step is cut short by design.
 func (l *Lifecycle) validate() error {
-	need := l.opts.DrainDelay
+	hooks := time.Duration(0)
 	for _, h := range l.hooks {
 		if h.Name == "" || h.Func == nil {
 			return errors.New("shutdown: a hook needs a Name and a Func")
 		}
-		need += h.Timeout
+		hooks += h.Timeout
 	}
-	if need >= l.opts.Timeout {
-		return fmt.Errorf("%w: drain delay %s + hook timeouts leave no time for the servers within %s (need %s)",
-			ErrBudget, l.opts.DrainDelay, l.opts.Timeout, need)
+	server := l.serverBudget()
+	if server <= 0 || (l.opts.ServerTimeout == 0 && server < MinServerTimeout) ||
+		l.opts.DrainDelay+server+hooks > l.opts.Timeout {
+		if l.opts.ServerTimeout == 0 {
+			server = MinServerTimeout
+		}
+		return fmt.Errorf("%w: drain delay %s + server drain %s + hook timeouts %s > %s",
+			ErrBudget, l.opts.DrainDelay, server, hooks, l.opts.Timeout)
 	}
 	return nil
+}
+
+// serverBudget is the time the stopping phase may take.
+func (l *Lifecycle) serverBudget() time.Duration {
+	if l.opts.ServerTimeout > 0 {
+		return l.opts.ServerTimeout
+	}
+	d := l.opts.Timeout - l.opts.DrainDelay
+	for _, h := range l.hooks {
+		d -= h.Timeout
+	}
+	return d
 }
 
 // Run starts every server and worker, waits for a signal, ctx's end, a call to
@@ -233,7 +271,10 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 	defer close(done)
 	go l.forceOnSecondSignal(sigCh, done)
 
-	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), l.opts.Timeout)
+	// One deadline for the whole stop; the stopping phase must end early
+	// enough to leave every hook its full timeout.
+	deadline := begin.Add(l.opts.Timeout)
+	stopCtx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
 	defer cancel()
 
 	l.runPhase(Draining, func() {
@@ -245,9 +286,12 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		}
 	})
 	l.runPhase(Stopping, func() {
+		close(l.stopping)
+		serverCtx, cancel := context.WithTimeout(stopCtx, l.serverBudget())
+		defer cancel()
 		for i := len(l.servers) - 1; i >= 0; i-- {
 			s := l.servers[i]
-			if err := s.srv.Shutdown(stopCtx); err != nil {
+			if err := s.srv.Shutdown(serverCtx); err != nil {
 				_ = s.srv.Close()
 				log.Error("server did not drain in time", slog.String("server", s.name), slog.Any("error", err))
 				errs = append(errs, fmt.Errorf("shutdown: server %s: %w", s.name, err))
@@ -255,14 +299,27 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		}
 		serving.Wait()
 		cancelWork()
-		if !waitUntil(stopCtx, &working) {
+		if !waitUntil(serverCtx, &working) {
 			log.Error("workers did not stop in time")
-			errs = append(errs, fmt.Errorf("shutdown: workers did not stop: %w", stopCtx.Err()))
+			errs = append(errs, fmt.Errorf("shutdown: workers did not stop: %w", serverCtx.Err()))
 		}
 	})
 	l.runPhase(Hooks, func() {
+		// reserved is the time the Always hooks still to run need.
+		var reserved time.Duration
+		for _, h := range l.hooks {
+			if h.Always {
+				reserved += h.Timeout
+			}
+		}
 		for i := len(l.hooks) - 1; i >= 0; i-- {
-			if err := l.runHook(stopCtx, l.hooks[i]); err != nil {
+			h := l.hooks[i]
+			hookDeadline := deadline.Add(-reserved)
+			if h.Always {
+				reserved -= h.Timeout
+				hookDeadline = deadline
+			}
+			if err := l.runHook(stopCtx, h, hookDeadline); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -291,14 +348,18 @@ func (l *Lifecycle) runPhase(p Phase, f func()) {
 	l.opts.Logger.Info("shutdown phase done", slog.String("phase", p.String()), seconds("duration", time.Since(start)))
 }
 
-// runHook runs h within its own timeout and what is left of the overall one.
-// A panic is recovered into an error; a hook that overruns is abandoned (its
-// context is cancelled and its goroutine ends when it returns).
-func (l *Lifecycle) runHook(stopCtx context.Context, h Hook) error {
+// runHook runs h within its own timeout and at most until notAfter (what the
+// overall timeout leaves once the time of the Always hooks still to run is
+// set aside). A panic is recovered into an error; a hook that overruns is
+// abandoned (its context is cancelled and its goroutine ends when it
+// returns).
+func (l *Lifecycle) runHook(stopCtx context.Context, h Hook, notAfter time.Time) error {
 	l.currentHook.Store(&h.Name)
 	defer l.currentHook.Store(nil)
 	ctx, cancel := context.WithTimeout(stopCtx, h.Timeout)
 	defer cancel()
+	ctx, cancelReserve := context.WithDeadline(ctx, notAfter)
+	defer cancelReserve()
 	start := time.Now()
 	done := make(chan error, 1)
 	go func() {

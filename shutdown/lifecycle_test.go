@@ -235,3 +235,96 @@ func TestRunTwiceIsAnError(t *testing.T) {
 		t.Errorf("second Run = %v, want ErrRunTwice", err)
 	}
 }
+
+// TestStoppingEndsLongLivedHandlers shows why Stopping exists: a stream that
+// waits on it ends when the servers stop, so Shutdown is not held up; one
+// that only waits on its request context would hold it to the deadline.
+func TestStoppingEndsLongLivedHandlers(t *testing.T) {
+	l := shutdown.New(shutdown.Options{Timeout: 10 * time.Second, DrainDelay: 100 * time.Millisecond})
+	streaming := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		close(streaming)
+		select {
+		case <-l.Stopping():
+			_, _ = io.WriteString(w, "bye\n")
+		case <-r.Context().Done():
+		}
+	})}
+	ln := listen(t)
+	l.Serve("stream", srv, ln)
+	done := runAsync(t, context.Background(), l)
+	resp, err := http.Get("http://" + ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	<-streaming
+	select {
+	case <-l.Stopping():
+		t.Fatal("Stopping closed before the stop")
+	default:
+	}
+	start := time.Now()
+	l.Stop()
+	body, _ := io.ReadAll(resp.Body)
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	if string(body) != "bye\n" {
+		t.Errorf("stream body %q, want the goodbye written on Stopping", body)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("stop took %s; the stream held it up", d)
+	}
+}
+
+func TestServerTimeoutCountsInTheBudget(t *testing.T) {
+	cases := []struct {
+		name string
+		opts shutdown.Options
+		hook time.Duration
+		ok   bool
+	}{
+		{"remainder is enough", shutdown.Options{Timeout: 4 * time.Second, DrainDelay: 100 * time.Millisecond}, 2 * time.Second, true},
+		{"remainder under the minimum", shutdown.Options{Timeout: 3 * time.Second, DrainDelay: 2 * time.Second}, 500 * time.Millisecond, false},
+		{"explicit server timeout fits", shutdown.Options{Timeout: 4 * time.Second, DrainDelay: 100 * time.Millisecond, ServerTimeout: 1500 * time.Millisecond}, 2 * time.Second, true},
+		{"explicit server timeout does not fit", shutdown.Options{Timeout: 4 * time.Second, DrainDelay: 100 * time.Millisecond, ServerTimeout: 2 * time.Second}, 2 * time.Second, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := shutdown.New(c.opts)
+			l.OnStop(shutdown.Hook{Name: "h", Timeout: c.hook, Func: func(context.Context) error { return nil }})
+			l.Stop()
+			err := l.Run(context.Background())
+			if got := !errors.Is(err, shutdown.ErrBudget); got != c.ok {
+				t.Errorf("Run = %v; budget ok = %v, want %v", err, got, c.ok)
+			}
+		})
+	}
+}
+
+func TestAlwaysHookRunsLastWhateverTheOthersDo(t *testing.T) {
+	l := shutdown.New(shutdown.Options{Timeout: 5 * time.Second})
+	var flushed bool
+	var flushBudget time.Duration
+	l.OnStop(shutdown.Hook{Name: "flush telemetry", Always: true, Timeout: time.Second, Func: func(ctx context.Context) error {
+		dl, _ := ctx.Deadline()
+		flushBudget = time.Until(dl)
+		flushed = true
+		return nil
+	}})
+	l.OnStop(shutdown.Hook{Name: "hangs", Timeout: 200 * time.Millisecond, Func: func(ctx context.Context) error {
+		<-ctx.Done()
+		return ctx.Err()
+	}})
+	l.OnStop(shutdown.Hook{Name: "panics", Timeout: time.Second, Func: func(context.Context) error { panic("x") }})
+	l.Stop()
+	if err := l.Run(context.Background()); err == nil {
+		t.Error("Run = nil, want the failing hooks' errors")
+	}
+	if !flushed || flushBudget < 900*time.Millisecond {
+		t.Errorf("flush ran %v with %s of budget, want it run with its full second", flushed, flushBudget)
+	}
+}

@@ -30,10 +30,11 @@ var forbidden = map[string]map[string]string{
 
 // allowedException lets the packages named undo one "*" rule.
 var allowedException = map[string][]string{
-	"internal/servicetest": {"testing"},
-	"":                     {"net/http/pprof", module},
-	"examples/service":     {module},
-	"examples/first":       {module},
+	"internal/servicetest":  {"testing"},
+	"shutdown/shutdowntest": {"testing"},
+	"":                      {"net/http/pprof", module},
+	"examples/service":      {module},
+	"examples/first":        {module},
 }
 
 // TestImportsFollowArchitecture checks the import graph against the table in

@@ -24,6 +24,13 @@ type Config struct {
 	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s"`
 	// MaxItems is how many items the store holds.
 	MaxItems int `env:"MAX_ITEMS" envDefault:"10000"`
+	// AuditURL, when set, receives every item change, batched as a JSON
+	// array in a POST.
+	AuditURL string `env:"AUDIT_URL"`
+	// AuditInterval is how often the batch is sent.
+	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s"`
+	// AuditFlushTimeout bounds the last send, at shutdown.
+	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s"`
 }
 
 func main() {

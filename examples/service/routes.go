@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/shutdown"
 )
 
 // Validate is called by the SDK after loading; its problems are reported
@@ -25,12 +27,32 @@ func (c *Config) Validate() error {
 	if c.MaxItems <= 0 {
 		errs = append(errs, errors.New("MAX_ITEMS must be positive"))
 	}
+	if c.AuditURL != "" {
+		if u, err := url.Parse(c.AuditURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, errors.New("AUDIT_URL must be an http or https URL"))
+		}
+	}
+	if c.AuditInterval <= 0 || c.AuditFlushTimeout <= 0 {
+		errs = append(errs, errors.New("AUDIT_INTERVAL and AUDIT_FLUSH_TIMEOUT must be positive"))
+	}
 	return errors.Join(errs...)
 }
 
-// routes registers the example's routes and its health check.
+// routes registers the example's routes, its health checks, and, when
+// AUDIT_URL is set, the audit worker and its final flush at shutdown.
 func routes(s *operable.Service, cfg *Config) error {
 	st := &store{max: cfg.MaxItems, items: map[int]item{}}
+	if cfg.AuditURL != "" {
+		st.audit = newAuditLog(cfg.AuditURL, cfg.AuditInterval, s.Logger())
+		s.Go("audit", st.audit.run)
+		// Runs after the servers stopped, so no change can come after it.
+		s.OnStop(shutdown.Hook{Name: "audit flush", Timeout: cfg.AuditFlushTimeout, Func: st.audit.flush})
+		if err := s.AddCheck(health.Check{
+			Name: "audit-sink", NonCritical: true, ComponentType: "http", Func: st.audit.check,
+		}); err != nil {
+			return err
+		}
+	}
 	s.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("name")
 		if name == "" {
@@ -83,6 +105,8 @@ type item struct {
 
 // store is an in-memory item store, safe for concurrent use.
 type store struct {
+	audit *auditLog // nil: no auditing
+
 	mu     sync.Mutex
 	max    int
 	nextID int
@@ -118,6 +142,7 @@ func (st *store) create(w http.ResponseWriter, r *http.Request) {
 	it := item{ID: st.nextID, Name: in.Name}
 	st.items[it.ID] = it
 	st.mu.Unlock()
+	st.audit.record("create", it.ID)
 	w.Header().Set("Location", "/items/"+strconv.Itoa(it.ID))
 	writeJSON(w, http.StatusCreated, it)
 }
@@ -152,6 +177,7 @@ func (st *store) delete(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
 		return
 	}
+	st.audit.record("delete", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

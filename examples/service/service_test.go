@@ -5,14 +5,18 @@ package main_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/operable-go/operable/internal/servicetest"
+	"github.com/operable-go/operable/shutdown/shutdowntest"
 )
 
 func TestMain(m *testing.M) {
@@ -207,16 +211,135 @@ func TestSIGTERMLetsInFlightRequestFinishWhileReadinessFails(t *testing.T) {
 
 func TestSecondSignalExitsAtOnceWith130(t *testing.T) {
 	t.Parallel()
-	p := start(t, "SHUTDOWN_DRAIN_DELAY=10s", "SHUTDOWN_TIMEOUT=20s")
-	p.Signal(syscall.SIGTERM)
-	p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "shutdown started" })
-	p.Signal(syscall.SIGINT)
-	if code := p.Wait(5 * time.Second); code != 130 {
-		t.Errorf("exit code = %d, want 130", code)
+	for _, second := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(second.String(), func(t *testing.T) {
+			t.Parallel()
+			p := start(t, "SHUTDOWN_DRAIN_DELAY=10s", "SHUTDOWN_TIMEOUT=20s")
+			p.Signal(syscall.SIGTERM)
+			p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "shutdown started" })
+			sent := time.Now()
+			p.Signal(second)
+			if code := p.Wait(5 * time.Second); code != 130 {
+				t.Errorf("exit code = %d, want 130", code)
+			}
+			if d := time.Since(sent); d > 2*time.Second {
+				t.Errorf("exit took %s after the second signal, want at once", d)
+			}
+			line := p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "second signal: exiting at once" })
+			if line["phase"] != "draining" {
+				t.Errorf("forced exit names phase %v, want draining", line["phase"])
+			}
+		})
 	}
-	line := p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "second signal: exiting at once" })
-	if line["phase"] != "draining" {
-		t.Errorf("forced exit names phase %v, want draining", line["phase"])
+}
+
+// TestNoRequestIsDroppedWhileTheServiceStops keeps clients sending fast and
+// slow requests while SIGTERM arrives: every accepted request completes, the
+// drain delay serves new ones, and the process exits 0.
+func TestNoRequestIsDroppedWhileTheServiceStops(t *testing.T) {
+	t.Parallel()
+	p := start(t, "SHUTDOWN_DRAIN_DELAY=1s")
+	report := shutdowntest.Check(t, shutdowntest.Load{
+		URLs: []string{
+			p.AppURL + "/hello", p.AppURL + "/work?duration=300ms", p.AppURL + "/items",
+			p.AppURL + "/items/1", p.AppURL + "/work?duration=50ms",
+		},
+		Clients: 16,
+	}, func() error { return syscall.Kill(p.PID(), syscall.SIGTERM) })
+	if report.ServedAfterStop == 0 {
+		t.Errorf("no request was served during the drain delay: %s", report)
+	}
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Errorf("exit code = %d, want 0", code)
+	}
+}
+
+// auditSink is a real HTTP upstream for the example's audit log. When hang
+// is set it never answers, until the client gives up.
+func auditSink(t *testing.T, hang bool) (*httptest.Server, func() []map[string]any) {
+	t.Helper()
+	var mu sync.Mutex
+	var events []map[string]any
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hang {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		var batch []map[string]any
+		if err := json.NewDecoder(r.Body).Decode(&batch); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		events = append(events, batch...)
+		mu.Unlock()
+	}))
+	t.Cleanup(func() { close(release); srv.Close() })
+	return srv, func() []map[string]any {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]map[string]any(nil), events...)
+	}
+}
+
+func createItem(t *testing.T, p *servicetest.Process, name string) {
+	t.Helper()
+	resp, err := p.Client.Post(p.AppURL+"/items", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /items = %d", resp.StatusCode)
+	}
+}
+
+func TestStopHookFlushesTheLastChanges(t *testing.T) {
+	t.Parallel()
+	sink, received := auditSink(t, false)
+	p := start(t, "AUDIT_URL="+sink.URL, "AUDIT_INTERVAL=1h")
+	createItem(t, p, "a")
+	createItem(t, p, "b")
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Errorf("exit code = %d, want 0", code)
+	}
+	if got := received(); len(got) != 2 || got[0]["action"] != "create" {
+		t.Errorf("the sink received %v, want the two creations flushed at shutdown", got)
+	}
+}
+
+func TestAHangingHookMakesTheExitCode1AndTheLaterHooksStillRun(t *testing.T) {
+	t.Parallel()
+	sink, _ := auditSink(t, true)
+	p := start(t, "AUDIT_URL="+sink.URL, "AUDIT_INTERVAL=1h", "AUDIT_FLUSH_TIMEOUT=500ms")
+	createItem(t, p, "stuck")
+	sent := time.Now()
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(10 * time.Second); code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+	if d := time.Since(sent); d < 500*time.Millisecond || d > 5*time.Second {
+		t.Errorf("the stop took %s, want the hook's 500ms timeout and little more", d)
+	}
+	var order []string
+	for _, m := range p.Logs() {
+		switch m["msg"] {
+		case "stop hook failed", "stop hook done":
+			order = append(order, fmt.Sprint(m["msg"], ": ", m["hook"]))
+		case "shutdown complete":
+			if m["outcome"] != "with errors" {
+				t.Errorf("final line %v, want outcome with errors", m)
+			}
+		}
+	}
+	want := []string{"stop hook failed: audit flush", "stop hook done: telemetry"}
+	if fmt.Sprint(order) != fmt.Sprint(want) {
+		t.Errorf("hooks logged %v, want %v", order, want)
 	}
 }
 

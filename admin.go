@@ -19,9 +19,11 @@ import (
 func (s *Service) adminHandler() http.Handler {
 	mux := http.NewServeMux()
 	ho := health.HandlerOptions{Authorized: s.authorized}
-	mux.Handle("GET /livez", s.checks.Handler(health.Liveness, ho))
-	mux.Handle("GET /readyz", s.checks.Handler(health.Readiness, ho))
-	mux.Handle("GET /startupz", s.checks.Handler(health.Startup, ho))
+	for path, g := range map[string]health.Group{"/livez": health.Liveness, "/readyz": health.Readiness, "/startupz": health.Startup} {
+		h := s.checks.Handler(g, ho)
+		mux.Handle("GET "+path, h)
+		mux.Handle("GET "+path+"/{check}", h)
+	}
 	mux.Handle("GET /metrics", s.metrics.MetricsHandler())
 	mux.Handle("/debug/", s.guard(s.debug))
 	return mux

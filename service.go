@@ -113,6 +113,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	// after every other hook.
 	s.life.OnStop(shutdown.Hook{Name: "telemetry", Timeout: 2 * time.Second, Always: true, Func: metrics.Shutdown})
 	s.addLifecycleChecks()
+	if err := s.wireHealth(); err != nil {
+		return nil, fmt.Errorf("operable: health metrics: %w", err)
+	}
 	s.routeDebug()
 	return s, nil
 }

@@ -21,26 +21,42 @@ type HandlerOptions struct {
 // 503 when it is fail, with an application/health+json body. The body holds
 // the status; with ?verbose, or when the probe does not pass, it also holds
 // every check's status, and with ?verbose its time and duration. Error text
-// is shown only to authorized callers. ?exclude=NAME (repeatable) leaves a
-// check out.
+// ("output") is shown only to authorized callers. ?exclude=NAME (repeatable)
+// leaves a check out.
+//
+// Mounted on a pattern with a {check} wildcard ("GET /readyz/{check}"), it
+// serves that one check of the group, as the Kubernetes API server does:
+// 200 or 503 with the check's detail, 404 for a check the group lacks.
 func (c *Checker) Handler(g Group, opts HandlerOptions) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
-		res := c.Evaluate(r.Context(), g, q["exclude"]...)
 		_, verbose := q["verbose"]
-		showOutput := verbose && opts.Authorized != nil && opts.Authorized(r)
+		showOutput := opts.Authorized != nil && opts.Authorized(r)
+
+		var res Result
+		if name := r.PathValue("check"); name != "" {
+			cr, ok := c.Lookup(r.Context(), name)
+			if !ok || cr.Groups&g == 0 {
+				http.NotFound(w, r)
+				return
+			}
+			res = Result{Status: combine([]CheckResult{cr}), Checks: []CheckResult{cr}}
+			verbose = true
+		} else {
+			res = c.Evaluate(r.Context(), g, q["exclude"]...)
+		}
 
 		body := healthJSON{Status: res.Status}
 		if verbose || res.Status != Pass {
 			body.Checks = make(map[string][]checkJSON, len(res.Checks))
 			for _, cr := range res.Checks {
 				cj := checkJSON{Status: cr.Status, ComponentType: cr.ComponentType}
-				if verbose {
+				if verbose && !cr.Time.IsZero() {
 					cj.Time = cr.Time.UTC().Format(time.RFC3339Nano)
 					cj.ObservedValue = cr.Duration.Seconds()
 					cj.ObservedUnit = "s"
 				}
-				if showOutput && cr.Err != nil {
+				if verbose && showOutput && cr.Err != nil {
 					cj.Output = cr.Err.Error()
 				}
 				body.Checks[cr.Name] = []checkJSON{cj}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,13 +49,30 @@ const (
 	Fail Status = "fail"
 )
 
-// DefaultTimeout bounds a check that sets no Timeout.
-const DefaultTimeout = 5 * time.Second
+// Defaults used when a Check leaves a field zero.
+const (
+	DefaultTimeout = 5 * time.Second
+)
+
+// Errors a check's result can carry besides the check's own.
+var (
+	// ErrTimeout is the error of a check that did not return within its
+	// timeout.
+	ErrTimeout = errors.New("health: check timed out")
+	// ErrNoResult is the error of a check that has not produced a result
+	// yet: until it has, it counts as failing, so that nothing reports
+	// healthy before it was checked.
+	ErrNoResult = errors.New("health: no result yet")
+	// ErrStale is the error of a background check whose last result is
+	// older than twice its interval plus its timeout: its runner is stuck
+	// or stopped, and an old pass proves nothing.
+	ErrStale = errors.New("health: result is stale")
+)
 
 // Check is one named check.
 type Check struct {
-	// Name identifies the check in output and in ?exclude=. Required,
-	// unique within a Checker.
+	// Name identifies the check in output, in ?exclude= and in sub-paths.
+	// Required, unique within a Checker, without "/".
 	Name string
 	// Groups are the probes the check belongs to. Default: Readiness.
 	Groups Group
@@ -64,6 +82,19 @@ type Check struct {
 	// Timeout bounds one run; the context passed to Func is cancelled when
 	// it runs out. Default: DefaultTimeout.
 	Timeout time.Duration
+	// Interval, when positive, runs the check in the background every
+	// Interval (see [Checker.Run]); probes read the last result and never
+	// wait for the check. Zero runs the check when a probe asks, with
+	// concurrent probes sharing one run: keep that for cheap, in-process
+	// checks. Default: 0.
+	Interval time.Duration
+	// InitialDelay delays a background check's first run. Until its first
+	// result the check counts as failing. Default: 0.
+	InitialDelay time.Duration
+	// FailureThreshold is how many consecutive failures it takes for a
+	// check that passed before to count as failing (flap damping).
+	// Default: 1.
+	FailureThreshold int
 	// NonCritical makes a failure count as warn: the probe still passes.
 	// Default: false (a failure fails the probe).
 	NonCritical bool
@@ -72,21 +103,70 @@ type Check struct {
 	ComponentType string
 }
 
-// Checker holds checks and runs them. The zero value is an empty Checker
-// ready for use. A Checker is safe for concurrent use; checks may be added
-// while probes are served.
-type Checker struct {
-	mu     sync.RWMutex
-	checks []Check
+// CheckResult is the state of one check.
+type CheckResult struct {
+	Name          string
+	ComponentType string
+	Groups        Group
+	// Status is the check's effective status: flap damping applied, and
+	// Warn for a failing non-critical check.
+	Status Status
+	// Err is the error of the last run (nil when it passed); with flap
+	// damping, Status may still be Pass while Err is not nil.
+	Err error
+	// Time is when the last run started; zero before the first one.
+	Time time.Time
+	// Duration is how long the last run took.
+	Duration time.Duration
 }
 
-// Add registers c. It returns an error when the name is empty or taken or
-// Func is nil.
+// Event tells a subscriber that a check's effective status changed.
+type Event struct {
+	Name     string
+	Groups   Group
+	Previous Status
+	Current  CheckResult
+}
+
+// Checker holds checks, runs them, and serves their results. The zero value
+// is an empty Checker ready for use. A Checker is safe for concurrent use;
+// checks may be added while probes are served. Background checks
+// (Check.Interval > 0) run only while [Checker.Run] runs.
+type Checker struct {
+	mu      sync.RWMutex // never held while a check runs
+	checks  []*state
+	subs    map[*subscriber]struct{}
+	running bool
+	added   chan struct{} // closed and replaced when a check is added while Run runs
+}
+
+// state is one check, its last result and its single in-flight run.
+type state struct {
+	Check
+	result atomic.Pointer[CheckResult]
+
+	mu        sync.Mutex // guards the fields below, never held while Func runs
+	inflight  *run
+	failures  int  // consecutive failures
+	passed    bool // passed at least once
+	scheduled bool // a background runner owns this check
+}
+
+// run is one execution of a check that several callers may wait for.
+type run struct {
+	done chan struct{}
+	res  CheckResult
+}
+
+type subscriber struct{ fn func(Event) }
+
+// Add registers chk. It returns an error when the name is empty, taken or
+// holds a "/", or Func is nil.
 func (c *Checker) Add(chk Check) error {
-	if chk.Name == "" {
-		return errors.New("health: check has no name")
-	}
-	if chk.Func == nil {
+	switch {
+	case chk.Name == "" || strings.Contains(chk.Name, "/"):
+		return fmt.Errorf("health: check name %q must be non-empty and hold no /", chk.Name)
+	case chk.Func == nil:
 		return fmt.Errorf("health: check %q has no Func", chk.Name)
 	}
 	if chk.Groups == 0 {
@@ -95,16 +175,34 @@ func (c *Checker) Add(chk Check) error {
 	if chk.Timeout <= 0 {
 		chk.Timeout = DefaultTimeout
 	}
+	if chk.FailureThreshold <= 0 {
+		chk.FailureThreshold = 1
+	}
 	if chk.ComponentType == "" {
 		chk.ComponentType = "component"
 	}
+	s := &state{Check: chk}
+	s.result.Store(&CheckResult{
+		Name: chk.Name, ComponentType: chk.ComponentType, Groups: chk.Groups, Status: s.failStatus(), Err: ErrNoResult,
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if slices.ContainsFunc(c.checks, func(x Check) bool { return x.Name == chk.Name }) {
+	if slices.ContainsFunc(c.checks, func(x *state) bool { return x.Name == chk.Name }) {
 		return fmt.Errorf("health: check %q already registered", chk.Name)
 	}
-	c.checks = append(c.checks, chk)
+	c.checks = append(c.checks, s)
+	if c.running && c.added != nil {
+		close(c.added)
+		c.added = make(chan struct{})
+	}
 	return nil
+}
+
+func (s *state) failStatus() Status {
+	if s.NonCritical {
+		return Warn
+	}
+	return Fail
 }
 
 // Result is the outcome of one probe.
@@ -113,80 +211,276 @@ type Result struct {
 	Checks []CheckResult
 }
 
-// CheckResult is the outcome of one check in a probe.
-type CheckResult struct {
-	Name          string
-	ComponentType string
-	Status        Status
-	// Err is the check's error, nil when it passed.
-	Err      error
-	Time     time.Time
-	Duration time.Duration
-}
-
-// Evaluate runs the checks of group g, leaving out those named in exclude,
-// concurrently, and combines their results: fail if a critical check
-// failed, warn if only non-critical ones did, else pass. A group with no
-// checks passes. The lock is not held while checks run.
+// Evaluate returns the state of group g's checks, leaving out those named in
+// exclude, and combines them: fail if a critical check fails, warn if only
+// non-critical ones do, else pass; a group with no checks passes. Background
+// checks are read from their last result; the others run now, concurrently,
+// each under its timeout, sharing any run already in flight. No lock is held
+// while a check runs.
 func (c *Checker) Evaluate(ctx context.Context, g Group, exclude ...string) Result {
 	c.mu.RLock()
-	var run []Check
-	for _, chk := range c.checks {
-		if chk.Groups&g != 0 && !slices.Contains(exclude, chk.Name) {
-			run = append(run, chk)
+	var sel []*state
+	for _, s := range c.checks {
+		if s.Groups&g != 0 && !slices.Contains(exclude, s.Name) {
+			sel = append(sel, s)
 		}
 	}
 	c.mu.RUnlock()
 
-	res := Result{Status: Pass, Checks: make([]CheckResult, len(run))}
+	res := Result{Status: Pass, Checks: make([]CheckResult, len(sel))}
 	var wg sync.WaitGroup
-	for i, chk := range run {
-		wg.Go(func() { res.Checks[i] = runCheck(ctx, chk) })
+	for i, s := range sel {
+		if s.Interval > 0 {
+			res.Checks[i] = s.cached(time.Now())
+			continue
+		}
+		wg.Go(func() { res.Checks[i] = c.runShared(ctx, s) })
 	}
 	wg.Wait()
-	for _, cr := range res.Checks {
-		if cr.Status == Fail {
-			res.Status = Fail
-		} else if cr.Status == Warn && res.Status == Pass {
-			res.Status = Warn
-		}
-	}
+	res.Status = combine(res.Checks)
 	return res
 }
 
-// ErrTimeout is the error of a check that did not return within its timeout.
-var ErrTimeout = errors.New("health: check timed out")
+// combine folds check statuses into a probe status.
+func combine(checks []CheckResult) Status {
+	st := Pass
+	for _, cr := range checks {
+		switch {
+		case cr.Status == Fail:
+			return Fail
+		case cr.Status == Warn:
+			st = Warn
+		}
+	}
+	return st
+}
 
-// runCheck runs one check under its timeout. A check that ignores its
-// context is abandoned at the deadline: its goroutine ends when Func returns.
-func runCheck(ctx context.Context, chk Check) CheckResult {
+// Results returns the last known state of every check, without running
+// any. For metrics and dashboards.
+func (c *Checker) Results() []CheckResult {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	now := time.Now()
+	out := make([]CheckResult, len(c.checks))
+	for i, s := range c.checks {
+		out[i] = s.cached(now)
+	}
+	return out
+}
+
+// Lookup returns the state of the check named name, running it if it is not
+// a background check, and false if there is no such check.
+func (c *Checker) Lookup(ctx context.Context, name string) (CheckResult, bool) {
+	c.mu.RLock()
+	i := slices.IndexFunc(c.checks, func(s *state) bool { return s.Name == name })
+	var s *state
+	if i >= 0 {
+		s = c.checks[i]
+	}
+	c.mu.RUnlock()
+	switch {
+	case s == nil:
+		return CheckResult{}, false
+	case s.Interval > 0:
+		return s.cached(time.Now()), true
+	}
+	return c.runShared(ctx, s), true
+}
+
+// cached returns the last result, failing it when it is stale.
+func (s *state) cached(now time.Time) CheckResult {
+	r := *s.result.Load()
+	if s.Interval > 0 && !r.Time.IsZero() && now.Sub(r.Time) > 2*s.Interval+s.Timeout {
+		r.Status, r.Err = s.failStatus(), ErrStale
+	}
+	return r
+}
+
+// runShared runs the check, or waits for the run already in flight, and
+// returns its result. A caller whose ctx ends stops waiting; the run goes on
+// under its own timeout.
+func (c *Checker) runShared(ctx context.Context, s *state) CheckResult {
+	s.mu.Lock()
+	r := s.inflight
+	if r == nil {
+		r = &run{done: make(chan struct{})}
+		s.inflight = r
+		// The run is detached from the caller's context so that one probe
+		// giving up does not fail the others sharing the run; its own
+		// timeout bounds it.
+		go c.execute(context.WithoutCancel(ctx), s, r)
+	}
+	s.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.res
+	case <-ctx.Done():
+		res := *s.result.Load()
+		res.Status, res.Err = s.failStatus(), ctx.Err()
+		return res
+	}
+}
+
+// execute runs Func once under the check's timeout, records the result with
+// flap damping, and tells the subscribers when the status changed. A Func
+// that ignores its context is abandoned at the deadline; its goroutine ends
+// when Func returns, and no other run of the check starts meanwhile.
+func (c *Checker) execute(ctx context.Context, s *state, r *run) {
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, chk.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	defer cancel()
-	done := make(chan error, 1)
+	errc := make(chan error, 1)
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- fmt.Errorf("health: check %q panicked: %v", chk.Name, p)
+				errc <- fmt.Errorf("health: check %q panicked: %v", s.Name, p)
 			}
 		}()
-		done <- chk.Func(ctx)
+		errc <- s.Func(ctx)
 	}()
 	var err error
+	abandoned := false
 	select {
-	case err = <-done:
+	case err = <-errc:
 	case <-ctx.Done():
-		err = ErrTimeout
-		if ctx.Err() == context.Canceled {
-			err = ctx.Err()
+		err, abandoned = ErrTimeout, true
+	}
+	res := CheckResult{
+		Name: s.Name, ComponentType: s.ComponentType, Groups: s.Groups,
+		Err: err, Time: start, Duration: time.Since(start),
+	}
+
+	s.mu.Lock()
+	if err == nil {
+		s.failures, s.passed = 0, true
+		res.Status = Pass
+	} else {
+		s.failures++
+		res.Status = s.failStatus()
+		if s.passed && s.failures < s.FailureThreshold {
+			res.Status = Pass // damped: not enough consecutive failures yet
 		}
 	}
-	cr := CheckResult{Name: chk.Name, ComponentType: chk.ComponentType, Status: Pass, Err: err, Time: start, Duration: time.Since(start)}
-	if err != nil {
-		cr.Status = Fail
-		if chk.NonCritical {
-			cr.Status = Warn
+	prev := s.result.Swap(&res)
+	r.res = res
+	close(r.done)
+	if !abandoned {
+		s.inflight = nil
+	}
+	s.mu.Unlock()
+	if abandoned {
+		// Keep collapsing later calls onto this run until Func returns, so
+		// that a hung check holds one goroutine, not one per probe.
+		go func() {
+			<-errc
+			s.mu.Lock()
+			s.inflight = nil
+			s.mu.Unlock()
+		}()
+	}
+	if prev.Status != res.Status {
+		c.publish(Event{Name: s.Name, Groups: s.Groups, Previous: prev.Status, Current: res})
+	}
+}
+
+// Subscribe calls fn for every change of a check's effective status, in the
+// goroutine that ran the check; fn must not block. The returned function
+// ends the subscription.
+func (c *Checker) Subscribe(fn func(Event)) (cancel func()) {
+	sub := &subscriber{fn: fn}
+	c.mu.Lock()
+	if c.subs == nil {
+		c.subs = map[*subscriber]struct{}{}
+	}
+	c.subs[sub] = struct{}{}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		delete(c.subs, sub)
+		c.mu.Unlock()
+	}
+}
+
+func (c *Checker) publish(e Event) {
+	c.mu.RLock()
+	subs := make([]*subscriber, 0, len(c.subs))
+	for s := range c.subs {
+		subs = append(subs, s)
+	}
+	c.mu.RUnlock()
+	for _, s := range subs {
+		s.fn(e)
+	}
+}
+
+// Run runs the background checks (Interval > 0), each on its own schedule,
+// until ctx is done, then waits for their runners to return. Checks added
+// while Run runs are scheduled too. It returns nil, or an error if Run is
+// already running.
+func (c *Checker) Run(ctx context.Context) error {
+	c.mu.Lock()
+	if c.running {
+		c.mu.Unlock()
+		return errors.New("health: Run is already running")
+	}
+	c.running = true
+	c.added = make(chan struct{})
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.running = false
+		for _, s := range c.checks {
+			s.mu.Lock()
+			s.scheduled = false
+			s.mu.Unlock()
+		}
+		c.mu.Unlock()
+	}()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c.mu.RLock()
+		for _, s := range c.checks {
+			s.mu.Lock()
+			start := s.Interval > 0 && !s.scheduled
+			s.scheduled = s.scheduled || start
+			s.mu.Unlock()
+			if start {
+				wg.Go(func() { c.schedule(ctx, s) })
+			}
+		}
+		added := c.added
+		c.mu.RUnlock()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-added:
 		}
 	}
-	return cr
+}
+
+// schedule runs one background check every Interval until ctx is done. A
+// tick that finds the previous run still hung past its timeout is skipped.
+func (c *Checker) schedule(ctx context.Context, s *state) {
+	t := time.NewTimer(s.InitialDelay)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.mu.Lock()
+		var r *run
+		if s.inflight == nil {
+			r = &run{done: make(chan struct{})}
+			s.inflight = r
+		}
+		s.mu.Unlock()
+		if r != nil {
+			c.execute(ctx, s, r)
+		}
+		t.Reset(s.Interval)
+	}
 }

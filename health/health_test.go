@@ -95,7 +95,7 @@ func TestPanicIsAFailure(t *testing.T) {
 func TestAddRejectsBadChecks(t *testing.T) {
 	var hc health.Checker
 	_ = hc.Add(health.Check{Name: "a", Func: pass})
-	for _, c := range []health.Check{{Func: pass}, {Name: "b"}, {Name: "a", Func: pass}} {
+	for _, c := range []health.Check{{Func: pass}, {Name: "b"}, {Name: "a", Func: pass}, {Name: "a/b", Func: pass}} {
 		if err := hc.Add(c); err == nil || !strings.HasPrefix(err.Error(), "health: ") {
 			t.Errorf("Add(%+v) = %v, want a health: error", c, err)
 		}

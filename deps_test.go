@@ -32,6 +32,7 @@ var forbidden = map[string]map[string]string{
 var allowedException = map[string][]string{
 	"internal/servicetest":  {"testing"},
 	"shutdown/shutdowntest": {"testing"},
+	"health/healthtest":     {"testing"},
 	"":                      {"net/http/pprof", module},
 	"examples/service":      {module},
 	"examples/first":        {module},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/health/healthtest"
 	"github.com/operable-go/operable/internal/syncbuf"
 	"github.com/operable-go/operable/shutdown"
 )
@@ -193,4 +194,16 @@ func TestHandleDebugServesBehindTheToken(t *testing.T) {
 		}()
 		s.HandleDebug("GET /mine", http.NotFoundHandler())
 	}()
+}
+
+func TestAdminProbesPassTheHealthKit(t *testing.T) {
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv(), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/livez", "/readyz", "/startupz", "/readyz/lifecycle"} {
+		if err := healthtest.TestProbe(healthtest.Probe{Handler: s.AdminHandler(), Path: path}); err != nil {
+			t.Errorf("%s: %v", path, err)
+		}
+	}
 }

@@ -45,13 +45,10 @@ func withSource(s string) string {
 // Check is the function type of health.Check.Func.
 type Check = func(ctx context.Context) error
 
-// callWithin calls fn(ctx) and reports whether it returned within d, and
-// whether it panicked.
-func callWithin(fn Check, ctx context.Context, d time.Duration) (err error, returned bool, panicked any) {
-	type out struct {
-		err error
-		p   any
-	}
+// callWithin calls fn(ctx) and reports whether it returned within d and
+// whether it panicked; the check's own error is not judged.
+func callWithin(fn Check, ctx context.Context, d time.Duration) (returned bool, panicked any) {
+	type out struct{ p any }
 	done := make(chan out, 1)
 	go func() {
 		var o out
@@ -59,13 +56,13 @@ func callWithin(fn Check, ctx context.Context, d time.Duration) (err error, retu
 			o.p = recover()
 			done <- o
 		}()
-		o.err = fn(ctx)
+		_ = fn(ctx)
 	}()
 	select {
 	case o := <-done:
-		return o.err, true, o.p
+		return true, o.p
 	case <-time.After(d):
-		return nil, false, nil
+		return false, nil
 	}
 }
 
@@ -76,7 +73,7 @@ var checkRules = []rule[Check]{
 		func(fn Check) error {
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			if _, ok, p := callWithin(fn, ctx, Grace); !ok || p != nil {
+			if ok, p := callWithin(fn, ctx, Grace); !ok || p != nil {
 				return fmt.Errorf("returned %v, panicked %v", ok, p)
 			}
 			return nil
@@ -88,7 +85,7 @@ var checkRules = []rule[Check]{
 		func(fn Check) error {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
-			if _, ok, p := callWithin(fn, ctx, 50*time.Millisecond+Grace); !ok || p != nil {
+			if ok, p := callWithin(fn, ctx, 50*time.Millisecond+Grace); !ok || p != nil {
 				return fmt.Errorf("returned %v, panicked %v", ok, p)
 			}
 			return nil
@@ -100,7 +97,7 @@ var checkRules = []rule[Check]{
 		func(fn Check) error {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			if _, ok, p := callWithin(fn, ctx, time.Second+Grace); p != nil {
+			if ok, p := callWithin(fn, ctx, time.Second+Grace); p != nil {
 				return fmt.Errorf("panicked: %v", p)
 			} else if !ok {
 				return errors.New("did not return within its 1s deadline")
@@ -118,7 +115,7 @@ var checkRules = []rule[Check]{
 			errs := make([]error, 8)
 			for i := range errs {
 				wg.Go(func() {
-					if _, ok, p := callWithin(fn, ctx, time.Second+Grace); p != nil || !ok {
+					if ok, p := callWithin(fn, ctx, time.Second+Grace); p != nil || !ok {
 						errs[i] = fmt.Errorf("call %d: returned %v, panicked %v", i, ok, p)
 					}
 				})

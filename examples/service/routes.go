@@ -14,6 +14,7 @@ import (
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/health/checkers"
 	"github.com/operable-go/operable/shutdown"
 )
 
@@ -47,11 +48,28 @@ func routes(s *operable.Service, cfg *Config) error {
 		s.Go("audit", st.audit.run)
 		// Runs after the servers stopped, so no change can come after it.
 		s.OnStop(shutdown.Hook{Name: "audit flush", Timeout: cfg.AuditFlushTimeout, Func: st.audit.flush})
-		if err := s.AddCheck(health.Check{
-			Name: "audit-sink", NonCritical: true, ComponentType: "http", Func: st.audit.check,
-		}); err != nil {
-			return err
+		// Whether the last send went through, and whether the upstream
+		// answers at all (a HEAD through the audit client's own pool, in the
+		// background, so a slow upstream never slows a probe).
+		for _, c := range []health.Check{
+			{Name: "audit-sink", NonCritical: true, ComponentType: "http", Func: st.audit.check},
+			{
+				Name: "audit-upstream", NonCritical: true, ComponentType: "http",
+				Interval: 10 * time.Second, Timeout: 2 * time.Second, FailureThreshold: 2,
+				Func: checkers.HTTP(st.audit.client, cfg.AuditURL, checkers.HTTPOptions{
+					Method: http.MethodHead,
+					OK:     func(status int) bool { return status < 500 }, // 405 still proves it is up
+				}),
+			},
+		} {
+			if err := s.AddCheck(c); err != nil {
+				return err
+			}
 		}
+	}
+	// A goroutine leak ends in a restart rather than in memory exhaustion.
+	if err := s.AddCheck(health.Check{Name: "goroutines", Groups: health.Liveness, Func: checkers.Goroutines(50_000)}); err != nil {
+		return err
 	}
 	s.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("name")

@@ -454,3 +454,44 @@ func waitFor(t *testing.T, timeout time.Duration, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestVerboseProbesShowTheServicesOwnChecks: the example's real checks, over
+// its real dependencies, appear in ?verbose, and each has a sub-path.
+func TestVerboseProbesShowTheServicesOwnChecks(t *testing.T) {
+	t.Parallel()
+	sink, _ := auditSink(t, false)
+	p := start(t, "AUDIT_URL="+sink.URL)
+	want := map[string][]string{
+		"/readyz?verbose": {"lifecycle", "items-capacity", "audit-sink", "audit-upstream"},
+		"/livez?verbose":  {"ping", "goroutines"},
+	}
+	for path, checks := range want {
+		// The upstream check runs in the background: wait for its first
+		// result, which the probe then reads without waiting.
+		waitFor(t, 5*time.Second, func() bool {
+			_, body := p.Get(p.AdminURL, path)
+			return strings.Contains(body, `"status":"pass"`) && !strings.Contains(body, `"status":"fail"`)
+		})
+		_, body := p.Get(p.AdminURL, path)
+		for _, c := range checks {
+			if !strings.Contains(body, `"`+c+`":[{`) {
+				t.Errorf("%s does not list %s: %s", path, c, body)
+			}
+		}
+	}
+	for _, sub := range []string{"/readyz/audit-upstream", "/livez/goroutines"} {
+		if code, body := p.Get(p.AdminURL, sub); code != http.StatusOK {
+			t.Errorf("GET %s = %d %s", sub, code, body)
+		}
+	}
+	// One line per status change, not one per probe.
+	changes := 0
+	for _, m := range p.Logs() {
+		if m["msg"] == "health check status changed" && m["check"] == "audit-upstream" {
+			changes++
+		}
+	}
+	if changes != 1 {
+		t.Errorf("audit-upstream logged %d status changes, want 1 (fail→pass)", changes)
+	}
+}

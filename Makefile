@@ -46,6 +46,7 @@ unit:
 bench:
 	cd bench && $(GO) test $(BENCH_FLAGS) ./... | tee bench.out
 	cd bench && $(GO) run ./cmd/startup
+	cd bench && $(GO) run ./cmd/probeload
 
 startup:
 	cd bench && $(GO) run ./cmd/startup

@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/operable-go/operable => ../
 
 require (
+	github.com/alexliesenfeld/health v0.8.0
 	github.com/operable-go/operable v0.0.0-00010101000000-000000000000
 	github.com/prometheus/client_golang v1.25.0
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0

@@ -204,6 +204,10 @@ func (s *Service) HandleDebug(pattern string, handler http.Handler) {
 	s.debug.Handle(pattern, handler)
 }
 
+// Health returns the service's checks, for serving them elsewhere too (for
+// example over gRPC with health/grpchealth).
+func (s *Service) Health() *health.Checker { return s.checks }
+
 // AddCheck registers a health check. See [health.Check] for its fields.
 func (s *Service) AddCheck(c health.Check) error { return s.checks.Add(c) }
 

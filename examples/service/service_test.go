@@ -484,6 +484,21 @@ func TestVerboseProbesShowTheServicesOwnChecks(t *testing.T) {
 			t.Errorf("GET %s = %d %s", sub, code, body)
 		}
 	}
+	// Every check's status and last duration are metrics.
+	_, metrics := p.Get(p.AdminURL, "/metrics")
+	var statusSeen, durationSeen bool
+	for _, line := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(line, "health_check_status{") && strings.Contains(line, `check="audit-upstream"`) &&
+			strings.Contains(line, `status="pass"`) && strings.HasSuffix(line, " 1") {
+			statusSeen = true
+		}
+		if strings.HasPrefix(line, "health_check_duration_seconds{") && strings.Contains(line, `check="audit-upstream"`) {
+			durationSeen = true
+		}
+	}
+	if !statusSeen || !durationSeen {
+		t.Errorf("/metrics lacks audit-upstream's status (%v) or duration (%v)", statusSeen, durationSeen)
+	}
 	// One line per status change, not one per probe.
 	changes := 0
 	for _, m := range p.Logs() {

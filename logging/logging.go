@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configure [New]. The zero value logs JSON at info level to
-// os.Stdout with no identity attributes.
+// os.Stdout with the default redaction and no identity attributes.
 type Options struct {
 	// Writer receives the log lines. Default: os.Stdout.
 	Writer io.Writer
@@ -22,16 +25,24 @@ type Options struct {
 	// Service, Version and Env are added to every record as "service",
 	// "version" and "env" when not empty.
 	Service, Version, Env string
+	// SensitiveKeys are added to DefaultSensitiveKeys. Default: none.
+	SensitiveKeys []string
+	// Known holds the secret values the service loaded, masked wherever
+	// they appear. Default: nil, none.
+	Known *KnownValues
 	// ReplaceAttr, when set, rewrites or drops attributes as
-	// slog.HandlerOptions.ReplaceAttr does, after the time is formatted.
+	// slog.HandlerOptions.ReplaceAttr does. It runs after redaction.
 	// Default: nil.
 	ReplaceAttr func(groups []string, a slog.Attr) slog.Attr
 }
 
 // New returns a logger that writes one record per line in the contract's
-// format: keys time (RFC 3339, UTC, milliseconds), level, msg, service,
-// version, env, and request_id when the context of a ...Context call holds
-// one (see [ContextWithRequestID]).
+// format: keys time (RFC 3339, UTC, millisecond precision, trailing zeros
+// trimmed), level, msg, service,
+// version, env, and, when the context of a ...Context call holds them,
+// request_id (see [ContextWithRequestID]), trace_id and span_id, always at
+// the top level of the record. Every record goes through
+// [NewRedactHandler] first.
 func New(opts Options) (*slog.Logger, error) {
 	w := opts.Writer
 	if w == nil {
@@ -41,11 +52,7 @@ func New(opts Options) (*slog.Logger, error) {
 	if level == nil {
 		level = new(slog.LevelVar)
 	}
-	replace := replaceTime
-	if user := opts.ReplaceAttr; user != nil {
-		replace = func(groups []string, a slog.Attr) slog.Attr { return user(groups, replaceTime(groups, a)) }
-	}
-	ho := &slog.HandlerOptions{Level: level, ReplaceAttr: replace}
+	ho := &slog.HandlerOptions{Level: level, ReplaceAttr: opts.ReplaceAttr}
 	var h slog.Handler
 	switch opts.Format {
 	case "", "json":
@@ -55,6 +62,7 @@ func New(opts Options) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("logging: unknown format %q (want json or text)", opts.Format)
 	}
+	h = NewRedactHandler(h, RedactOptions{Keys: opts.SensitiveKeys, Known: opts.Known})
 	var attrs []slog.Attr
 	for _, a := range []slog.Attr{
 		slog.String("service", opts.Service),
@@ -65,7 +73,7 @@ func New(opts Options) (*slog.Logger, error) {
 			attrs = append(attrs, a)
 		}
 	}
-	return slog.New(&contextHandler{h.WithAttrs(attrs)}), nil
+	return slog.New(NewContextHandler(h.WithAttrs(attrs))), nil
 }
 
 // ParseLevel parses "debug", "info", "warn" or "error" (any case).
@@ -83,32 +91,79 @@ func ParseLevel(s string) (slog.Level, error) {
 	return 0, fmt.Errorf("logging: unknown level %q (want debug, info, warn or error)", s)
 }
 
-const timeFormat = "2006-01-02T15:04:05.000Z07:00"
-
-func replaceTime(groups []string, a slog.Attr) slog.Attr {
-	if len(groups) == 0 && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
-		return slog.String(slog.TimeKey, a.Value.Time().UTC().Format(timeFormat))
-	}
-	return a
+// NewContextHandler returns a handler that puts each record's time in UTC
+// and adds, from the context of the ...Context call, request_id, trace_id
+// and span_id at the top level of the record, also after WithGroup: it keeps
+// the groups itself and nests the record's attributes into them, so that the
+// ids stay where queries look for them.
+func NewContextHandler(next slog.Handler) slog.Handler {
+	return &contextHandler{next: next}
 }
 
-// contextHandler adds the request id of the record's context to the record.
-// Known limit: after WithGroup the id lands inside the group.
 type contextHandler struct {
-	slog.Handler
+	next   slog.Handler // holds the attributes given before the first group
+	groups []groupFrame // the groups opened since, outermost first
+}
+
+type groupFrame struct {
+	name  string
+	attrs []slog.Attr
+}
+
+func (h *contextHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
 }
 
 func (h *contextHandler) Handle(ctx context.Context, r slog.Record) error {
+	// UTC at millisecond precision: the JSON handler prints RFC 3339 with
+	// trailing zeros trimmed ("…:05.78Z" for 780 ms), without allocating.
+	r.Time = r.Time.UTC().Truncate(time.Millisecond)
+	var ids [3]slog.Attr
+	n := 0
 	if id := RequestID(ctx); id != "" {
-		r.AddAttrs(slog.String("request_id", id))
+		ids[n] = slog.String("request_id", id)
+		n++
 	}
-	return h.Handler.Handle(ctx, r)
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		ids[n] = slog.String("trace_id", sc.TraceID().String())
+		ids[n+1] = slog.String("span_id", sc.SpanID().String())
+		n += 2
+	}
+	if len(h.groups) == 0 {
+		r.AddAttrs(ids[:n]...)
+		return h.next.Handle(ctx, r)
+	}
+	// Nest the record's attributes in the open groups, innermost first.
+	inner := make([]slog.Attr, 0, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool { inner = append(inner, a); return true })
+	for i := len(h.groups) - 1; i >= 0; i-- {
+		g := h.groups[i]
+		attrs := append(append(make([]slog.Attr, 0, len(g.attrs)+len(inner)), g.attrs...), inner...)
+		inner = []slog.Attr{{Key: g.name, Value: slog.GroupValue(attrs...)}}
+	}
+	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+	out.AddAttrs(inner...)
+	out.AddAttrs(ids[:n]...)
+	return h.next.Handle(ctx, out)
 }
 
 func (h *contextHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &contextHandler{h.Handler.WithAttrs(as)}
+	if len(as) == 0 {
+		return h
+	}
+	if len(h.groups) == 0 {
+		return &contextHandler{next: h.next.WithAttrs(as)}
+	}
+	groups := append([]groupFrame(nil), h.groups...)
+	last := &groups[len(groups)-1]
+	last.attrs = append(append([]slog.Attr(nil), last.attrs...), as...)
+	return &contextHandler{next: h.next, groups: groups}
 }
 
 func (h *contextHandler) WithGroup(name string) slog.Handler {
-	return &contextHandler{h.Handler.WithGroup(name)}
+	if name == "" {
+		return h
+	}
+	groups := append(append([]groupFrame(nil), h.groups...), groupFrame{name: name})
+	return &contextHandler{next: h.next, groups: groups}
 }

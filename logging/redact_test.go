@@ -1,0 +1,218 @@
+package logging_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"testing/slogtest"
+
+	"github.com/operable-go/operable/logging"
+	"github.com/operable-go/operable/secrets"
+)
+
+// Planted secrets, one of each kind the redactor must catch.
+const (
+	jwt       = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+	bearer    = "b3ar3r-t0k3n-xyz"
+	basic     = "dXNlcjpwYXNzd29yZA=="
+	awsKey    = "AKIAIOSFODNN7EXAMPLE"
+	pemBody   = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"
+	urlPass   = "p4ssw0rd-in-url"
+	card      = "4111 1111 1111 1111"
+	knownVal  = "kn0wn-s3cret-value"
+	keyedVal  = "keyed-value-123"
+	taggedVal = "tagged-value-456"
+)
+
+var planted = []string{jwt, bearer, basic, awsKey, pemBody, urlPass, "4111", knownVal, keyedVal, taggedVal}
+
+func newRedacting(buf *bytes.Buffer, known *logging.KnownValues) *slog.Logger {
+	l, err := logging.New(logging.Options{Writer: buf, Known: known, Level: levelDebug()})
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+func levelDebug() *slog.LevelVar {
+	lv := new(slog.LevelVar)
+	lv.Set(slog.LevelDebug)
+	return lv
+}
+
+type creds struct {
+	User     string
+	Password string         // sensitive by name
+	APIKey   string         `json:"api_key"` // sensitive by JSON name
+	Note     string         `redact:"true"`  // marked by tag
+	Token    secrets.Secret // prints [REDACTED] itself
+	URL      string         // holds a password inside
+	Nested   map[string]any
+	private  string // unexported, printed by %+v
+}
+
+func TestRedaction(t *testing.T) {
+	known := &logging.KnownValues{}
+	known.Add(knownVal)
+	known.Add("short") // ignored: under MinKnownLen
+	cases := []struct {
+		name string
+		log  func(*slog.Logger)
+		keep []string // must still be readable
+	}{
+		{"key", func(l *slog.Logger) { l.Info("m", "password", keyedVal, "user", "alice") }, []string{"alice", `"password":"[REDACTED]"`}},
+		{"key any case and dash", func(l *slog.Logger) { l.Info("m", "X-Api-Key", keyedVal) }, nil},
+		{"key suffix", func(l *slog.Logger) { l.Info("m", "db_password", keyedVal) }, nil},
+		{"key in group", func(l *slog.Logger) { l.Info("m", slog.Group("db", "secret", keyedVal, "host", "db1")) }, []string{"db1"}},
+		{"key via WithAttrs", func(l *slog.Logger) { l.With("token", keyedVal).Info("m") }, nil},
+		{"key after WithGroup", func(l *slog.Logger) { l.WithGroup("req").Info("m", "cookie", keyedVal) }, nil},
+		{"sensitive group key", func(l *slog.Logger) { l.Info("m", slog.Group("credentials", "user", keyedVal)) }, nil},
+		{"secret type", func(l *slog.Logger) { l.Info("m", "pw", secrets.New(keyedVal)) }, nil},
+		{"jwt in msg", func(l *slog.Logger) { l.Info("got token " + jwt + " ok") }, []string{"got token [REDACTED] ok"}},
+		{"bearer", func(l *slog.Logger) { l.Info("m", "hdr", "Bearer "+bearer) }, []string{"Bearer [REDACTED]"}},
+		{"basic lower case", func(l *slog.Logger) { l.Info("m", "hdr", "basic "+basic) }, []string{"basic [REDACTED]"}},
+		{"aws key", func(l *slog.Logger) { l.Info("m", "k", "id="+awsKey+".") }, []string{"id=[REDACTED]."}},
+		{"pem", func(l *slog.Logger) {
+			l.Info("m", "k", "-----BEGIN RSA PRIVATE KEY-----\n"+pemBody+"\n-----END RSA PRIVATE KEY-----")
+		}, []string{"BEGIN RSA PRIVATE KEY", "END RSA PRIVATE KEY"}},
+		{"url password", func(l *slog.Logger) { l.Info("m", "dsn", "postgres://app:"+urlPass+"@db:5432/app") }, []string{"postgres://app:[REDACTED]@db:5432/app"}},
+		{"card", func(l *slog.Logger) { l.Info("paid with " + card) }, []string{"paid with [REDACTED]"}},
+		{"known value anywhere", func(l *slog.Logger) { l.Info("m", "note", "x"+knownVal+"y") }, []string{"x[REDACTED]y"}},
+		{"error text", func(l *slog.Logger) { l.Error("m", "error", fmt.Errorf("dial: %w", errors.New("auth Bearer "+bearer))) }, []string{"dial: auth Bearer [REDACTED]"}},
+		{"struct fields", func(l *slog.Logger) {
+			l.Info("m", "c", creds{User: "bob", Password: keyedVal, APIKey: keyedVal, Note: taggedVal, Token: secrets.New(keyedVal),
+				URL: "https://u:" + urlPass + "@h/x", Nested: map[string]any{"refresh_token": keyedVal, "n": 1}, private: keyedVal})
+		}, []string{"bob", `"n":1`, "https://u:[REDACTED]@h/x"}},
+		{"pointer to struct", func(l *slog.Logger) { l.Info("m", "c", &creds{User: "eve", Password: keyedVal}) }, []string{"eve"}},
+		{"map", func(l *slog.Logger) { l.Info("m", "h", map[string]string{"Authorization": keyedVal, "Accept": "json"}) }, []string{`"Accept":"json"`}},
+		{"slice", func(l *slog.Logger) { l.Info("m", "list", []string{"ok", "Bearer " + bearer}) }, []string{`"ok"`}},
+		{"log valuer", func(l *slog.Logger) { l.Info("m", "v", valuer{}) }, nil},
+	}
+	for _, format := range []string{"json", "text"} {
+		for _, c := range cases {
+			t.Run(format+"/"+c.name, func(t *testing.T) {
+				var buf bytes.Buffer
+				l, err := logging.New(logging.Options{Writer: &buf, Known: known, Format: format})
+				if err != nil {
+					t.Fatal(err)
+				}
+				c.log(l)
+				out := buf.String()
+				for _, p := range planted {
+					if strings.Contains(out, p) {
+						t.Errorf("output leaks %q: %s", p, out)
+					}
+				}
+				if !strings.Contains(out, "[REDACTED]") {
+					t.Errorf("nothing masked: %s", out)
+				}
+				if format == "json" {
+					for _, k := range c.keep {
+						if !strings.Contains(out, k) {
+							t.Errorf("output lost %q: %s", k, out)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+type valuer struct{}
+
+func (valuer) LogValue() slog.Value { return slog.StringValue("Bearer " + bearer) }
+
+func TestRedactionLeavesOrdinaryValuesAlone(t *testing.T) {
+	cases := []string{
+		"GET /items/42 200", "https://example.com/path?q=1", "user@example.com", "order 1234567890123",
+		"AKIA short", "a token of appreciation", "eyJ", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+	}
+	for _, s := range cases {
+		var buf bytes.Buffer
+		newRedacting(&buf, nil).Info(s, "v", s)
+		if strings.Contains(buf.String(), "[REDACTED]") {
+			t.Errorf("%q was masked: %s", s, buf.String())
+		}
+	}
+}
+
+func TestRedactHandlerPassesSlogtest(t *testing.T) {
+	var buf bytes.Buffer
+	h := logging.NewRedactHandler(slog.NewJSONHandler(&buf, nil), logging.RedactOptions{})
+	if err := slogtest.TestHandler(h, func() []map[string]any { return parseLines(t, &buf) }); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestRedactionAllocationBudget: the common record (message, a few strings
+// and numbers, an error) costs the redactor and context handlers at most one
+// allocation over slog's own JSON handler.
+func TestRedactionAllocationBudget(t *testing.T) {
+	ctx := logging.ContextWithRequestID(context.Background(), "req-1")
+	known := &logging.KnownValues{}
+	known.Add(knownVal)
+	ours, _ := logging.New(logging.Options{Writer: discard{}, Known: known, Service: "s", Version: "v", Env: "e"})
+	plain := slog.New(slog.NewJSONHandler(discard{}, nil)).With("service", "s", "version", "v", "env", "e")
+	err := errors.New("connection refused")
+	logRecord := func(l *slog.Logger) func() {
+		return func() {
+			l.LogAttrs(ctx, slog.LevelInfo, "request served",
+				slog.String("method", "GET"), slog.String("route", "/items/{id}"), slog.Int("status", 200),
+				slog.Float64("duration", 0.0123), slog.Int64("bytes", 512), slog.Any("error", err))
+		}
+	}
+	base := testing.AllocsPerRun(200, logRecord(plain))
+	got := testing.AllocsPerRun(200, logRecord(ours))
+	if got > base+1 {
+		t.Errorf("%.0f allocations per record, slog's JSON handler %.0f: budget is one more", got, base)
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// FuzzRedaction plants every kind of secret in random nested records and
+// checks that none reaches the output.
+func FuzzRedaction(f *testing.F) {
+	f.Add("hello", "key", uint8(0), uint8(0))
+	f.Add("x://u:", "password", uint8(3), uint8(2))
+	f.Add("Bearer", "Authorization", uint8(1), uint8(5))
+	f.Fuzz(func(t *testing.T, text, key string, where, kind uint8) {
+		secretsByKind := []string{jwt, "Bearer " + bearer, "Basic " + basic, awsKey,
+			"-----BEGIN PRIVATE KEY-----\n" + pemBody + "\n-----END PRIVATE KEY-----",
+			"redis://u:" + urlPass + "@h", card, knownVal}
+		plant := secretsByKind[int(kind)%len(secretsByKind)]
+		value := text + " " + plant + " " + text
+		known := &logging.KnownValues{}
+		known.Add(knownVal)
+		var buf bytes.Buffer
+		l := newRedacting(&buf, known)
+		switch where % 7 {
+		case 0:
+			l.Info(value)
+		case 1:
+			l.Info("m", key, value)
+		case 2:
+			l.WithGroup(key).With(key, value).Info("m", slog.Group("g", key, value))
+		case 3:
+			l.Info("m", key, map[string]any{key: []any{value, 1}})
+		case 4:
+			l.Info("m", key, creds{User: value, Nested: map[string]any{"x": value}})
+		case 5:
+			l.Error("m", "error", fmt.Errorf("wrapped: %w", errors.New(value)))
+		case 6:
+			l.Info("m", "password", text+plant)
+		}
+		out := buf.String()
+		for _, p := range planted {
+			if strings.Contains(out, p) && !strings.Contains(text, p) && !strings.Contains(key, p) {
+				t.Fatalf("leaked %q: %s", p, out)
+			}
+		}
+	})
+}

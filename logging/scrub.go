@@ -1,0 +1,384 @@
+package logging
+
+import (
+	"slices"
+	"strings"
+	"sync/atomic"
+
+	"github.com/operable-go/operable/secrets"
+)
+
+// redacted replaces every masked part of a value.
+const redacted = secrets.Redacted
+
+// MinKnownLen is the shortest secret value [KnownValues] will look for:
+// shorter values would mask ordinary words and numbers.
+const MinKnownLen = 6
+
+// KnownValues is the set of secret values a service loaded (from its secret
+// manager, from config fields marked secret), looked for and masked in every
+// string of every record. The zero value is empty and ready for use; it is
+// safe for concurrent use, and adding is rare next to reading.
+type KnownValues struct {
+	vals atomic.Pointer[[]string]
+}
+
+// Add registers s. Values shorter than MinKnownLen are ignored.
+func (k *KnownValues) Add(s string) {
+	if len(s) < MinKnownLen {
+		return
+	}
+	for {
+		old := k.vals.Load()
+		var cur []string
+		if old != nil {
+			cur = *old
+		}
+		if slices.Contains(cur, s) {
+			return
+		}
+		next := append(slices.Clip(cur), s)
+		// Longest first, so that a secret containing another is masked whole.
+		slices.SortFunc(next, func(a, b string) int { return len(b) - len(a) })
+		if k.vals.CompareAndSwap(old, &next) {
+			return
+		}
+	}
+}
+
+// AddSecret registers the value of s.
+func (k *KnownValues) AddSecret(s secrets.Secret) { k.Add(s.Reveal()) }
+
+func (k *KnownValues) list() []string {
+	if k == nil {
+		return nil
+	}
+	if p := k.vals.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// span is a half-open byte range of a string to mask.
+type span struct{ start, end int }
+
+// trigger bits: which detectors a first pass found reason to run.
+const (
+	trigJWT = 1 << iota
+	trigURL
+	trigAWS
+	trigPEM
+	trigAuth
+	trigCard
+)
+
+// triggers makes one pass over s and reports which detectors may match, so
+// that an ordinary string costs one loop and no detector runs.
+func triggers(s string) int {
+	t, digits := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == 'e':
+			if strings.HasPrefix(s[i:], "eyJ") {
+				t |= trigJWT
+			}
+		case c == ':':
+			if strings.HasPrefix(s[i:], "://") {
+				t |= trigURL
+			}
+		case c == 'A':
+			if strings.HasPrefix(s[i:], "AKIA") || strings.HasPrefix(s[i:], "ASIA") {
+				t |= trigAWS
+			}
+		case c == '-':
+			if strings.HasPrefix(s[i:], "-----BEGIN") {
+				t |= trigPEM
+			}
+		case c == ' ':
+			if i >= 5 && (strings.EqualFold(s[i-6+1:i], "bearer"[1:]) || strings.EqualFold(s[i-5+1:i], "basic"[1:])) {
+				t |= trigAuth
+			}
+		}
+	}
+	if digits >= 13 {
+		t |= trigCard
+	}
+	return t
+}
+
+// scrub masks, in s, every secret-shaped part and every known value, and
+// reports whether it masked anything. Only the matched part is masked:
+// "postgres://app:[REDACTED]@db/app".
+func scrub(s string, known []string) (string, bool) {
+	if len(s) < MinKnownLen {
+		return s, false
+	}
+	var spans []span
+	if t := triggers(s); t != 0 {
+		if t&trigJWT != 0 {
+			spans = findJWTs(s, spans)
+		}
+		if t&trigURL != 0 {
+			spans = findURLPasswords(s, spans)
+		}
+		if t&trigAWS != 0 {
+			spans = findAWSKeys(s, spans)
+		}
+		if t&trigPEM != 0 {
+			spans = findPEM(s, spans)
+		}
+		if t&trigAuth != 0 {
+			spans = findAuth(s, spans)
+		}
+		if t&trigCard != 0 {
+			spans = findCards(s, spans)
+		}
+	}
+	for _, k := range known {
+		for off := 0; off < len(s); {
+			i := strings.Index(s[off:], k)
+			if i < 0 {
+				break
+			}
+			spans = append(spans, span{off + i, off + i + len(k)})
+			off += i + len(k)
+		}
+	}
+	if len(spans) == 0 {
+		return s, false
+	}
+	return mask(s, spans), true
+}
+
+// mask replaces the spans of s, merged where they overlap.
+func mask(s string, spans []span) string {
+	slices.SortFunc(spans, func(a, b span) int { return a.start - b.start })
+	var b strings.Builder
+	b.Grow(len(s))
+	pos := 0
+	for i := 0; i < len(spans); i++ {
+		sp := spans[i]
+		for i+1 < len(spans) && spans[i+1].start <= sp.end {
+			sp.end = max(sp.end, spans[i+1].end)
+			i++
+		}
+		if sp.start < pos {
+			sp.start = pos
+		}
+		b.WriteString(s[pos:sp.start])
+		b.WriteString(redacted)
+		pos = sp.end
+	}
+	b.WriteString(s[pos:])
+	return b.String()
+}
+
+func isB64URL(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+}
+
+// findJWTs finds header.payload.signature tokens whose header starts "eyJ"
+// (base64 of `{"`).
+func findJWTs(s string, spans []span) []span {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "eyJ")
+		if i < 0 {
+			return spans
+		}
+		start := off + i
+		end, dots := start, 0
+		for end < len(s) && (isB64URL(s[end]) || s[end] == '.') {
+			if s[end] == '.' {
+				dots++
+			}
+			end++
+		}
+		if dots == 2 && end-start >= 16 && (start == 0 || !isB64URL(s[start-1])) {
+			spans = append(spans, span{start, end})
+		}
+		off = max(end, start+3)
+	}
+}
+
+// findURLPasswords finds scheme://user:password@host and masks the password.
+func findURLPasswords(s string, spans []span) []span {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "://")
+		if i < 0 {
+			return spans
+		}
+		start := off + i + 3
+		end := start
+		for end < len(s) && !strings.ContainsRune("/?# \t\r\n\"'<>", rune(s[end])) {
+			end++
+		}
+		if at := strings.LastIndexByte(s[start:end], '@'); at > 0 {
+			if colon := strings.IndexByte(s[start:start+at], ':'); colon >= 0 && colon+1 < at {
+				spans = append(spans, span{start + colon + 1, start + at})
+			}
+		}
+		off = start
+	}
+}
+
+// findAWSKeys finds access key ids: AKIA or ASIA and 16 upper-case letters
+// or digits, as a whole word.
+func findAWSKeys(s string, spans []span) []span {
+	for off := 0; off+20 <= len(s); {
+		i := strings.IndexByte(s[off:], 'A')
+		if i < 0 {
+			return spans
+		}
+		start := off + i
+		off = start + 1
+		if start+20 > len(s) || !(strings.HasPrefix(s[start:], "AKIA") || strings.HasPrefix(s[start:], "ASIA")) {
+			continue
+		}
+		ok := start == 0 || !isAlnum(s[start-1])
+		for j := start + 4; ok && j < start+20; j++ {
+			c := s[j]
+			ok = c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		}
+		if ok && (start+20 == len(s) || !isAlnum(s[start+20])) {
+			spans = append(spans, span{start, start + 20})
+			off = start + 20
+		}
+	}
+	return spans
+}
+
+// findPEM masks the body of PEM private key blocks, keeping the BEGIN and
+// END lines readable. A block with no END is masked to the end of s.
+func findPEM(s string, spans []span) []span {
+	for off := 0; ; {
+		i := strings.Index(s[off:], "-----BEGIN ")
+		if i < 0 {
+			return spans
+		}
+		begin := off + i
+		lineEnd := strings.Index(s[begin+11:], "-----")
+		if lineEnd < 0 {
+			return spans
+		}
+		header := s[begin : begin+11+lineEnd+5]
+		bodyStart := begin + len(header)
+		off = bodyStart
+		if !strings.Contains(header, "PRIVATE KEY") {
+			continue
+		}
+		bodyEnd := len(s)
+		if e := strings.Index(s[bodyStart:], "-----END "); e >= 0 {
+			bodyEnd = bodyStart + e
+		}
+		spans = append(spans, span{bodyStart, bodyEnd})
+		off = bodyEnd
+	}
+}
+
+// findAuth masks the credentials after "Bearer " or "Basic " (any case).
+func findAuth(s string, spans []span) []span {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' {
+			continue
+		}
+		var word int
+		switch {
+		case i >= 6 && strings.EqualFold(s[i-6:i], "bearer"):
+			word = 6
+		case i >= 5 && strings.EqualFold(s[i-5:i], "basic"):
+			word = 5
+		default:
+			continue
+		}
+		if i-word > 0 && isAlnum(s[i-word-1]) {
+			continue
+		}
+		start := i + 1
+		end := start
+		for end < len(s) && (isB64URL(s[end]) || strings.IndexByte(".~+/=", s[end]) >= 0) {
+			end++
+		}
+		if end > start {
+			spans = append(spans, span{start, end})
+			i = end - 1 // the loop's i++ lands on the byte after the token
+		}
+	}
+	return spans
+}
+
+// findCards finds card numbers: 13 to 19 digits that pass the Luhn check,
+// written as a whole run of digits or as groups split by single spaces or
+// dashes. Within a longer grouped run ("ref 0 4111 1111 1111 1111 0") the
+// card may be any sequence of whole groups; an ungrouped run is a card only
+// as a whole, so that long numeric ids are not cut into false cards.
+func findCards(s string, spans []span) []span {
+	type group struct{ start, end int }
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' || (i > 0 && isAlnum(s[i-1])) {
+			i++
+			continue
+		}
+		var groups [24]group
+		ng, end := 0, i
+		for ng < len(groups) {
+			start := end
+			for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+				end++
+			}
+			groups[ng] = group{start, end}
+			ng++
+			if end+1 < len(s) && (s[end] == ' ' || s[end] == '-') && s[end+1] >= '0' && s[end+1] <= '9' {
+				end++
+				continue
+			}
+			break
+		}
+		if end < len(s) && isAlnum(s[end]) {
+			ng-- // the last group is glued to letters: part of an identifier
+		}
+		for gi := 0; gi < ng; gi++ {
+			n := 0
+			for gj := gi; gj < ng; gj++ {
+				n += groups[gj].end - groups[gj].start
+				if n > 19 {
+					break
+				}
+				if n >= 13 && luhnDigits(s, groups[gi].start, groups[gj].end) {
+					spans = append(spans, span{groups[gi].start, groups[gj].end})
+					gi = gj
+					break
+				}
+			}
+		}
+		i = max(end, i+1)
+	}
+	return spans
+}
+
+// luhnDigits runs the Luhn check over the digits of s[start:end], skipping
+// separators.
+func luhnDigits(s string, start, end int) bool {
+	sum, pos := 0, 0
+	for k := end - 1; k >= start; k-- {
+		c := s[k]
+		if c < '0' || c > '9' {
+			continue
+		}
+		v := int(c - '0')
+		if pos%2 == 1 {
+			v *= 2
+			if v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		pos++
+	}
+	return sum%10 == 0
+}

@@ -2,6 +2,8 @@ package operable
 
 import (
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -32,6 +35,8 @@ func (s *Service) adminHandler() http.Handler {
 // routeDebug registers the SDK's own /debug/ pages.
 func (s *Service) routeDebug() {
 	s.debug.HandleFunc("GET /debug/info", s.serveInfo)
+	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
+	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
 	// net/http/pprof also registers these on http.DefaultServeMux when
 	// imported; the SDK never serves that mux.
 	s.debug.HandleFunc("/debug/pprof/", pprof.Index)
@@ -123,4 +128,38 @@ func (s *Service) serveInfo(w http.ResponseWriter, _ *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(s.info)
+}
+
+type logLevelJSON struct {
+	Level string `json:"level"`
+}
+
+func (s *Service) serveLogLevel(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(logLevelJSON{Level: strings.ToLower(s.level.Level().String())})
+}
+
+// setLogLevel changes the level at run time: PUT {"level":"debug"}, or the
+// bare level name as a text body.
+func (s *Service) setLogLevel(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1024))
+	if err != nil {
+		http.Error(w, "cannot read the body", http.StatusBadRequest)
+		return
+	}
+	name := strings.TrimSpace(string(body))
+	var in logLevelJSON
+	if json.Unmarshal(body, &in) == nil {
+		name = in.Level
+	}
+	lv, err := logging.ParseLevel(name)
+	if err != nil {
+		http.Error(w, "level must be one of debug, info, warn, error", http.StatusBadRequest)
+		return
+	}
+	old := s.level.Level()
+	s.level.Set(lv)
+	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "log level changed",
+		slog.String("from", strings.ToLower(old.String())), slog.String("to", strings.ToLower(lv.String())))
+	s.serveLogLevel(w, r)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/logging"
+	"github.com/operable-go/operable/secrets"
 	"github.com/operable-go/operable/shutdown"
 	"github.com/operable-go/operable/telemetry"
 )
@@ -48,6 +49,7 @@ type Service struct {
 	cfg     Config
 	logger  *slog.Logger
 	level   *slog.LevelVar
+	known   *logging.KnownValues
 	checks  *health.Checker
 	metrics *telemetry.Provider
 	life    *shutdown.Lifecycle
@@ -81,8 +83,14 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	level := new(slog.LevelVar)
 	lv, _ := logging.ParseLevel(cfg.LogLevel) // validated by Config.Validate
 	level.Set(lv)
+	// Every secret the configuration holds is masked wherever it appears in
+	// a log record, whatever its key.
+	known := &logging.KnownValues{}
+	for _, sec := range append(config.Secrets(&cfg), config.Secrets(opts.Config)...) {
+		known.AddSecret(sec)
+	}
 	logger, err := logging.New(logging.Options{
-		Writer: opts.Stdout, Level: level, Format: cfg.LogFormat,
+		Writer: opts.Stdout, Level: level, Format: cfg.LogFormat, Known: known,
 		Service: cfg.ServiceName, Version: cfg.ServiceVersion, Env: cfg.Environment,
 	})
 	if err != nil {
@@ -98,6 +106,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		cfg:     cfg,
 		logger:  logger,
 		level:   level,
+		known:   known,
 		checks:  &health.Checker{},
 		metrics: metrics,
 		app:     http.NewServeMux(),
@@ -203,6 +212,10 @@ func (s *Service) HandleDebug(pattern string, handler http.Handler) {
 	}
 	s.debug.Handle(pattern, handler)
 }
+
+// MaskSecret makes the logger mask sec's value wherever it appears, for a
+// secret the service obtained outside its configuration.
+func (s *Service) MaskSecret(sec secrets.Secret) { s.known.AddSecret(sec) }
 
 // Health returns the service's checks, for serving them elsewhere too (for
 // example over gRPC with health/grpchealth).

@@ -275,3 +275,45 @@ func envMap(kvs []string) map[string]string {
 	}
 	return m
 }
+
+// Secrets returns every non-empty secrets.Secret field of the struct cfg
+// points to (or holds), at any depth, so that the logger can mask their
+// values wherever they appear.
+func Secrets(cfg any) []secrets.Secret {
+	var out []secrets.Secret
+	var walk func(v reflect.Value, depth int)
+	walk = func(v reflect.Value, depth int) {
+		if depth > 10 || !v.IsValid() {
+			return
+		}
+		switch v.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			if !v.IsNil() {
+				walk(v.Elem(), depth+1)
+			}
+		case reflect.Struct:
+			if v.Type() == reflect.TypeFor[secrets.Secret]() {
+				if s := v.Interface().(secrets.Secret); !s.IsZero() {
+					out = append(out, s)
+				}
+				return
+			}
+			for i := range v.NumField() {
+				if v.Type().Field(i).IsExported() {
+					walk(v.Field(i), depth+1)
+				}
+			}
+		case reflect.Slice, reflect.Array:
+			for i := range v.Len() {
+				walk(v.Index(i), depth+1)
+			}
+		case reflect.Map:
+			iter := v.MapRange()
+			for iter.Next() {
+				walk(iter.Value(), depth+1)
+			}
+		}
+	}
+	walk(reflect.ValueOf(cfg), 0)
+	return out
+}

@@ -150,3 +150,19 @@ func TestValidateMayJoinSeveralProblems(t *testing.T) {
 		t.Fatalf("Load = %v, want 3 problems", err)
 	}
 }
+
+func TestSecretsFindsEverySecretField(t *testing.T) {
+	cfg, err := config.Load[appConfig](config.Options{Environ: map[string]string{"NAME": "n", "DB_PASSWORD": "pw-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type wrap struct {
+		App   *appConfig
+		Extra []secrets.Secret
+		Empty secrets.Secret
+	}
+	got := config.Secrets(&wrap{App: &cfg, Extra: []secrets.Secret{secrets.New("x-2")}})
+	if len(got) != 2 || got[0].Reveal() != "pw-1" || got[1].Reveal() != "x-2" {
+		t.Errorf("Secrets = %d values, want pw-1 and x-2", len(got))
+	}
+}

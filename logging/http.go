@@ -63,20 +63,29 @@ func newRequestID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// AccessLog is middleware that writes one info record per request, after it
-// ends, with its method, route pattern (never the raw path), status,
-// duration in seconds and response bytes. With [RequestIDs] outside it, the
-// record also carries request_id.
+// AccessLog is middleware that writes one record per request, after it
+// ends, with its method, route pattern (never the raw path or its query),
+// status, duration in seconds and response bytes: at error level for a 5xx,
+// warn for a 4xx, info otherwise. With [RequestIDs] outside it, the record
+// also carries request_id.
 func AccessLog(logger *slog.Logger) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			start := time.Now()
 			w, r, info := httpmeta.Start(w, r)
 			defer func() {
-				logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+				status := httpmeta.StatusOf(info)
+				level := slog.LevelInfo
+				switch {
+				case status >= 500:
+					level = slog.LevelError
+				case status >= 400:
+					level = slog.LevelWarn
+				}
+				logger.LogAttrs(r.Context(), level, "request",
 					slog.String("method", r.Method),
 					slog.String("route", httpmeta.Route(r, info)),
-					slog.Int("status", httpmeta.StatusOf(info)),
+					slog.Int("status", status),
 					slog.Float64("duration", time.Since(start).Seconds()),
 					slog.Int64("bytes", info.Bytes),
 				)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/secrets"
 )
 
 // Config is the example's own configuration, loaded and validated together
@@ -31,6 +32,10 @@ type Config struct {
 	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s"`
 	// AuditFlushTimeout bounds the last send, at shutdown.
 	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s"`
+	// APIKey, when set, is required as "Authorization: Bearer <key>" on the
+	// routes that change items. A secret: it never prints, and the logger
+	// masks its value wherever it appears.
+	APIKey secrets.Secret `env:"API_KEY"`
 }
 
 func main() {

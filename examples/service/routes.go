@@ -5,16 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/health/checkers"
+	"github.com/operable-go/operable/secrets"
 	"github.com/operable-go/operable/shutdown"
 )
 
@@ -79,9 +82,9 @@ func routes(s *operable.Service, cfg *Config) error {
 		writeJSON(w, http.StatusOK, map[string]string{"message": cfg.Greeting + ", " + name})
 	})
 	s.HandleFunc("GET /items", st.list)
-	s.HandleFunc("POST /items", st.create)
+	s.Handle("POST /items", requireKey(s, cfg.APIKey, st.create))
 	s.HandleFunc("GET /items/{id}", st.get)
-	s.HandleFunc("DELETE /items/{id}", st.delete)
+	s.Handle("DELETE /items/{id}", requireKey(s, cfg.APIKey, st.delete))
 	s.HandleFunc("GET /work", func(w http.ResponseWriter, r *http.Request) {
 		work(w, r, cfg.MaxWork)
 	})
@@ -93,6 +96,26 @@ func routes(s *operable.Service, cfg *Config) error {
 		NonCritical:   true,
 		ComponentType: "datastore",
 		Func:          st.checkCapacity,
+	})
+}
+
+// requireKey lets a request through when key is unset or the request
+// carries "Authorization: Bearer <key>" (compared in constant time).
+func requireKey(s *operable.Service, key secrets.Secret, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !key.IsZero() {
+			offered, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || !secrets.New(offered).Equal(key) {
+				// The headers and URL help debug a misconfigured client; the
+				// logger masks the credentials in them.
+				s.Logger().LogAttrs(r.Context(), slog.LevelDebug, "rejected credentials",
+					slog.Any("headers", r.Header), slog.String("url", r.URL.String()))
+				w.Header().Set("WWW-Authenticate", `Bearer realm="items"`)
+				writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "a valid API key is required"})
+				return
+			}
+		}
+		next(w, r)
 	})
 }
 

@@ -510,3 +510,91 @@ func TestVerboseProbesShowTheServicesOwnChecks(t *testing.T) {
 		t.Errorf("audit-upstream logged %d status changes, want 1 (fail→pass)", changes)
 	}
 }
+
+// TestNoSecretReachesStdout gives the service a secret through its config
+// and sends requests carrying credentials in headers and query strings, at
+// debug level, where the example logs rejected requests with their headers.
+func TestNoSecretReachesStdout(t *testing.T) {
+	t.Parallel()
+	const (
+		apiKey = "k3y-0f-the-example-service"
+		jwt    = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLW9mLXRoZS10b2tlbg"
+		admin  = "admin-t0ken-for-debug"
+	)
+	p := start(t, "API_KEY="+apiKey, "ADMIN_TOKEN="+admin, "LOG_LEVEL=debug")
+	send := func(method, path string, header ...string) int {
+		req, _ := http.NewRequest(method, p.AppURL+path, strings.NewReader(`{"name":"x"}`))
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := p.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	cases := []struct {
+		method, path string
+		header       []string
+		want         int
+	}{
+		{"POST", "/items?access_token=" + jwt, []string{"Authorization", "Bearer wrong-" + apiKey}, 401},
+		{"POST", "/items?key=" + apiKey, []string{"Authorization", "Basic " + apiKey, "Cookie", "session=" + apiKey}, 401},
+		{"POST", "/items", []string{"Authorization", "Bearer " + apiKey, "X-Api-Key", apiKey}, 201},
+		{"DELETE", "/items/1?token=" + jwt, []string{"Authorization", "Bearer " + apiKey}, 204},
+		{"GET", "/hello?name=" + apiKey, nil, 200},
+	}
+	for _, c := range cases {
+		if code := send(c.method, c.path, c.header...); code != c.want {
+			t.Errorf("%s %s = %d, want %d", c.method, c.path, code, c.want)
+		}
+	}
+	p.Get(p.AdminURL, "/debug/info", "Authorization: Bearer "+admin)
+	p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "rejected credentials" })
+	p.Signal(syscall.SIGTERM)
+	p.Wait(10 * time.Second)
+	rejected := 0
+	for _, m := range p.Logs() {
+		line := fmt.Sprint(m)
+		for _, secret := range []string{apiKey, jwt, admin} {
+			if strings.Contains(line, secret) {
+				t.Errorf("stdout holds a secret: %s", line)
+			}
+		}
+		if m["msg"] == "rejected credentials" {
+			rejected++
+		}
+	}
+	if rejected != 2 {
+		t.Errorf("%d rejected-credentials lines, want 2: the debug lines must be written, masked", rejected)
+	}
+}
+
+func TestLogLevelChangesAtRunTime(t *testing.T) {
+	t.Parallel()
+	const admin = "admin-t0ken-for-level"
+	p := start(t, "ADMIN_TOKEN="+admin)
+	auth := "Authorization: Bearer " + admin
+	if code, body := p.Get(p.AdminURL, "/debug/loglevel", auth); code != 200 || !strings.Contains(body, `"info"`) {
+		t.Fatalf("GET /debug/loglevel = %d %s", code, body)
+	}
+	req, _ := http.NewRequest(http.MethodPut, p.AdminURL+"/debug/loglevel", strings.NewReader(`{"level":"debug"}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	resp, err := p.Client.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("PUT /debug/loglevel: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, body := p.Get(p.AdminURL, "/debug/loglevel", auth); !strings.Contains(body, `"debug"`) {
+		t.Errorf("level after PUT: %s", body)
+	}
+	p.WaitLog(2*time.Second, func(m map[string]any) bool { return m["msg"] == "log level changed" && m["to"] == "debug" })
+	req, _ = http.NewRequest(http.MethodPut, p.AdminURL+"/debug/loglevel", strings.NewReader("loud"))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	if resp, err := p.Client.Do(req); err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("PUT a bad level: %v %v, want 400", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+}

@@ -29,9 +29,32 @@ type RedactOptions struct {
 
 // redactor is the shared, immutable part of a redacting handler.
 type redactor struct {
-	keys  map[string]bool // normalized
+	// byLen holds the normalized sensitive keys by length, so that a key
+	// is compared only with the few of its own length.
+	byLen [maxKeyLen + 1][]string
+	// tails marks the last two bytes of every sensitive key: a key that
+	// ends otherwise cannot match, and most keys are turned away by this
+	// one lookup.
+	tails [128 * 128 / 8]byte
 	known *KnownValues
 }
+
+func tailIndex(a, b byte) int { return int(a&0x7f)<<7 | int(b&0x7f) }
+
+// lowerKeyByte folds ASCII upper case and reads "-" as "_".
+func lowerKeyByte(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A'
+	case c == '-':
+		return '_'
+	}
+	return c
+}
+
+// maxKeyLen is the longest sensitive key (and attribute key) compared
+// without allocating.
+const maxKeyLen = 64
 
 // NewRedactHandler returns a handler that masks secrets in every record
 // before passing it to next, so that every output behind it (stdout, files,
@@ -56,9 +79,13 @@ type redactor struct {
 // or fmt.Stringer are trusted to render themselves safely; a struct that
 // needs masking loses its unexported fields in the copy.
 func NewRedactHandler(next slog.Handler, opts RedactOptions) slog.Handler {
-	r := &redactor{keys: map[string]bool{}, known: opts.Known}
+	r := &redactor{known: opts.Known}
 	for _, k := range append(append([]string(nil), DefaultSensitiveKeys...), opts.Keys...) {
-		r.keys[normalizeKey(k)] = true
+		if k = normalizeKey(k); len(k) >= 2 && len(k) <= maxKeyLen {
+			r.byLen[len(k)] = append(r.byLen[len(k)], k)
+			i := tailIndex(k[len(k)-2], k[len(k)-1])
+			r.tails[i/8] |= 1 << (i % 8)
+		}
 	}
 	return &redactHandler{r: r, next: next}
 }
@@ -67,29 +94,38 @@ func normalizeKey(k string) string {
 	return strings.ReplaceAll(strings.ToLower(k), "-", "_")
 }
 
-// sensitive reports whether key names a secret. It does not allocate for
-// keys of up to 64 bytes.
+// sensitive reports whether key names a secret: it is, or ends in "_" and,
+// one of the sensitive keys, compared without case and with "-" as "_". It
+// does not allocate.
 func (r *redactor) sensitive(key string) bool {
-	if key == "" || len(key) > 64 {
-		return key != "" && r.keys[normalizeKey(key)]
+	if len(key) < 2 {
+		return false
 	}
-	var buf [64]byte
+	if i := tailIndex(lowerKeyByte(key[len(key)-2]), lowerKeyByte(key[len(key)-1])); r.tails[i/8]&(1<<(i%8)) == 0 {
+		return false
+	}
+	if len(key) > maxKeyLen {
+		key = key[len(key)-maxKeyLen:] // only a suffix can match
+	}
+	var buf [maxKeyLen]byte
 	b := buf[:len(key)]
 	for i := 0; i < len(key); i++ {
-		c := key[i]
-		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-		case c == '-':
-			c = '_'
-		}
-		b[i] = c
+		b[i] = lowerKeyByte(key[i])
 	}
-	if r.keys[string(b)] { // the compiler does not allocate for this lookup
+	if r.match(b) {
 		return true
 	}
-	for i := len(b) - 1; i > 0; i-- {
-		if b[i] == '_' && r.keys[string(b[i+1:])] {
+	for i := len(b) - 2; i > 0; i-- {
+		if b[i] == '_' && r.match(b[i+1:]) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *redactor) match(b []byte) bool {
+	for _, k := range r.byLen[len(b)] {
+		if string(b) == k { // no allocation for a comparison
 			return true
 		}
 	}

@@ -72,32 +72,51 @@ const (
 	trigCard
 )
 
+// class marks the bytes that can start or belong to a secret shape; every
+// other byte costs the first pass one table lookup.
+var class = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = 1
+	}
+	for _, c := range "e:A- " {
+		t[c] = 2
+	}
+	return t
+}()
+
 // triggers makes one pass over s and reports which detectors may match, so
-// that an ordinary string costs one loop and no detector runs.
+// that an ordinary string costs one table lookup per byte and no detector
+// runs.
 func triggers(s string) int {
 	t, digits := 0, 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
+		c := s[i]
+		switch class[c] {
+		case 0:
+			continue
+		case 1:
 			digits++
-		case c == 'e':
-			if strings.HasPrefix(s[i:], "eyJ") {
+			continue
+		}
+		switch c {
+		case 'e':
+			if len(s)-i >= 3 && s[i+1] == 'y' && s[i+2] == 'J' {
 				t |= trigJWT
 			}
-		case c == ':':
-			if strings.HasPrefix(s[i:], "://") {
+		case ':':
+			if len(s)-i >= 3 && s[i+1] == '/' && s[i+2] == '/' {
 				t |= trigURL
 			}
-		case c == 'A':
-			if strings.HasPrefix(s[i:], "AKIA") || strings.HasPrefix(s[i:], "ASIA") {
+		case 'A':
+			if len(s)-i >= 4 && (s[i+1:i+4] == "KIA" || s[i+1:i+4] == "SIA") {
 				t |= trigAWS
 			}
-		case c == '-':
-			if strings.HasPrefix(s[i:], "-----BEGIN") {
+		case '-':
+			if len(s)-i >= 10 && s[i:i+10] == "-----BEGIN" {
 				t |= trigPEM
 			}
-		case c == ' ':
-			if i >= 5 && (strings.EqualFold(s[i-6+1:i], "bearer"[1:]) || strings.EqualFold(s[i-5+1:i], "basic"[1:])) {
+		case ' ':
+			if i >= 5 && (equalFoldASCII(s[i-5:i], "earer") || equalFoldASCII(s[i-4:i], "asic")) {
 				t |= trigAuth
 			}
 		}
@@ -106,6 +125,20 @@ func triggers(s string) int {
 		t |= trigCard
 	}
 	return t
+}
+
+// equalFoldASCII reports whether a equals the lower-case ASCII letters b,
+// in any case.
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if a[i]|0x20 != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // scrub masks, in s, every secret-shaped part and every known value, and
@@ -289,9 +322,9 @@ func findAuth(s string, spans []span) []span {
 		}
 		var word int
 		switch {
-		case i >= 6 && strings.EqualFold(s[i-6:i], "bearer"):
+		case i >= 6 && equalFoldASCII(s[i-6:i], "bearer"):
 			word = 6
-		case i >= 5 && strings.EqualFold(s[i-5:i], "basic"):
+		case i >= 5 && equalFoldASCII(s[i-5:i], "basic"):
 			word = 5
 		default:
 			continue

@@ -1,0 +1,39 @@
+package logging_test
+
+// The handlers of this package one by one and together, on the common
+// record shape, beside slog's JSON handler alone: where the time goes.
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/operable-go/operable/logging"
+)
+
+func benchRecord(b *testing.B, h slog.Handler) {
+	l := slog.New(h)
+	ctx := logging.ContextWithRequestID(context.Background(), "4bf92f3577b34da6")
+	err := errors.New("dial tcp 10.0.0.7:5432: connection refused")
+	b.ReportAllocs()
+	for b.Loop() {
+		l.LogAttrs(ctx, slog.LevelInfo, "request served",
+			slog.String("method", "GET"), slog.String("route", "/items/{id}"), slog.Int("status", 200),
+			slog.Float64("duration", 0.0123), slog.Int64("bytes", 512), slog.Any("error", err))
+	}
+}
+
+func base() slog.Handler {
+	return slog.NewJSONHandler(io.Discard, nil).WithAttrs([]slog.Attr{slog.String("service", "s"), slog.String("version", "v"), slog.String("env", "e")})
+}
+
+func BenchmarkPartsJSON(b *testing.B)    { benchRecord(b, base()) }
+func BenchmarkPartsContext(b *testing.B) { benchRecord(b, logging.NewContextHandler(base())) }
+func BenchmarkPartsRedact(b *testing.B) {
+	benchRecord(b, logging.NewRedactHandler(base(), logging.RedactOptions{}))
+}
+func BenchmarkPartsBoth(b *testing.B) {
+	benchRecord(b, logging.NewContextHandler(logging.NewRedactHandler(base(), logging.RedactOptions{})))
+}

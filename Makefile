@@ -12,9 +12,12 @@ STATICCHECK := $(CACHE)/bin/staticcheck-$(STATICCHECK_VERSION)
 NEWEST_GO := go1.27.3
 BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count 6
 
-.PHONY: test fmt-check vet vet-newest-go staticcheck unit bench startup
+# Every fuzz target, for a bounded time each: package:target:seconds.
+FUZZ_TARGETS := ./logging:FuzzRedaction:20 ./config:FuzzLoadNeverEchoesAValue:10 ./featureflags:FuzzParse:10
 
-test: fmt-check vet vet-newest-go staticcheck unit
+.PHONY: test fmt-check vet vet-newest-go staticcheck unit fuzz bench startup
+
+test: fmt-check vet vet-newest-go staticcheck unit fuzz
 
 fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -42,6 +45,22 @@ staticcheck: $(STATICCHECK)
 # test cache cannot see, so a cached pass could hide a change.
 unit:
 	$(GO) test -race -count=1 -timeout 10m ./...
+	# Allocation budgets, which the race detector's own allocations hide.
+	$(GO) test -count=1 -run 'Alloc' ./...
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r pkg name secs <<< "$$t"; \
+		echo "fuzz $$name in $$pkg for $${secs}s"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${secs}s" "$$pkg" || exit 1; \
+	done
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		IFS=: read -r pkg name secs <<< "$$t"; \
+		echo "fuzz $$name in $$pkg for $${secs}s"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${secs}s" "$$pkg" || exit 1; \
+	done
 
 bench:
 	cd bench && $(GO) test $(BENCH_FLAGS) ./... | tee bench.out

@@ -152,6 +152,9 @@ func TestRedactHandlerPassesSlogtest(t *testing.T) {
 // and numbers, an error) costs the redactor and context handlers at most one
 // allocation over slog's own JSON handler.
 func TestRedactionAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector; make test runs this test without it")
+	}
 	ctx := logging.ContextWithRequestID(context.Background(), "req-1")
 	known := &logging.KnownValues{}
 	known.Add(knownVal)

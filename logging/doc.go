@@ -1,8 +1,11 @@
-// Package logging builds the service's *slog.Logger: JSON lines on stdout
-// with the service's identity on every record and the request's id taken
-// from the context, plus the HTTP middleware that gives each request its id
-// and one access-log line.
+// Package logging builds the service's *slog.Logger and the handlers behind
+// it: JSON lines on stdout in the contract's format, optional sinks (a file,
+// the OpenTelemetry logs bridge) at their own levels, request and trace ids
+// from the context at the top level of every record, a sampler for floods,
+// and one redaction engine in front of every output, so that no secret
+// reaches any of them; plus the HTTP middleware that gives each request its
+// id and one access-log line.
 //
-// log/slog is the API: nothing here replaces *slog.Logger. Later work adds
-// redaction, sinks and run-time level changes over HTTP.
+// log/slog is the API: nothing here replaces *slog.Logger, and every piece
+// is a slog.Handler that composes with others.
 package logging

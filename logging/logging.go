@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	slogmulti "github.com/samber/slog-multi"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -30,6 +31,13 @@ type Options struct {
 	// Known holds the secret values the service loaded, masked wherever
 	// they appear. Default: nil, none.
 	Known *KnownValues
+	// Sinks receive every record too, after redaction, each at its own
+	// level; stdout stays the first destination. Default: none.
+	Sinks []Sink
+	// SamplePerSecond, when positive, writes at most that many records with
+	// the same level and message per second and summarizes the rest (see
+	// [NewSampler]). Default: 0, every record is written.
+	SamplePerSecond int
 	// ReplaceAttr, when set, rewrites or drops attributes as
 	// slog.HandlerOptions.ReplaceAttr does. It runs after redaction.
 	// Default: nil.
@@ -62,7 +70,29 @@ func New(opts Options) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("logging: unknown format %q (want json or text)", opts.Format)
 	}
+	if len(opts.Sinks) > 0 {
+		hs := []slog.Handler{h}
+		for i, s := range opts.Sinks {
+			if s.Handler == nil {
+				return nil, fmt.Errorf("logging: sink %d has no Handler", i)
+			}
+			sl := s.Level
+			if sl == nil {
+				sl = level
+			}
+			hs = append(hs, &levelFilter{level: sl, next: s.Handler})
+		}
+		// Fanout gives each handler its own copy of the record and turns a
+		// panicking sink into an error, so one bad sink cannot stop the
+		// others.
+		h = slogmulti.Fanout(hs...)
+	}
+	// Redaction wraps every destination: the same clean record goes to
+	// stdout and to each sink.
 	h = NewRedactHandler(h, RedactOptions{Keys: opts.SensitiveKeys, Known: opts.Known})
+	if opts.SamplePerSecond > 0 {
+		h = NewSampler(h, SamplerOptions{PerSecond: opts.SamplePerSecond})
+	}
 	var attrs []slog.Attr
 	for _, a := range []slog.Attr{
 		slog.String("service", opts.Service),

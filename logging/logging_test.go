@@ -9,9 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"testing/slogtest"
 	"time"
+
+	"go.uber.org/goleak"
 
 	"github.com/operable-go/operable/logging"
 )
@@ -166,3 +169,36 @@ func TestAccessLogWritesOneLinePerRequest(t *testing.T) {
 		t.Errorf("duration = %v, want seconds", m["duration"])
 	}
 }
+
+// syncWriter is a buffer safe for the concurrent writes of sinks.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+func slogtestHandler(h slog.Handler, buf *bytes.Buffer) error {
+	return slogtest.TestHandler(h, func() []map[string]any {
+		var out []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+			var m map[string]any
+			if err := json.Unmarshal([]byte(line), &m); err == nil {
+				out = append(out, m)
+			}
+		}
+		return out
+	})
+}
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }

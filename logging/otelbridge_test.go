@@ -28,7 +28,7 @@ func (e *memoryExporter) Export(_ context.Context, recs []sdklog.Record) error {
 	for _, r := range recs {
 		e.text.WriteString(r.Body().String())
 		r.WalkAttributes(func(kv attribute.KeyValue) bool {
-			e.text.WriteString(" " + string(kv.Key) + "=" + kv.Value.Emit())
+			e.text.WriteString(" " + string(kv.Key) + "=" + kv.Value.String())
 			return true
 		})
 		e.text.WriteString("\n")

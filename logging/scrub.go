@@ -72,21 +72,23 @@ const (
 	trigCard
 )
 
-// class marks the bytes that can start or belong to a secret shape; every
-// other byte costs the first pass one table lookup.
+// class marks the bytes that can anchor a secret shape, chosen among the
+// rarer ones of ordinary text so that most bytes cost the first pass one
+// table lookup: 'J' (the "eyJ" of a JWT), ':' (a URL's "://"), 'A' (AKIA,
+// ASIA), '-' (PEM armour), 'b' and 'B' (Bearer, Basic); digits are counted
+// for card numbers.
 var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = 1
 	}
-	for _, c := range "e:A- " {
+	for _, c := range "J:A-bB" {
 		t[c] = 2
 	}
 	return t
 }()
 
 // triggers makes one pass over s and reports which detectors may match, so
-// that an ordinary string costs one table lookup per byte and no detector
-// runs.
+// that an ordinary string runs no detector.
 func triggers(s string) int {
 	t, digits := 0, 0
 	for i := 0; i < len(s); i++ {
@@ -99,8 +101,8 @@ func triggers(s string) int {
 			continue
 		}
 		switch c {
-		case 'e':
-			if len(s)-i >= 3 && s[i+1] == 'y' && s[i+2] == 'J' {
+		case 'J':
+			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
 				t |= trigJWT
 			}
 		case ':':
@@ -115,8 +117,9 @@ func triggers(s string) int {
 			if len(s)-i >= 10 && s[i:i+10] == "-----BEGIN" {
 				t |= trigPEM
 			}
-		case ' ':
-			if i >= 5 && (equalFoldASCII(s[i-5:i], "earer") || equalFoldASCII(s[i-4:i], "asic")) {
+		case 'b', 'B':
+			if len(s)-i >= 7 && equalFoldASCII(s[i+1:i+7], "earer ") ||
+				len(s)-i >= 6 && equalFoldASCII(s[i+1:i+6], "asic ") {
 				t |= trigAuth
 			}
 		}
@@ -127,14 +130,18 @@ func triggers(s string) int {
 	return t
 }
 
-// equalFoldASCII reports whether a equals the lower-case ASCII letters b,
-// in any case.
+// equalFoldASCII reports whether a equals b, whose letters are lower-case
+// ASCII, in any case.
 func equalFoldASCII(a, b string) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := 0; i < len(a); i++ {
-		if a[i]|0x20 != b[i] {
+		c := a[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != b[i] {
 			return false
 		}
 	}

@@ -30,12 +30,13 @@ var forbidden = map[string]map[string]string{
 
 // allowedException lets the packages named undo one "*" rule.
 var allowedException = map[string][]string{
-	"internal/servicetest":  {"testing"},
-	"shutdown/shutdowntest": {"testing"},
-	"health/healthtest":     {"testing"},
-	"":                      {"net/http/pprof", module},
-	"examples/service":      {module},
-	"examples/first":        {module},
+	"internal/servicetest":    {"testing"},
+	"shutdown/shutdowntest":   {"testing"},
+	"health/healthtest":       {"testing"},
+	"telemetry/telemetrytest": {"testing"},
+	"":                        {"net/http/pprof", module},
+	"examples/service":        {module},
+	"examples/first":          {module},
 }
 
 // TestImportsFollowArchitecture checks the import graph against the table in

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"runtime/debug"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/operable-go/operable/internal/httpmeta"
 	"github.com/operable-go/operable/logging"
 )
@@ -37,6 +40,9 @@ func recoverPanics(logger *slog.Logger) func(http.Handler) http.Handler {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
+				span := trace.SpanFromContext(r.Context())
+				span.RecordError(fmt.Errorf("panic: %v", p), trace.WithStackTrace(true))
+				span.SetStatus(codes.Error, "panic")
 				logger.LogAttrs(r.Context(), slog.LevelError, "handler panicked",
 					slog.String("error", fmt.Sprint(p)),
 					slog.String("route", httpmeta.Route(r, info)),

@@ -17,8 +17,10 @@ import (
 // over real HTTP with handlers that panic before and after sending their
 // status.
 func TestPanicsBecome500sThatAreLoggedAndCounted(t *testing.T) {
-	var out syncbuf.Buffer
-	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: map[string]string{}, Stdout: &out})
+	var out, traces syncbuf.Buffer
+	s, err := operable.New(context.Background(), operable.Options{
+		Name: "t", Environ: loopbackEnv("OTEL_TRACES_EXPORTER", "console"), Stdout: &out, Stderr: &traces,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +72,25 @@ func TestPanicsBecome500sThatAreLoggedAndCounted(t *testing.T) {
 	}
 	if panics != 2 || access["/early"] != 500.0 || access["/late"] != 500.0 {
 		t.Errorf("%d panic records, access statuses %v; want 2 and both 500", panics, access)
+	}
+
+	// Both are counted as 500s with error.type, and their spans end in error.
+	rec := httptest.NewRecorder()
+	s.AdminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, route := range []string{"/early", "/late"} {
+		want := `error_type="500",http_request_method="GET",http_response_status_code="500",http_route="` + route + `"`
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("/metrics has no 500 with error_type for %s", route)
+		}
+	}
+	s.Stop()
+	if err := s.Run(context.Background()); err != nil { // runs the stop hooks, flushing the spans
+		t.Fatal(err)
+	}
+	for _, name := range []string{`"Name":"GET /early"`, `"Name":"GET /late"`} {
+		i := strings.Index(traces.String(), name)
+		if i < 0 || !strings.Contains(traces.String()[i:], `"Code":"Error"`) || !strings.Contains(traces.String()[i:], "panic: ") {
+			t.Errorf("no span %s ended in error with the panic recorded", name)
+		}
 	}
 }

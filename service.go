@@ -39,6 +39,9 @@ type Options struct {
 	Environ map[string]string
 	// Stdout receives the logs. Default: os.Stdout.
 	Stdout io.Writer
+	// Stderr receives the console exporters' output (OTEL_TRACES_EXPORTER
+	// or OTEL_METRICS_EXPORTER set to console). Default: os.Stderr.
+	Stderr io.Writer
 }
 
 // Service is one operable service: an application listener, an admin
@@ -98,9 +101,11 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	metrics, err := telemetry.New(ctx, telemetry.Options{
 		ServiceName: cfg.ServiceName, ServiceVersion: cfg.ServiceVersion, Environment: cfg.Environment,
+		Environ: environ(opts), Console: opts.Stderr,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("operable: %w", err)
+		// Bad OTEL_* values are configuration too: exit code 78.
+		return nil, &config.Error{Problems: []config.Problem{{Reason: err.Error()}}}
 	}
 	s := &Service{
 		cfg:     cfg,
@@ -127,6 +132,21 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s.routeDebug()
 	return s, nil
+}
+
+// environ returns the variables the service reads: Options.Environ, or the
+// process environment.
+func environ(opts Options) map[string]string {
+	if opts.Environ != nil {
+		return opts.Environ
+	}
+	m := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
 }
 
 // joinConfigErrors merges the SDK's and the service's configuration problems
@@ -186,6 +206,13 @@ func (s *Service) Handle(pattern string, handler http.Handler) { s.app.Handle(pa
 // HandleFunc registers f for pattern on the application listener.
 func (s *Service) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
 	s.app.HandleFunc(pattern, f)
+}
+
+// Transport wraps next (http.DefaultTransport when nil) with the client
+// side of the telemetry: a client span, trace context propagation, and
+// http.client.request.duration. Use it for every outbound HTTP call.
+func (s *Service) Transport(next http.RoundTripper) http.RoundTripper {
+	return s.metrics.Transport(next)
 }
 
 // AppHandler returns the application's routes wrapped in the contract's

@@ -1,117 +1,212 @@
 package telemetry_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"github.com/operable-go/operable/internal/httpmeta"
 	"github.com/operable-go/operable/telemetry"
+	"github.com/operable-go/operable/telemetry/telemetrytest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newProvider(t *testing.T) *telemetry.Provider {
+func scrape(t *testing.T, p *telemetry.Provider, accept string) string {
 	t.Helper()
-	p, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "svc", ServiceVersion: "v1", Environment: "test"})
-	if err != nil {
-		t.Fatal(err)
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	if accept != "" {
+		req.Header.Set("Accept", accept)
 	}
-	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
-	return p
-}
-
-func scrape(t *testing.T, p *telemetry.Provider) string {
-	t.Helper()
 	rec := httptest.NewRecorder()
-	p.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	p.MetricsHandler().ServeHTTP(rec, req)
 	b, _ := io.ReadAll(rec.Body)
 	return string(b)
 }
 
-// series returns the exposition lines of name whose labels contain every
-// label in want.
-func series(body, name string, want ...string) []string {
-	var out []string
-	for _, line := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(line, name+"{") {
-			continue
-		}
-		ok := true
-		for _, w := range want {
-			ok = ok && strings.Contains(line, w)
-		}
-		if ok {
-			out = append(out, line)
-		}
-	}
-	return out
+func routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "item") })
+	mux.HandleFunc("POST /fail", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
+	return mux
 }
 
-func TestMiddlewareRecordsREDWithTheRoutePattern(t *testing.T) {
-	p := newProvider(t)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {})
-	mux.HandleFunc("POST /fail", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) })
-	// A middleware between ours and the router copies the request, as
-	// many do; the route must survive it.
-	copying := func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), copyKey{}, 1)))
-		})
+// copying is middleware that copies the request before the router, as many
+// do; the route must survive it.
+func copying(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), copyKey{}, 1)))
+	})
+}
+
+type copyKey struct{}
+
+func TestServerREDAndSpans(t *testing.T) {
+	p, obs := telemetrytest.New(t, telemetry.Options{ServiceName: "svc"})
+	h := p.Middleware(copying(httpmeta.CaptureRoute(routes())))
+	for i := range 100 {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/items/"+strconv.Itoa(i), nil))
 	}
-	h := p.Middleware(copying(httpmeta.CaptureRoute(mux)))
-	for _, rq := range []struct{ method, path string }{
-		{"GET", "/items/1"}, {"GET", "/items/2"}, {"POST", "/fail"}, {"GET", "/nowhere/7"}, {"BREW", "/items/3"},
-	} {
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(rq.method, rq.path, nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/fail", strings.NewReader("12345")))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/nowhere/7", nil))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("BREW", "/items/1", nil))
+
+	byRoute := map[string]telemetrytest.Point{}
+	for _, pt := range obs.Points(t, "http.server.request.duration") {
+		byRoute[pt.Attrs["http.request.method"]+" "+pt.Attrs["http.route"]+" "+pt.Attrs["http.response.status_code"]] = pt
 	}
-	body := scrape(t, p)
-	const count = "http_server_request_duration_seconds_count"
 	cases := []struct {
-		name   string
-		labels []string
-		want   string
+		key       string
+		count     float64
+		errorType string
 	}{
-		{"route pattern", []string{`http_route="/items/{id}"`, `http_response_status_code="200"`, `http_request_method="GET"`}, " 2"},
-		{"5xx carries error.type", []string{`http_route="/fail"`, `error_type="502"`}, " 1"},
-		{"unknown method folded", []string{`http_request_method="_OTHER"`}, " 1"},
+		{"GET /items/{id} 200", 100, ""}, // a hundred ids, one series
+		{"POST /fail 502", 1, "502"},
+		{"GET  404", 1, ""}, // unmatched: no http.route
+		{"_OTHER  405", 1, ""},
 	}
 	for _, c := range cases {
-		got := series(body, count, c.labels...)
-		if len(got) != 1 || !strings.HasSuffix(got[0], c.want) {
-			t.Errorf("%s: series %v, want one ending in %q", c.name, got, c.want)
+		pt, ok := byRoute[c.key]
+		if !ok || pt.Value != c.count || pt.Attrs["error.type"] != c.errorType {
+			t.Errorf("series %q = %+v (found %v), want count %v error.type %q; all: %v", c.key, pt, ok, c.count, c.errorType, byRoute)
 		}
 	}
-	unmatched := series(body, count, `http_response_status_code="404"`, `http_request_method="GET"`)
-	if len(unmatched) != 1 || strings.Contains(unmatched[0], "http_route") {
-		t.Errorf("unmatched request: series %v, want one without http_route", unmatched)
+	if len(byRoute) != len(cases) {
+		t.Errorf("%d series, want %d: %v", len(byRoute), len(cases), byRoute)
 	}
-	if strings.Contains(body, "/items/1") || strings.Contains(body, "/nowhere") {
-		t.Error("a raw path reached the metrics")
+	sizes := obs.Points(t, "http.server.request.body.size")
+	var sawFive bool
+	for _, pt := range sizes {
+		sawFive = sawFive || (pt.Attrs["http.route"] == "/fail" && pt.Sum == 5)
 	}
-	for _, want := range []string{"http_server_active_requests{", "target_info{", `service_name="svc"`, "go_goroutines ", "process_resident_memory_bytes "} {
-		if !strings.Contains(body, want) {
-			t.Errorf("exposition lacks %s", want)
+	if !sawFive {
+		t.Errorf("request body sizes %v lack the 5-byte POST /fail", sizes)
+	}
+
+	names := map[string]int{}
+	for _, s := range obs.Spans() {
+		names[s.Name()]++
+		if s.SpanKind() != trace.SpanKindServer {
+			t.Errorf("span %s kind %v", s.Name(), s.SpanKind())
 		}
+		if s.Name() == "POST /fail" && s.Status().Code != codes.Error {
+			t.Errorf("5xx span status %v, want Error", s.Status())
+		}
+	}
+	if names["GET /items/{id}"] != 100 || names["POST /fail"] != 1 || names["GET"] != 1 {
+		t.Errorf("span names %v", names)
 	}
 }
 
-func TestMetricsHandlerServesOpenMetricsWhenAsked(t *testing.T) {
-	p := newProvider(t)
-	req := httptest.NewRequest("GET", "/metrics", nil)
-	req.Header.Set("Accept", "application/openmetrics-text; version=1.0.0")
-	rec := httptest.NewRecorder()
-	p.MetricsHandler().ServeHTTP(rec, req)
-	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "application/openmetrics-text") {
-		t.Errorf("Content-Type = %q, want OpenMetrics", ct)
+func TestPropagationFromClientToServer(t *testing.T) {
+	p, obs := telemetrytest.New(t, telemetry.Options{ServiceName: "svc"})
+	srv := httptest.NewServer(p.Middleware(httpmeta.CaptureRoute(routes())))
+	defer srv.Close()
+	client := &http.Client{Transport: p.Transport(nil)}
+	ctx, parent := p.TracerProvider().Tracer("test").Start(context.Background(), "caller")
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/items/9", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	parent.End()
+	client.CloseIdleConnections()
+
+	var server, clientSpan trace.SpanContext
+	var serverParent trace.SpanID
+	for _, s := range obs.Spans() {
+		switch s.SpanKind() {
+		case trace.SpanKindServer:
+			server, serverParent = s.SpanContext(), s.Parent().SpanID()
+		case trace.SpanKindClient:
+			clientSpan = s.SpanContext()
+		}
+	}
+	if server.TraceID() != parent.SpanContext().TraceID() || serverParent != clientSpan.SpanID() {
+		t.Errorf("the server span is not the client span's child: server %v parent %v client %v", server, serverParent, clientSpan)
+	}
+	pts := obs.Points(t, "http.client.request.duration")
+	if len(pts) != 1 || pts[0].Attrs["http.response.status_code"] != "200" || pts[0].Attrs["server.address"] != "127.0.0.1" {
+		t.Errorf("client metric points %v", pts)
 	}
 }
 
-// copyKey marks the request copy a middleware makes in these tests.
-type copyKey struct{}
+func TestClientRecordsFailures(t *testing.T) {
+	p, obs := telemetrytest.New(t, telemetry.Options{})
+	client := &http.Client{Transport: p.Transport(nil)}
+	if _, err := client.Get("http://127.0.0.1:1/unreachable"); err == nil {
+		t.Fatal("a request to a closed port succeeded")
+	}
+	pts := obs.Points(t, "http.client.request.duration")
+	if len(pts) != 1 || pts[0].Attrs["error.type"] == "" {
+		t.Errorf("a failed call recorded %v, want one point with error.type", pts)
+	}
+}
+
+func TestPrometheusExpositionWithExemplars(t *testing.T) {
+	p, _ := telemetrytest.New(t, telemetry.Options{ServiceName: "svc", ServiceVersion: "v1"})
+	h := p.Middleware(httpmeta.CaptureRoute(routes()))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/items/1", nil))
+	text := scrape(t, p, "")
+	for _, want := range []string{`http_server_request_duration_seconds_count{`, `http_route="/items/{id}"`,
+		"target_info{", `service_name="svc"`, "go_goroutines ", "process_resident_memory_bytes "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text exposition lacks %s", want)
+		}
+	}
+	om := scrape(t, p, "application/openmetrics-text; version=1.0.0")
+	if !strings.Contains(om, `# {trace_id="`) {
+		t.Errorf("OpenMetrics exposition has no exemplar with a trace id:\n%.2000s", om)
+	}
+}
+
+func TestStandardVariables(t *testing.T) {
+	var console bytes.Buffer
+	p, err := telemetry.New(context.Background(), telemetry.Options{
+		ServiceName: "from-config",
+		Console:     &console,
+		Environ: map[string]string{
+			"OTEL_SERVICE_NAME":        "from-env",
+			"OTEL_RESOURCE_ATTRIBUTES": "team=ops,region=eu",
+			"OTEL_TRACES_EXPORTER":     "console",
+			"OTEL_METRICS_EXPORTER":    "prometheus,console",
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := p.TracerProvider().Tracer("t").Start(context.Background(), "work")
+	span.End()
+	if err := p.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := console.String()
+	for _, want := range []string{`"Name":"work"`, "from-env", "region", "team"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("console output lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "from-config") {
+		t.Error("OTEL_SERVICE_NAME did not win over the configured name")
+	}
+
+	_, err = telemetry.New(context.Background(), telemetry.Options{Environ: map[string]string{
+		"OTEL_TRACES_EXPORTER": "zipkin", "OTEL_METRICS_EXPORTER": "statsd", "OTEL_PROPAGATORS": "b3",
+	}})
+	for _, want := range []string{"zipkin", "statsd", "b3"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("New with bad variables = %v, want it to name %s", err, want)
+		}
+	}
+}

@@ -34,8 +34,10 @@ type auditLog struct {
 	inFlight sync.Mutex // one send at a time, so that batches keep their order
 }
 
-func newAuditLog(url string, interval time.Duration, logger *slog.Logger) *auditLog {
-	return &auditLog{url: url, interval: interval, logger: logger, client: &http.Client{}}
+// newAuditLog sends through transport, which should carry the service's
+// client telemetry (operable.Service.Transport).
+func newAuditLog(url string, interval time.Duration, logger *slog.Logger, transport http.RoundTripper) *auditLog {
+	return &auditLog{url: url, interval: interval, logger: logger, client: &http.Client{Transport: transport}}
 }
 
 func (a *auditLog) record(action string, id int) {

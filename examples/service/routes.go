@@ -47,7 +47,8 @@ func (c *Config) Validate() error {
 func routes(s *operable.Service, cfg *Config) error {
 	st := &store{max: cfg.MaxItems, items: map[int]item{}}
 	if cfg.AuditURL != "" {
-		st.audit = newAuditLog(cfg.AuditURL, cfg.AuditInterval, s.Logger())
+		// Calls to the upstream are counted, timed and traced.
+		st.audit = newAuditLog(cfg.AuditURL, cfg.AuditInterval, s.Logger(), s.Transport(nil))
 		s.Go("audit", st.audit.run)
 		// Runs after the servers stopped, so no change can come after it.
 		s.OnStop(shutdown.Hook{Name: "audit flush", Timeout: cfg.AuditFlushTimeout, Func: st.audit.flush})

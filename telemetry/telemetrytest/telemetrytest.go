@@ -1,0 +1,102 @@
+// Package telemetrytest observes what a telemetry.Provider records, in
+// memory, so that service authors can test their own metrics and spans
+// without a backend: a manual metric reader and a span recorder wired into
+// a real provider.
+package telemetrytest
+
+import (
+	"context"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/operable-go/operable/telemetry"
+)
+
+// Observer holds what the provider recorded.
+type Observer struct {
+	reader *sdkmetric.ManualReader
+	spans  *tracetest.SpanRecorder
+}
+
+// New returns a provider built from opts with an Observer attached; the
+// provider is shut down when the test ends.
+func New(tb testing.TB, opts telemetry.Options) (*telemetry.Provider, *Observer) {
+	tb.Helper()
+	o := &Observer{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
+	opts.MetricReaders = append(opts.MetricReaders, o.reader)
+	opts.SpanProcessors = append(opts.SpanProcessors, o.spans)
+	p, err := telemetry.New(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("telemetrytest: %v", err)
+	}
+	tb.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	return p, o
+}
+
+// Spans returns the spans that have ended.
+func (o *Observer) Spans() []sdktrace.ReadOnlySpan { return o.spans.Ended() }
+
+// Point is one data point of a metric: its attributes as strings, and its
+// value (a sum, a gauge, or a histogram's count).
+type Point struct {
+	Attrs map[string]string
+	Value float64
+	Sum   float64 // histograms only
+}
+
+// Points collects the current points of the metric named name.
+func (o *Observer) Points(tb testing.TB, name string) []Point {
+	tb.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := o.reader.Collect(context.Background(), &rm); err != nil {
+		tb.Fatalf("telemetrytest: collect: %v", err)
+	}
+	var out []Point
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != name {
+				continue
+			}
+			switch d := m.Data.(type) {
+			case metricdata.Histogram[float64]:
+				for _, dp := range d.DataPoints {
+					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Count), Sum: dp.Sum})
+				}
+			case metricdata.Histogram[int64]:
+				for _, dp := range d.DataPoints {
+					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Count), Sum: float64(dp.Sum)})
+				}
+			case metricdata.Sum[int64]:
+				for _, dp := range d.DataPoints {
+					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Value)})
+				}
+			case metricdata.Sum[float64]:
+				for _, dp := range d.DataPoints {
+					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: dp.Value})
+				}
+			case metricdata.Gauge[int64]:
+				for _, dp := range d.DataPoints {
+					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Value)})
+				}
+			case metricdata.Gauge[float64]:
+				for _, dp := range d.DataPoints {
+					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: dp.Value})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func attrs(s attribute.Set) map[string]string {
+	m := map[string]string{}
+	for _, kv := range s.ToSlice() {
+		m[string(kv.Key)] = kv.Value.String()
+	}
+	return m
+}

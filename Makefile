@@ -40,11 +40,16 @@ staticcheck: $(STATICCHECK)
 	cd bench && $(STATICCHECK) ./...
 
 # Unit tests, the root package's import rules, and the black-box tests of
-# examples/service (a real process, real signals, built with -race).
+# examples/service (a real process, real signals, built with -race),
+# including its integration tests against a real OpenTelemetry Collector
+# (built once and cached under $(CACHE)) and a real Prometheus (Debian's
+# package, installed when missing).
 # -count=1: the black-box tests build the service in a subprocess, which the
 # test cache cannot see, so a cached pass could hide a change.
 unit:
-	$(GO) test -race -count=1 -timeout 10m ./...
+	OPERABLE_INTEGRATION=1 OTELCOL_BIN="$$(CACHE=$(CACHE) ./scripts/otelcol.sh)" \
+		PROMETHEUS_DIR="$$(./scripts/prometheus.sh)" \
+		$(GO) test -race -count=1 -timeout 10m ./...
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...
 

@@ -1,0 +1,208 @@
+package main_test
+
+// Integration tests against real servers: an OpenTelemetry Collector
+// (scripts/otelcol.sh builds it) receives the service's spans over OTLP, and
+// a Prometheus server (scripts/prometheus.sh installs it) scrapes its
+// /metrics. make test sets OTELCOL_BIN and PROMETHEUS_DIR and
+// OPERABLE_INTEGRATION=1; a plain go test without them skips these tests.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tool returns the value of the variable naming a real server's binary.
+func tool(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		if os.Getenv("OPERABLE_INTEGRATION") == "1" {
+			t.Fatalf("%s is not set; make test sets it from scripts/", name)
+		}
+		t.Skipf("%s is not set: make test runs this test against the real server", name)
+	}
+	return v
+}
+
+// freeAddr returns a loopback address that was free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// lockedBuffer collects a server's output safely.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer runs a real server until the test ends and waits until addr
+// accepts connections.
+func startServer(t *testing.T, addr, bin string, args ...string) *lockedBuffer {
+	t.Helper()
+	out := &lockedBuffer{}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(bin), out)
+		}
+	})
+	waitFor(t, 30*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	return out
+}
+
+func TestSpansReachARealCollector(t *testing.T) {
+	t.Parallel()
+	bin := tool(t, "OTELCOL_BIN")
+	otlp := freeAddr(t)
+	config := filepath.Join(t.TempDir(), "otelcol.yaml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(`receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: %s
+exporters:
+  debug:
+    verbosity: detailed
+service:
+  telemetry:
+    metrics:
+      level: none
+  pipelines:
+    traces:
+      receivers: [otlp]
+      exporters: [debug]
+`, otlp)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	collector := startServer(t, otlp, bin, "--config", "file:"+config)
+
+	p := start(t, "OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+otlp,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_SERVICE_NAME=example-under-test")
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	code, _ := p.Get(p.AppURL, "/items/42", "traceparent: 00-"+traceID+"-00f067aa0ba902b7-01")
+	if code != http.StatusNotFound {
+		t.Fatalf("GET /items/42 = %d", code)
+	}
+	// The access-log line carries the same trace id.
+	line := p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "request" })
+	if line["trace_id"] != traceID {
+		t.Errorf("access log trace_id = %v, want the caller's %s", line["trace_id"], traceID)
+	}
+	p.Signal(syscall.SIGTERM) // the stop flushes the spans
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("exit code %d", code)
+	}
+	waitFor(t, 10*time.Second, func() bool {
+		out := collector.String()
+		return strings.Contains(out, traceID) && strings.Contains(out, "GET /items/{id}") &&
+			strings.Contains(out, "example-under-test")
+	})
+}
+
+func TestPrometheusScrapesTheService(t *testing.T) {
+	t.Parallel()
+	dir := tool(t, "PROMETHEUS_DIR")
+	p := start(t)
+	admin := strings.TrimPrefix(p.AdminURL, "http://")
+
+	// promtool accepts the exposition.
+	_, exposition := p.Get(p.AdminURL, "/metrics")
+	check := exec.Command(filepath.Join(dir, "promtool"), "check", "metrics")
+	check.Stdin = strings.NewReader(exposition)
+	if out, err := check.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+
+	web := freeAddr(t)
+	config := filepath.Join(t.TempDir(), "prometheus.yml")
+	if err := os.WriteFile(config, []byte(fmt.Sprintf(`global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: example
+    static_configs:
+      - targets: [%q]
+`, admin)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startServer(t, web, filepath.Join(dir, "prometheus"), "--config.file="+config,
+		"--storage.tsdb.path="+t.TempDir(), "--web.listen-address="+web)
+
+	const n = 25
+	for i := range n {
+		p.Get(p.AppURL, fmt.Sprintf("/items/%d", i))
+	}
+	query := `sum(http_server_request_duration_seconds_count{http_route="/items/{id}"})`
+	var last string
+	waitFor(t, 30*time.Second, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+web+"/api/v1/query?query="+url.QueryEscape(query), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Data struct {
+				Result []struct {
+					Value [2]any `json:"value"`
+				} `json:"result"`
+			} `json:"data"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&body) != nil || len(body.Data.Result) == 0 {
+			return false
+		}
+		last = fmt.Sprint(body.Data.Result[0].Value[1])
+		return last == fmt.Sprint(n)
+	})
+	t.Logf("PromQL %s = %s", query, last)
+}

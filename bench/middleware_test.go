@@ -8,12 +8,17 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/internal/httpmeta"
+	"github.com/operable-go/operable/telemetry"
 )
 
 // discardWriter is a ResponseWriter that keeps nothing, so that the
@@ -67,17 +72,62 @@ func BenchmarkOperableChain(b *testing.B) {
 	serve(b, s.AppHandler())
 }
 
-// BenchmarkOtelhttpMetrics is the anchor most Go teams use for RED metrics:
-// otelhttp with a meter provider exporting to Prometheus and tracing off,
-// with no access log (it has none), so less work than our chain does.
-func BenchmarkOtelhttpMetrics(b *testing.B) {
+// discardSpans is a span processor that drops every span, so that the
+// tracing benchmarks measure recording spans, not exporting them.
+type discardSpans struct{}
+
+func (discardSpans) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (discardSpans) OnEnd(sdktrace.ReadOnlySpan)                     {}
+func (discardSpans) Shutdown(context.Context) error                  { return nil }
+func (discardSpans) ForceFlush(context.Context) error                { return nil }
+
+func operableTelemetry(b *testing.B, procs ...sdktrace.SpanProcessor) {
+	p, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "bench", SpanProcessors: procs})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	serve(b, p.Middleware(httpmeta.CaptureRoute(routes())))
+}
+
+func otelhttpHandler(b *testing.B, tp trace.TracerProvider) {
 	exp, err := otelprom.New(otelprom.WithRegisterer(prometheus.NewRegistry()))
 	if err != nil {
 		b.Fatal(err)
 	}
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
 	b.Cleanup(func() { _ = mp.Shutdown(context.Background()) })
-	h := otelhttp.NewHandler(routes(), "server",
-		otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(noop.NewTracerProvider()))
+	serve(b, otelhttp.NewHandler(routes(), "server", otelhttp.WithMeterProvider(mp), otelhttp.WithTracerProvider(tp)))
+}
+
+// BenchmarkOperableTelemetry is our telemetry middleware alone (RED metrics,
+// body sizes, route capture, trace context carried), as the embedded
+// default sets it up: Prometheus export, traces off.
+func BenchmarkOperableTelemetry(b *testing.B) { operableTelemetry(b) }
+
+// BenchmarkOtelhttp is the anchor most Go teams use, set up the same way:
+// a meter provider exporting to Prometheus, traces off (a no-op tracer).
+func BenchmarkOtelhttp(b *testing.B) { otelhttpHandler(b, noop.NewTracerProvider()) }
+
+// BenchmarkOperableTelemetryTracing records a server span per request too.
+func BenchmarkOperableTelemetryTracing(b *testing.B) { operableTelemetry(b, discardSpans{}) }
+
+// BenchmarkOtelhttpTracing is otelhttp recording spans the same way.
+func BenchmarkOtelhttpTracing(b *testing.B) {
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(discardSpans{}))
+	b.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	otelhttpHandler(b, tp)
+}
+
+// BenchmarkPromhttpChain is the promhttp instrumentation chain (in flight,
+// duration and count by method and code), metrics only.
+func BenchmarkPromhttpChain(b *testing.B) {
+	reg := prometheus.NewRegistry()
+	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{Name: "in_flight_requests"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "request_duration_seconds", Buckets: prometheus.DefBuckets}, []string{"code", "method"})
+	counter := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "requests_total"}, []string{"code", "method"})
+	reg.MustRegister(inFlight, duration, counter)
+	h := promhttp.InstrumentHandlerInFlight(inFlight,
+		promhttp.InstrumentHandlerDuration(duration, promhttp.InstrumentHandlerCounter(counter, routes())))
 	serve(b, h)
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -66,38 +68,33 @@ func newServerMetrics(m metric.Meter) (serverMetrics, error) {
 func (p *Provider) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		w, r, info := httpmeta.Start(w, r)
 		method := methodOf(r.Method)
-		methodAttr := semconv.HTTPRequestMethodKey.String(method)
-
 		ctx := p.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := p.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer),
-			trace.WithAttributes(methodAttr, semconv.URLPath(r.URL.Path), semconv.URLScheme(scheme(r))))
-		r = r.WithContext(ctx)
+		ctx, span := p.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
+		w, r, info := httpmeta.StartWithContext(w, r, ctx)
 
-		activeAttrs := metric.WithAttributeSet(attribute.NewSet(methodAttr))
-		p.server.active.Add(ctx, 1, activeAttrs)
+		active := p.series.active(method)
+		p.server.active.Add(ctx, 1, active...)
 		defer func() {
-			p.server.active.Add(ctx, -1, activeAttrs)
+			p.server.active.Add(ctx, -1, active...)
 			status := httpmeta.StatusOf(info)
 			route := httpmeta.Route(r, info)
-			attrs := make([]attribute.KeyValue, 0, 4)
-			attrs = append(attrs, methodAttr, semconv.HTTPResponseStatusCode(status))
-			if route != "" {
-				attrs = append(attrs, semconv.HTTPRoute(route))
-				span.SetName(method + " " + route)
+			s := p.series.server(method, route, status)
+			if span.IsRecording() {
+				if route != "" {
+					span.SetName(method + " " + route)
+				}
+				span.SetAttributes(s.attrs...)
+				span.SetAttributes(semconv.URLPath(r.URL.Path), semconv.URLScheme(scheme(r)))
+				if status >= 500 {
+					span.SetStatus(codes.Error, http.StatusText(status))
+				}
 			}
-			if status >= 500 {
-				attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
-				span.SetStatus(codes.Error, http.StatusText(status))
-			}
-			span.SetAttributes(attrs...)
-			set := metric.WithAttributeSet(attribute.NewSet(attrs...))
-			p.server.duration.Record(ctx, time.Since(start).Seconds(), set)
+			p.server.duration.Record(ctx, time.Since(start).Seconds(), s.record...)
 			if r.ContentLength >= 0 {
-				p.server.requestSize.Record(ctx, r.ContentLength, set)
+				p.server.requestSize.Record(ctx, r.ContentLength, s.record...)
 			}
-			p.server.responseSize.Record(ctx, info.Bytes, set)
+			p.server.responseSize.Record(ctx, info.Bytes, s.record...)
 			span.End()
 		}()
 		next.ServeHTTP(w, r)
@@ -188,4 +185,59 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	span.SetAttributes(attrs...)
 	t.p.client.duration.Record(ctx, time.Since(start).Seconds(), metric.WithAttributeSet(attribute.NewSet(attrs...)))
 	return resp, err
+}
+
+// seriesCache keeps the attribute set of every server series met, so that a
+// request builds no attribute set and allocates no option: the series are
+// bounded (methods are folded, routes are patterns, statuses are few), and
+// beyond maxSeries entries sets are built per request instead.
+type seriesCache struct {
+	m sync.Map // serverKey → *serverSeries
+	n atomic.Int64
+}
+
+const maxSeries = 10000
+
+type serverKey struct {
+	method, route string
+	status        int
+}
+
+type serverSeries struct {
+	attrs  []attribute.KeyValue
+	record []metric.RecordOption
+}
+
+// activeOpts holds http.server.active_requests' attribute set per method.
+var activeOpts = func() map[string][]metric.AddOption {
+	m := map[string][]metric.AddOption{}
+	for _, meth := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace, "_OTHER"} {
+		m[meth] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(semconv.HTTPRequestMethodKey.String(meth)))}
+	}
+	return m
+}()
+
+func (c *seriesCache) active(method string) []metric.AddOption { return activeOpts[method] }
+
+func (c *seriesCache) server(method, route string, status int) *serverSeries {
+	key := serverKey{method, route, status}
+	if s, ok := c.m.Load(key); ok {
+		return s.(*serverSeries)
+	}
+	attrs := make([]attribute.KeyValue, 0, 4)
+	attrs = append(attrs, semconv.HTTPRequestMethodKey.String(method), semconv.HTTPResponseStatusCode(status))
+	if route != "" {
+		attrs = append(attrs, semconv.HTTPRoute(route))
+	}
+	if status >= 500 {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
+	}
+	s := &serverSeries{attrs: attrs, record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}}
+	if c.n.Load() < maxSeries {
+		if _, loaded := c.m.LoadOrStore(key, s); !loaded {
+			c.n.Add(1)
+		}
+	}
+	return s
 }

@@ -28,6 +28,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Options describe the service to the telemetry backends. The zero value
@@ -65,13 +66,15 @@ type Options struct {
 // of one service; it sets no global. Create it with [New] and call
 // [Provider.Shutdown] at the end. It is safe for concurrent use.
 type Provider struct {
-	meterProvider  *sdkmetric.MeterProvider
-	tracerProvider *sdktrace.TracerProvider
-	tracer         trace.Tracer
-	propagator     propagation.TextMapPropagator
-	registry       *prometheus.Registry
-	server         serverMetrics
-	client         clientMetrics
+	meterProvider    *sdkmetric.MeterProvider
+	tracerProvider   *sdktrace.TracerProvider
+	effectiveTracers trace.TracerProvider // tracerProvider, or no-op when spans go nowhere
+	tracer           trace.Tracer
+	series           seriesCache
+	propagator       propagation.TextMapPropagator
+	registry         *prometheus.Registry
+	server           serverMetrics
+	client           clientMetrics
 }
 
 // New builds the resource, the meter provider (a Prometheus exporter on a
@@ -177,9 +180,15 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	tp := sdktrace.NewTracerProvider(topts...)
 	p := &Provider{
 		meterProvider: mp, tracerProvider: tp, registry: reg,
-		tracer:     tp.Tracer(scopeName),
-		propagator: propagation.NewCompositeTextMapPropagator(props...),
+		effectiveTracers: tp,
+		propagator:       propagation.NewCompositeTextMapPropagator(props...),
 	}
+	if len(topts) == 1 { // no exporter, no processor: nobody would see a span
+		// The no-op tracer still carries the caller's span context, so
+		// propagation and the logs' trace ids keep working, at no cost.
+		p.effectiveTracers = noop.NewTracerProvider()
+	}
+	p.tracer = p.effectiveTracers.Tracer(scopeName)
 	meter := mp.Meter(scopeName)
 	if p.server, err = newServerMetrics(meter); err == nil {
 		p.client, err = newClientMetrics(meter)
@@ -291,8 +300,9 @@ const scopeName = "github.com/operable-go/operable/telemetry"
 func (p *Provider) MeterProvider() metric.MeterProvider { return p.meterProvider }
 
 // TracerProvider returns the provider's tracer provider, for the service's
-// own spans.
-func (p *Provider) TracerProvider() trace.TracerProvider { return p.tracerProvider }
+// own spans. When no exporter or processor would receive spans it is a
+// no-op provider that still carries the caller's span context.
+func (p *Provider) TracerProvider() trace.TracerProvider { return p.effectiveTracers }
 
 // Propagator returns the context propagator OTEL_PROPAGATORS chose.
 func (p *Provider) Propagator() propagation.TextMapPropagator { return p.propagator }

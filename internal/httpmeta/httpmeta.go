@@ -36,11 +36,21 @@ func FromContext(ctx context.Context) *Info {
 // first middleware to call it creates the Info and wraps w to record the
 // status and size; later calls in the same chain reuse both.
 func Start(w http.ResponseWriter, r *http.Request) (http.ResponseWriter, *http.Request, *Info) {
-	if info := FromContext(r.Context()); info != nil {
+	return StartWithContext(w, r, r.Context())
+}
+
+// StartWithContext is Start for a middleware that also replaces the
+// request's context (with a span, say): the request is copied once, with
+// ctx and the Info together.
+func StartWithContext(w http.ResponseWriter, r *http.Request, ctx context.Context) (http.ResponseWriter, *http.Request, *Info) {
+	if info := FromContext(ctx); info != nil {
+		if ctx != r.Context() {
+			r = r.WithContext(ctx)
+		}
 		return w, r, info
 	}
 	info := &Info{}
-	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	r = r.WithContext(context.WithValue(ctx, infoKey{}, info))
 	return &recorder{ResponseWriter: w, info: info}, r, info
 }
 

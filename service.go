@@ -92,13 +92,6 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	for _, sec := range append(config.Secrets(&cfg), config.Secrets(opts.Config)...) {
 		known.AddSecret(sec)
 	}
-	logger, err := logging.New(logging.Options{
-		Writer: opts.Stdout, Level: level, Format: cfg.LogFormat, Known: known,
-		Service: cfg.ServiceName, Version: cfg.ServiceVersion, Env: cfg.Environment,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("operable: %w", err)
-	}
 	metrics, err := telemetry.New(ctx, telemetry.Options{
 		ServiceName: cfg.ServiceName, ServiceVersion: cfg.ServiceVersion, Environment: cfg.Environment,
 		Environ: environ(opts), Console: opts.Stderr,
@@ -106,6 +99,20 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		// Bad OTEL_* values are configuration too: exit code 78.
 		return nil, &config.Error{Problems: []config.Problem{{Reason: err.Error()}}}
+	}
+	// The OpenTelemetry logs bridge, when OTEL_LOGS_EXPORTER asks for it, is a
+	// sink of the logger: it gets the same redacted records as stdout.
+	var sinks []logging.Sink
+	if h := metrics.LogHandler(); h != nil {
+		sinks = append(sinks, logging.Sink{Handler: h})
+	}
+	logger, err := logging.New(logging.Options{
+		Writer: opts.Stdout, Level: level, Format: cfg.LogFormat, Known: known,
+		Service: cfg.ServiceName, Version: cfg.ServiceVersion, Env: cfg.Environment, Sinks: sinks,
+	})
+	if err != nil {
+		_ = metrics.Shutdown(ctx)
+		return nil, fmt.Errorf("operable: %w", err)
 	}
 	s := &Service{
 		cfg:     cfg,
@@ -123,8 +130,8 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 			Logger:     logger,
 		}),
 	}
-	// Registered first, so that it runs last: the final metrics are flushed
-	// after every other hook.
+	// Registered first, so that it runs last: the final metrics, spans and
+	// log records are flushed after every other hook.
 	s.life.OnStop(shutdown.Hook{Name: "telemetry", Timeout: 2 * time.Second, Always: true, Func: metrics.Shutdown})
 	s.addLifecycleChecks()
 	if err := s.wireHealth(); err != nil {

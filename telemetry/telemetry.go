@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -13,16 +14,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	"go.opentelemetry.io/otel/exporters/stdout/stdoutlog"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -48,7 +53,9 @@ type Options struct {
 	// OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_EXPORTER (otlp, console, none;
 	// default none), OTEL_METRICS_EXPORTER (prometheus, otlp, console,
 	// none, several at once; default prometheus), OTEL_PROPAGATORS
-	// (tracecontext, baggage, none; default both). The OTLP exporters read
+	// (tracecontext, baggage, none; default both), OTEL_LOGS_EXPORTER
+	// (otlp over http/protobuf, console, none; default none: see
+	// [Provider.LogHandler]). The OTLP exporters read
 	// their own OTEL_EXPORTER_OTLP_* variables (endpoint, protocol,
 	// headers) and the tracer provider reads OTEL_TRACES_SAMPLER from the
 	// process environment. Default: nil, none of them.
@@ -66,6 +73,7 @@ type Options struct {
 // of one service; it sets no global. Create it with [New] and call
 // [Provider.Shutdown] at the end. It is safe for concurrent use.
 type Provider struct {
+	loggerProvider   *sdklog.LoggerProvider // nil when no logs exporter is set
 	meterProvider    *sdkmetric.MeterProvider
 	tracerProvider   *sdktrace.TracerProvider
 	effectiveTracers trace.TracerProvider // tracerProvider, or no-op when spans go nowhere
@@ -172,6 +180,32 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 			errs = append(errs, fmt.Errorf("OTEL_PROPAGATORS: unknown propagator %q (want tracecontext, baggage or none)", name))
 		}
 	}
+	var lopts []sdklog.LoggerProviderOption
+	for _, name := range list(env("OTEL_LOGS_EXPORTER"), "none") {
+		switch name {
+		case "otlp":
+			if p, err := protocol(env, "LOGS"); err != nil || p != "http/protobuf" {
+				errs = append(errs, errors.New("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL: logs go over http/protobuf only"))
+				continue
+			}
+			exp, err := otlploghttp.New(ctx)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			lopts = append(lopts, sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+		case "console":
+			exp, err := stdoutlog.New(stdoutlog.WithWriter(console))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			lopts = append(lopts, sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+		case "none":
+		default:
+			errs = append(errs, fmt.Errorf("OTEL_LOGS_EXPORTER: unknown exporter %q (want otlp, console or none)", name))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("telemetry: %w", errors.Join(errs...))
 	}
@@ -182,6 +216,9 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		meterProvider: mp, tracerProvider: tp, registry: reg,
 		effectiveTracers: tp,
 		propagator:       propagation.NewCompositeTextMapPropagator(props...),
+	}
+	if len(lopts) > 0 {
+		p.loggerProvider = sdklog.NewLoggerProvider(append(lopts, sdklog.WithResource(res))...)
 	}
 	if len(topts) == 1 { // no exporter, no processor: nobody would see a span
 		// The no-op tracer still carries the caller's span context, so
@@ -313,10 +350,25 @@ func (p *Provider) MetricsHandler() http.Handler {
 	return promhttp.HandlerFor(p.registry, promhttp.HandlerOpts{EnableOpenMetrics: true})
 }
 
+// LogHandler returns the OpenTelemetry logs bridge (otelslog) when
+// OTEL_LOGS_EXPORTER names an exporter, else nil. Give it to logging as a
+// sink, behind the redactor: the bridge prints structs with %+v, fields
+// and all. Its batch processor queues records, so a slow collector does not
+// block the caller.
+func (p *Provider) LogHandler() slog.Handler {
+	if p.loggerProvider == nil {
+		return nil
+	}
+	return otelslog.NewHandler(scopeName, otelslog.WithLoggerProvider(p.loggerProvider))
+}
+
 // Shutdown flushes every exporter and stops the providers. It returns when
 // ctx is done at the latest.
 func (p *Provider) Shutdown(ctx context.Context) error {
 	err := errors.Join(p.tracerProvider.Shutdown(ctx), p.meterProvider.Shutdown(ctx))
+	if p.loggerProvider != nil {
+		err = errors.Join(err, p.loggerProvider.Shutdown(ctx))
+	}
 	if err != nil {
 		return fmt.Errorf("telemetry: shutdown: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -181,6 +182,7 @@ func TestStandardVariables(t *testing.T) {
 			"OTEL_RESOURCE_ATTRIBUTES": "team=ops,region=eu",
 			"OTEL_TRACES_EXPORTER":     "console",
 			"OTEL_METRICS_EXPORTER":    "prometheus,console",
+			"OTEL_LOGS_EXPORTER":       "console",
 		},
 	})
 	if err != nil {
@@ -188,11 +190,12 @@ func TestStandardVariables(t *testing.T) {
 	}
 	_, span := p.TracerProvider().Tracer("t").Start(context.Background(), "work")
 	span.End()
+	slog.New(p.LogHandler()).Info("bridged record")
 	if err := p.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	out := console.String()
-	for _, want := range []string{`"Name":"work"`, "from-env", "region", "team"} {
+	for _, want := range []string{`"Name":"work"`, "from-env", "region", "team", "bridged record"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("console output lacks %s", want)
 		}
@@ -201,10 +204,17 @@ func TestStandardVariables(t *testing.T) {
 		t.Error("OTEL_SERVICE_NAME did not win over the configured name")
 	}
 
+	if p, _ := telemetry.New(context.Background(), telemetry.Options{}); p.LogHandler() != nil {
+		t.Error("LogHandler without OTEL_LOGS_EXPORTER is not nil")
+	} else {
+		_ = p.Shutdown(context.Background())
+	}
+
 	_, err = telemetry.New(context.Background(), telemetry.Options{Environ: map[string]string{
 		"OTEL_TRACES_EXPORTER": "zipkin", "OTEL_METRICS_EXPORTER": "statsd", "OTEL_PROPAGATORS": "b3",
+		"OTEL_LOGS_EXPORTER": "fluentd",
 	}})
-	for _, want := range []string{"zipkin", "statsd", "b3"} {
+	for _, want := range []string{"zipkin", "statsd", "b3", "fluentd"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New with bad variables = %v, want it to name %s", err, want)
 		}

@@ -120,13 +120,18 @@ service:
     traces:
       receivers: [otlp]
       exporters: [debug]
+    logs:
+      receivers: [otlp]
+      exporters: [debug]
 `, otlp)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	collector := startServer(t, otlp, bin, "--config", "file:"+config)
 
-	p := start(t, "OTEL_TRACES_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+otlp,
-		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_SERVICE_NAME=example-under-test")
+	const apiKey = "k3y-that-must-not-reach-the-collector"
+	p := start(t, "OTEL_TRACES_EXPORTER=otlp", "OTEL_LOGS_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+otlp,
+		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", "OTEL_SERVICE_NAME=example-under-test",
+		"API_KEY="+apiKey, "LOG_LEVEL=debug")
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	code, _ := p.Get(p.AppURL, "/items/42", "traceparent: 00-"+traceID+"-00f067aa0ba902b7-01")
 	if code != http.StatusNotFound {
@@ -137,15 +142,28 @@ service:
 	if line["trace_id"] != traceID {
 		t.Errorf("access log trace_id = %v, want the caller's %s", line["trace_id"], traceID)
 	}
-	p.Signal(syscall.SIGTERM) // the stop flushes the spans
+	// A rejected write logs its headers at debug: the collector gets the
+	// record, masked like stdout's.
+	req, _ := http.NewRequest(http.MethodPost, p.AppURL+"/items?key="+apiKey, strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("X-Debug", "wrong-"+apiKey) // a header no key rule knows: only the known value masks it
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "rejected credentials" })
+	p.Signal(syscall.SIGTERM) // the stop flushes the spans and log records
 	if code := p.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	waitFor(t, 10*time.Second, func() bool {
 		out := collector.String()
 		return strings.Contains(out, traceID) && strings.Contains(out, "GET /items/{id}") &&
-			strings.Contains(out, "example-under-test")
+			strings.Contains(out, "example-under-test") && strings.Contains(out, "rejected credentials")
 	})
+	if strings.Contains(collector.String(), apiKey) {
+		t.Error("the collector received the API key")
+	}
 }
 
 func TestPrometheusScrapesTheService(t *testing.T) {

@@ -70,7 +70,7 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		method := methodOf(r.Method)
 		ctx := p.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := p.tracer.Start(ctx, method, trace.WithSpanKind(trace.SpanKindServer))
+		ctx, span := p.tracer.Start(ctx, method, serverSpan...)
 		w, r, info := httpmeta.StartWithContext(w, r, ctx)
 
 		active := p.series.active(method)
@@ -82,10 +82,11 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 			s := p.series.server(method, route, status)
 			if span.IsRecording() {
 				if route != "" {
-					span.SetName(method + " " + route)
+					span.SetName(s.spanName)
 				}
-				span.SetAttributes(s.attrs...)
-				span.SetAttributes(semconv.URLPath(r.URL.Path), semconv.URLScheme(scheme(r)))
+				// One call, so the span's attribute slice grows once.
+				attrs := append(s.attrs[:len(s.attrs):len(s.attrs)], semconv.URLPath(r.URL.Path), semconv.URLScheme(scheme(r)))
+				span.SetAttributes(attrs...)
 				if status >= 500 {
 					span.SetStatus(codes.Error, http.StatusText(status))
 				}
@@ -204,9 +205,13 @@ type serverKey struct {
 }
 
 type serverSeries struct {
-	attrs  []attribute.KeyValue
-	record []metric.RecordOption
+	spanName string // "METHOD route"
+	attrs    []attribute.KeyValue
+	record   []metric.RecordOption
 }
+
+// serverSpan are the options of every server span, built once.
+var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
 // activeOpts holds http.server.active_requests' attribute set per method.
 var activeOpts = func() map[string][]metric.AddOption {
@@ -233,7 +238,11 @@ func (c *seriesCache) server(method, route string, status int) *serverSeries {
 	if status >= 500 {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 	}
-	s := &serverSeries{attrs: attrs, record: []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))}}
+	s := &serverSeries{
+		spanName: method + " " + route,
+		attrs:    attrs,
+		record:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
+	}
 	if c.n.Load() < maxSeries {
 		if _, loaded := c.m.LoadOrStore(key, s); !loaded {
 			c.n.Add(1)

@@ -60,13 +60,6 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${secs}s" "$$pkg" || exit 1; \
 	done
 
-fuzz:
-	@for t in $(FUZZ_TARGETS); do \
-		IFS=: read -r pkg name secs <<< "$$t"; \
-		echo "fuzz $$name in $$pkg for $${secs}s"; \
-		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime "$${secs}s" "$$pkg" || exit 1; \
-	done
-
 bench:
 	cd bench && $(GO) test $(BENCH_FLAGS) ./... | tee bench.out
 	cd bench && $(GO) run ./cmd/startup

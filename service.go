@@ -62,9 +62,9 @@ type Service struct {
 }
 
 // New loads the configuration and builds the service; ctx bounds the work
-// done at start-up. It returns a
-// *config.Error (exit code 78, see [ExitCode]) when the configuration is
-// bad, listing every problem.
+// done at start-up. It returns a *config.Error (exit code 78, see
+// [ExitCode]) that lists every problem when the configuration, OTEL_*
+// variables included, is bad.
 func New(ctx context.Context, opts Options) (*Service, error) {
 	var cfg Config
 	err := config.LoadInto(&cfg, config.Options{Environ: opts.Environ})

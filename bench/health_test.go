@@ -34,16 +34,7 @@ func benchProbe(b *testing.B, newProbe func() (http.Handler, func(), error)) {
 	}
 	defer stop()
 	waitAllUp(b, h)
-	req := httptest.NewRequest(http.MethodGet, "/readyz", nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		w := &discardWriter{h: http.Header{}}
-		for pb.Next() {
-			clear(w.h)
-			h.ServeHTTP(w, req)
-		}
-	})
+	serveRequest(b, h, "/readyz")
 }
 
 // BenchmarkProbeOperable is our cached /readyz: server time per probe.

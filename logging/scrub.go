@@ -59,6 +59,20 @@ func (k *KnownValues) list() []string {
 	return nil
 }
 
+// detectors are the shape finders, each run only when the first pass set
+// its trigger.
+var detectors = [...]struct {
+	trigger int
+	find    func(string, []span) []span
+}{
+	{trigJWT, findJWTs},
+	{trigURL, findURLPasswords},
+	{trigAWS, findAWSKeys},
+	{trigPEM, findPEM},
+	{trigAuth, findAuth},
+	{trigCard, findCards},
+}
+
 // span is a half-open byte range of a string to mask.
 type span struct{ start, end int }
 
@@ -157,23 +171,10 @@ func scrub(s string, known []string) (string, bool) {
 	}
 	var spans []span
 	if t := triggers(s); t != 0 {
-		if t&trigJWT != 0 {
-			spans = findJWTs(s, spans)
-		}
-		if t&trigURL != 0 {
-			spans = findURLPasswords(s, spans)
-		}
-		if t&trigAWS != 0 {
-			spans = findAWSKeys(s, spans)
-		}
-		if t&trigPEM != 0 {
-			spans = findPEM(s, spans)
-		}
-		if t&trigAuth != 0 {
-			spans = findAuth(s, spans)
-		}
-		if t&trigCard != 0 {
-			spans = findCards(s, spans)
+		for _, d := range detectors {
+			if t&d.trigger != 0 {
+				spans = d.find(s, spans)
+			}
 		}
 	}
 	for _, k := range known {

@@ -64,31 +64,33 @@ func (o *Observer) Points(tb testing.TB, name string) []Point {
 			}
 			switch d := m.Data.(type) {
 			case metricdata.Histogram[float64]:
-				for _, dp := range d.DataPoints {
-					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Count), Sum: dp.Sum})
-				}
+				out = appendHistogram(out, d)
 			case metricdata.Histogram[int64]:
-				for _, dp := range d.DataPoints {
-					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Count), Sum: float64(dp.Sum)})
-				}
+				out = appendHistogram(out, d)
 			case metricdata.Sum[int64]:
-				for _, dp := range d.DataPoints {
-					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Value)})
-				}
+				out = appendPoints(out, d.DataPoints)
 			case metricdata.Sum[float64]:
-				for _, dp := range d.DataPoints {
-					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: dp.Value})
-				}
+				out = appendPoints(out, d.DataPoints)
 			case metricdata.Gauge[int64]:
-				for _, dp := range d.DataPoints {
-					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Value)})
-				}
+				out = appendPoints(out, d.DataPoints)
 			case metricdata.Gauge[float64]:
-				for _, dp := range d.DataPoints {
-					out = append(out, Point{Attrs: attrs(dp.Attributes), Value: dp.Value})
-				}
+				out = appendPoints(out, d.DataPoints)
 			}
 		}
+	}
+	return out
+}
+
+func appendHistogram[N int64 | float64](out []Point, h metricdata.Histogram[N]) []Point {
+	for _, dp := range h.DataPoints {
+		out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Count), Sum: float64(dp.Sum)})
+	}
+	return out
+}
+
+func appendPoints[N int64 | float64](out []Point, dps []metricdata.DataPoint[N]) []Point {
+	for _, dp := range dps {
+		out = append(out, Point{Attrs: attrs(dp.Attributes), Value: float64(dp.Value)})
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
@@ -35,6 +36,7 @@ func (s *Service) adminHandler() http.Handler {
 // routeDebug registers the SDK's own /debug/ pages.
 func (s *Service) routeDebug() {
 	s.debug.HandleFunc("GET /debug/info", s.serveInfo)
+	s.debug.HandleFunc("GET /debug/config", s.serveConfig)
 	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
 	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
 	// net/http/pprof also registers these on http.DefaultServeMux when
@@ -162,4 +164,30 @@ func (s *Service) setLogLevel(w http.ResponseWriter, r *http.Request) {
 	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "log level changed",
 		slog.String("from", strings.ToLower(old.String())), slog.String("to", strings.ToLower(lv.String())))
 	s.serveLogLevel(w, r)
+}
+
+// serveConfig shows the effective configuration, the SDK's and the
+// service's: every field with its variable, the layer it came from and its
+// value; secrets as [REDACTED] by type, and secret-shaped text or known
+// secret values inside other fields masked too.
+func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
+	describe := func(cfg any) []config.Field {
+		fields := config.Describe(cfg, config.Options{Environ: s.environ})
+		for i := range fields {
+			fields[i].Value = logging.Mask(fields[i].Value, s.known)
+			fields[i].Default = logging.Mask(fields[i].Default, s.known)
+		}
+		return fields
+	}
+	body := struct {
+		SDK     []config.Field `json:"sdk"`
+		Service []config.Field `json:"service,omitempty"`
+	}{SDK: describe(&s.cfg)}
+	if s.appConfig != nil {
+		body.Service = describe(s.appConfig)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(body)
 }

@@ -59,6 +59,10 @@ type Service struct {
 	app     *http.ServeMux
 	debug   *http.ServeMux
 	info    buildInfo
+	// appConfig and environ are what the configuration was loaded from,
+	// for /debug/config.
+	appConfig any
+	environ   map[string]string
 }
 
 // New loads the configuration and builds the service; ctx bounds the work
@@ -115,15 +119,17 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("operable: %w", err)
 	}
 	s := &Service{
-		cfg:     cfg,
-		logger:  logger,
-		level:   level,
-		known:   known,
-		checks:  &health.Checker{},
-		metrics: metrics,
-		app:     http.NewServeMux(),
-		debug:   http.NewServeMux(),
-		info:    info,
+		cfg:       cfg,
+		logger:    logger,
+		level:     level,
+		known:     known,
+		checks:    &health.Checker{},
+		metrics:   metrics,
+		app:       http.NewServeMux(),
+		debug:     http.NewServeMux(),
+		info:      info,
+		appConfig: opts.Config,
+		environ:   opts.Environ,
 		life: shutdown.New(shutdown.Options{
 			Timeout:    cfg.ShutdownTimeout,
 			DrainDelay: cfg.DrainDelay(),

@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -164,5 +165,41 @@ func TestSecretsFindsEverySecretField(t *testing.T) {
 	got := config.Secrets(&wrap{App: &cfg, Extra: []secrets.Secret{secrets.New("x-2")}})
 	if len(got) != 2 || got[0].Reveal() != "pw-1" || got[1].Reveal() != "x-2" {
 		t.Errorf("Secrets = %d values, want pw-1 and x-2", len(got))
+	}
+}
+
+func TestDescribeSaysWhereEachValueCameFrom(t *testing.T) {
+	environ := map[string]string{"NAME": "svc", "DB_PASSWORD": "pw-canary", "TIMEOUT": "2s"}
+	cfg, err := config.Load[appConfig](config.Options{Environ: environ})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := config.Describe(&cfg, config.Options{Environ: environ})
+	byVar := map[string]config.Field{}
+	for _, f := range fields {
+		byVar[f.Var] = f
+	}
+	cases := []struct {
+		v, source, value string
+		secret, required bool
+	}{
+		{"PORT", "default", "8080", false, false},
+		{"TIMEOUT", "env:TIMEOUT", "2s", false, false},
+		{"DEBUG", "unset", "false", false, false},
+		{"NAME", "env:NAME", "svc", false, true},
+		{"DB_URL", "default", "postgres://localhost/app", false, false},
+		{"DB_PASSWORD", "env:DB_PASSWORD", secrets.Redacted, true, false},
+	}
+	for _, c := range cases {
+		f, ok := byVar[c.v]
+		if !ok || f.Source != c.source || f.Value != c.value || f.Secret != c.secret || f.Required != c.required {
+			t.Errorf("%s = %+v, want source %s value %q secret %v required %v", c.v, f, c.source, c.value, c.secret, c.required)
+		}
+	}
+	if len(fields) != 7 || fields[0].Path != "Port" || byVar["DB_MAX_CONNS"].Path != "DB.MaxConns" {
+		t.Errorf("fields %+v", fields)
+	}
+	if out := fmt.Sprint(fields); strings.Contains(out, "pw-canary") {
+		t.Errorf("Describe shows a secret: %s", out)
 	}
 }

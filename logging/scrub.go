@@ -423,3 +423,11 @@ func luhnDigits(s string, start, end int) bool {
 	}
 	return sum%10 == 0
 }
+
+// Mask returns s with every secret-shaped part and every value of known
+// (which may be nil) replaced by [REDACTED]: the redactor's string rule,
+// for text shown outside the logs (a debug page, an error body).
+func Mask(s string, known *KnownValues) string {
+	out, _ := scrub(s, known.list())
+	return out
+}

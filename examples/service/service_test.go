@@ -598,3 +598,55 @@ func TestLogLevelChangesAtRunTime(t *testing.T) {
 		resp.Body.Close()
 	}
 }
+
+// TestDebugConfigShowsLayersAndNoSecret: /debug/config lists every field with
+// the layer that set it, secrets as [REDACTED] by type, and masks a password
+// inside a URL field.
+func TestDebugConfigShowsLayersAndNoSecret(t *testing.T) {
+	t.Parallel()
+	const (
+		admin   = "admin-t0ken-for-config"
+		apiKey  = "k3y-shown-nowhere-123"
+		urlPass = "url-pa55word"
+	)
+	sink, _ := auditSink(t, false)
+	auditURL := strings.Replace(sink.URL, "http://", "http://audit:"+urlPass+"@", 1)
+	p := start(t, "ADMIN_TOKEN="+admin, "API_KEY="+apiKey, "AUDIT_URL="+auditURL, "GREETING=Hi")
+	code, body := p.Get(p.AdminURL, "/debug/config", "Authorization: Bearer "+admin)
+	if code != http.StatusOK {
+		t.Fatalf("GET /debug/config = %d %s", code, body)
+	}
+	for _, secret := range []string{admin, apiKey, urlPass} {
+		if strings.Contains(body, secret) {
+			t.Errorf("/debug/config shows %q", secret)
+		}
+	}
+	var cfg struct {
+		SDK, Service []struct{ Var, Source, Value string }
+	}
+	if err := json.Unmarshal([]byte(body), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, f := range append(cfg.SDK, cfg.Service...) {
+		got[f.Var] = f.Source + " " + f.Value
+	}
+	for v, want := range map[string]string{
+		"GREETING":         "env:GREETING Hi",
+		"MAX_ITEMS":        "default 10000",
+		"ADMIN_TOKEN":      "env:ADMIN_TOKEN [REDACTED]",
+		"API_KEY":          "env:API_KEY [REDACTED]",
+		"SHUTDOWN_TIMEOUT": "default 25s",
+		"ENVIRONMENT":      "default local",
+	} {
+		if got[v] != want {
+			t.Errorf("%s = %q, want %q", v, got[v], want)
+		}
+	}
+	if !strings.Contains(got["AUDIT_URL"], "audit:[REDACTED]@") {
+		t.Errorf("AUDIT_URL = %q, want its password masked", got["AUDIT_URL"])
+	}
+	if code, _ := p.Get(p.AdminURL, "/debug/config"); code != http.StatusUnauthorized {
+		t.Errorf("GET /debug/config without the token = %d, want 401", code)
+	}
+}

@@ -1,0 +1,127 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+
+	"github.com/operable-go/operable/secrets"
+)
+
+// Field describes one configuration field: where its value comes from and
+// what it is. A secret's value is [secrets.Redacted], by type.
+type Field struct {
+	// Path is the Go field path, e.g. "DB.Password".
+	Path string `json:"path"`
+	// Var is the environment variable that sets it, prefix included.
+	Var string `json:"var"`
+	// Type is the Go type.
+	Type string `json:"type"`
+	// Default is the envDefault tag ("" when none).
+	Default string `json:"default,omitempty"`
+	// Required reports the ",required" option.
+	Required bool `json:"required,omitempty"`
+	// Secret reports a secrets.Secret field.
+	Secret bool `json:"secret,omitempty"`
+	// Source is the layer the value came from: "env:NAME", "default", or
+	// "unset" (the zero value).
+	Source string `json:"source"`
+	// Value is the field's value as text; [secrets.Redacted] for secrets.
+	// Empty when Describe is given a nil struct.
+	Value string `json:"value"`
+}
+
+// Describe lists the fields of the struct cfg points to (or holds), in
+// declaration order, with the variable, default and layer of each, and
+// their current value (secrets redacted by type). It reads the same
+// environment as [Load] with opts. Pass a loaded struct to show the
+// effective configuration (the admin /debug/config page does), or a zero
+// one to document the variables a service reads.
+func Describe(cfg any, opts Options) []Field {
+	environ := opts.Environ
+	if environ == nil {
+		environ = envMap(os.Environ())
+	}
+	v := reflect.ValueOf(cfg)
+	for v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	var out []Field
+	var walk func(v reflect.Value, path, prefix string)
+	walk = func(v reflect.Value, path, prefix string) {
+		t := v.Type()
+		for i := range t.NumField() {
+			sf := t.Field(i)
+			if !sf.IsExported() {
+				continue
+			}
+			p := sf.Name
+			if path != "" {
+				p = path + "." + sf.Name
+			}
+			fv := v.Field(i)
+			tag := sf.Tag.Get("env")
+			key, opts, _ := strings.Cut(tag, ",")
+			if key == "" || key == "-" {
+				ft := sf.Type
+				for ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+					if fv.IsNil() {
+						fv = reflect.New(ft).Elem()
+					} else {
+						fv = fv.Elem()
+					}
+				}
+				if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[secrets.Secret]() {
+					walk(fv, p, prefix+sf.Tag.Get("envPrefix"))
+				}
+				continue
+			}
+			f := Field{
+				Path: p, Var: prefix + key, Type: sf.Type.String(),
+				Required: strings.Contains(","+opts+",", ",required,"),
+				Secret:   sf.Type == reflect.TypeFor[secrets.Secret](),
+			}
+			def, hasDef := sf.Tag.Lookup("envDefault")
+			if !f.Secret {
+				f.Default = def
+			} else if hasDef {
+				f.Default = secrets.Redacted
+			}
+			switch _, set := environ[f.Var]; {
+			case set:
+				f.Source = "env:" + f.Var
+			case hasDef:
+				f.Source = "default"
+			default:
+				f.Source = "unset"
+			}
+			f.Value = valueText(fv, f.Secret)
+			out = append(out, f)
+		}
+	}
+	walk(v, "", opts.Prefix)
+	return out
+}
+
+// valueText formats a field's value; secrets (and anything that is not a
+// plain value) say so rather than show themselves.
+func valueText(v reflect.Value, secret bool) string {
+	switch {
+	case secret:
+		if v.Interface().(secrets.Secret).IsZero() {
+			return ""
+		}
+		return secrets.Redacted
+	case v.Kind() == reflect.Pointer:
+		if v.IsNil() {
+			return ""
+		}
+		return valueText(v.Elem(), false)
+	}
+	return fmt.Sprint(v.Interface())
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
@@ -37,6 +38,7 @@ func (s *Service) adminHandler() http.Handler {
 func (s *Service) routeDebug() {
 	s.debug.HandleFunc("GET /debug/info", s.serveInfo)
 	s.debug.HandleFunc("GET /debug/config", s.serveConfig)
+	s.debug.HandleFunc("GET /debug/flags", s.serveFlags)
 	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
 	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
 	// net/http/pprof also registers these on http.DefaultServeMux when
@@ -185,6 +187,21 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	}{SDK: describe(&s.cfg)}
 	if s.appConfig != nil {
 		body.Service = describe(s.appConfig)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(body)
+}
+
+// serveFlags lists the feature flags and their state.
+func (s *Service) serveFlags(w http.ResponseWriter, _ *http.Request) {
+	body := struct {
+		File  string              `json:"file,omitempty"`
+		Flags []featureflags.Info `json:"flags"`
+	}{File: s.cfg.FlagsFile, Flags: s.flags.Flags()}
+	if body.Flags == nil {
+		body.Flags = []featureflags.Info{}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	enc := json.NewEncoder(w)

@@ -38,6 +38,9 @@ type Config struct {
 	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY"`
 	// AdminToken guards /debug/. Without it, /debug/ answers 404.
 	AdminToken secrets.Secret `env:"ADMIN_TOKEN"`
+	// FlagsFile is a feature flag file in flagd's format, read at start-up
+	// (see [Service.Flags]). Default: none, no flags.
+	FlagsFile string `env:"FLAGS_FILE"`
 }
 
 // Environments are the values ENVIRONMENT may take.

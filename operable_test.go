@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -204,6 +206,35 @@ func TestAdminProbesPassTheHealthKit(t *testing.T) {
 	for _, path := range []string{"/livez", "/readyz", "/startupz", "/readyz/lifecycle"} {
 		if err := healthtest.TestProbe(healthtest.Probe{Handler: s.AdminHandler(), Path: path}); err != nil {
 			t.Errorf("%s: %v", path, err)
+		}
+	}
+}
+
+func TestFlagsFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "flags.json")
+	_ = os.WriteFile(good, []byte(`{"flags":{"new-checkout":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"on"}}}`), 0o600)
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("FLAGS_FILE", good, "ADMIN_TOKEN", "t0k3n-flags"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.Flags().Bool("new-checkout", false) {
+		t.Error("the flag from FLAGS_FILE is not on")
+	}
+	req := httptest.NewRequest("GET", "/debug/flags", nil)
+	req.Header.Set("Authorization", "Bearer t0k3n-flags")
+	rec := httptest.NewRecorder()
+	s.AdminHandler().ServeHTTP(rec, req)
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"key": "new-checkout"`) {
+		t.Errorf("/debug/flags = %d %s", rec.Code, rec.Body)
+	}
+
+	bad := filepath.Join(dir, "bad.json")
+	_ = os.WriteFile(bad, []byte(`{"flags":{"x":{"state":"MAYBE"}}}`), 0o600)
+	for _, path := range []string{bad, filepath.Join(dir, "missing.json")} {
+		_, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("FLAGS_FILE", path), Stdout: io.Discard})
+		if operable.ExitCode(err) != 78 || !strings.Contains(fmt.Sprint(err), "FLAGS_FILE") {
+			t.Errorf("FLAGS_FILE=%s: %v, want a configuration error naming FLAGS_FILE", path, err)
 		}
 	}
 }

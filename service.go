@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
@@ -59,6 +60,7 @@ type Service struct {
 	app     *http.ServeMux
 	debug   *http.ServeMux
 	info    buildInfo
+	flags   *featureflags.Set
 	// appConfig and environ are what the configuration was loaded from,
 	// for /debug/config.
 	appConfig any
@@ -75,6 +77,10 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if opts.Config != nil {
 		err = joinConfigErrors(err, config.LoadInto(opts.Config, config.Options{Environ: opts.Environ}))
 	}
+	if err != nil {
+		return nil, err
+	}
+	flags, err := loadFlags(cfg.FlagsFile)
 	if err != nil {
 		return nil, err
 	}
@@ -128,6 +134,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		app:       http.NewServeMux(),
 		debug:     http.NewServeMux(),
 		info:      info,
+		flags:     flags,
 		appConfig: opts.Config,
 		environ:   opts.Environ,
 		life: shutdown.New(shutdown.Options{
@@ -160,6 +167,22 @@ func environ(opts Options) map[string]string {
 		}
 	}
 	return m
+}
+
+// loadFlags reads the flag file; a file that cannot be read or parsed is a
+// configuration problem (exit code 78).
+func loadFlags(path string) (*featureflags.Set, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var set *featureflags.Set
+		if set, err = featureflags.Parse(data); err == nil {
+			return set, nil
+		}
+	}
+	return nil, &config.Error{Problems: []config.Problem{{Var: "FLAGS_FILE", Field: "FlagsFile", Reason: err.Error()}}}
 }
 
 // joinConfigErrors merges the SDK's and the service's configuration problems
@@ -256,6 +279,10 @@ func (s *Service) HandleDebug(pattern string, handler http.Handler) {
 // MaskSecret makes the logger mask sec's value wherever it appears, for a
 // secret the service obtained outside its configuration.
 func (s *Service) MaskSecret(sec secrets.Secret) { s.known.AddSecret(sec) }
+
+// Flags returns the feature flags read from FLAGS_FILE; nil (every
+// evaluation answers the caller's default) when none was given.
+func (s *Service) Flags() *featureflags.Set { return s.flags }
 
 // Health returns the service's checks, for serving them elsewhere too (for
 // example over gRPC with health/grpchealth).

@@ -48,6 +48,32 @@ type flag struct {
 	disabled       bool
 	defaultVariant string
 	value          any // the default variant's value: bool, string or float64
+	variants       []string
+}
+
+// Info describes one flag, for listings such as the admin /debug/flags.
+type Info struct {
+	Key            string   `json:"key"`
+	State          string   `json:"state"` // ENABLED or DISABLED
+	DefaultVariant string   `json:"defaultVariant"`
+	Variants       []string `json:"variants"`
+}
+
+// Flags lists the set's flags, sorted by key. A nil Set has none.
+func (s *Set) Flags() []Info {
+	if s == nil {
+		return nil
+	}
+	out := make([]Info, 0, len(s.flags))
+	for key, f := range s.flags {
+		state := "ENABLED"
+		if f.disabled {
+			state = "DISABLED"
+		}
+		out = append(out, Info{Key: key, State: state, DefaultVariant: f.defaultVariant, Variants: f.variants})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
 }
 
 // Parse reads flag definitions in flagd's JSON format. It reports every bad
@@ -97,7 +123,12 @@ func Parse(data []byte) (*Set, error) {
 			bad("variant %q: %v", f.DefaultVariant, err)
 			continue
 		}
-		s.flags[name] = flag{disabled: f.State == "DISABLED", defaultVariant: f.DefaultVariant, value: v}
+		variants := make([]string, 0, len(f.Variants))
+		for name := range f.Variants {
+			variants = append(variants, name)
+		}
+		sort.Strings(variants)
+		s.flags[name] = flag{disabled: f.State == "DISABLED", defaultVariant: f.DefaultVariant, value: v, variants: variants}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -90,3 +90,16 @@ func FuzzParse(f *testing.F) {
 		_ = set.Bool("new-checkout", false) // must not panic
 	})
 }
+
+func TestFlagsListsEveryFlag(t *testing.T) {
+	set, _ := featureflags.Parse([]byte(doc))
+	got := set.Flags()
+	if len(got) != 3 || got[0].Key != "banner" || got[1].Key != "new-checkout" || got[2].State != "DISABLED" ||
+		strings.Join(got[1].Variants, ",") != "off,on" {
+		t.Errorf("Flags = %+v", got)
+	}
+	var none *featureflags.Set
+	if none.Flags() != nil {
+		t.Error("a nil set lists flags")
+	}
+}

@@ -199,7 +199,7 @@ func (s *Service) serveFlags(w http.ResponseWriter, _ *http.Request) {
 	body := struct {
 		File  string              `json:"file,omitempty"`
 		Flags []featureflags.Info `json:"flags"`
-	}{File: s.cfg.FlagsFile, Flags: s.flags.Flags()}
+	}{File: s.cfg.FlagsFile, Flags: s.Flags().Flags()}
 	if body.Flags == nil {
 		body.Flags = []featureflags.Info{}
 	}

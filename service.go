@@ -60,7 +60,7 @@ type Service struct {
 	app     *http.ServeMux
 	debug   *http.ServeMux
 	info    buildInfo
-	flags   *featureflags.Set
+	flags   *featureflags.File // nil without FLAGS_FILE
 	// appConfig and environ are what the configuration was loaded from,
 	// for /debug/config.
 	appConfig any
@@ -80,7 +80,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	flags, err := loadFlags(cfg.FlagsFile)
+	// s is set below; the flags file calls back only once Run watches it.
+	var s *Service
+	flags, err := openFlags(cfg.FlagsFile, func(set *featureflags.Set, err error) { s.logFlagsReload(set, err) })
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +126,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		_ = metrics.Shutdown(ctx)
 		return nil, fmt.Errorf("operable: %w", err)
 	}
-	s := &Service{
+	s = &Service{
 		cfg:       cfg,
 		logger:    logger,
 		level:     level,
@@ -150,6 +152,9 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err := s.wireHealth(); err != nil {
 		return nil, fmt.Errorf("operable: health metrics: %w", err)
 	}
+	if err := s.wireFlags(); err != nil {
+		return nil, fmt.Errorf("operable: %w", err)
+	}
 	s.routeDebug()
 	return s, nil
 }
@@ -169,20 +174,38 @@ func environ(opts Options) map[string]string {
 	return m
 }
 
-// loadFlags reads the flag file; a file that cannot be read or parsed is a
+// openFlags reads the flag file; a file that cannot be read or parsed is a
 // configuration problem (exit code 78).
-func loadFlags(path string) (*featureflags.Set, error) {
+func openFlags(path string, onReload func(*featureflags.Set, error)) (*featureflags.File, error) {
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
-	if err == nil {
-		var set *featureflags.Set
-		if set, err = featureflags.Parse(data); err == nil {
-			return set, nil
-		}
+	f, err := featureflags.OpenFile(path, featureflags.FileOptions{OnReload: onReload})
+	if err != nil {
+		return nil, &config.Error{Problems: []config.Problem{{Var: "FLAGS_FILE", Field: "FlagsFile", Reason: err.Error()}}}
 	}
-	return nil, &config.Error{Problems: []config.Problem{{Var: "FLAGS_FILE", Field: "FlagsFile", Reason: err.Error()}}}
+	return f, nil
+}
+
+// wireFlags watches the flag file for the life of the service and reports a
+// file that no longer parses as a non-critical readiness check: the service
+// keeps its last good flags meanwhile.
+func (s *Service) wireFlags() error {
+	if s.flags == nil {
+		return nil
+	}
+	s.life.Go("flags watcher", s.flags.Run)
+	return s.checks.Add(health.Check{Name: "flags-file", NonCritical: true, ComponentType: "component",
+		Func: func(context.Context) error { return s.flags.Err() }})
+}
+
+// logFlagsReload logs every reload of the flag file, once.
+func (s *Service) logFlagsReload(set *featureflags.Set, err error) {
+	if err != nil {
+		s.logger.Warn("feature flags not reloaded", slog.String("file", s.cfg.FlagsFile), slog.Any("error", err))
+		return
+	}
+	s.logger.Info("feature flags reloaded", slog.String("file", s.cfg.FlagsFile), slog.Int("flags", len(set.Flags())))
 }
 
 // joinConfigErrors merges the SDK's and the service's configuration problems
@@ -280,9 +303,16 @@ func (s *Service) HandleDebug(pattern string, handler http.Handler) {
 // secret the service obtained outside its configuration.
 func (s *Service) MaskSecret(sec secrets.Secret) { s.known.AddSecret(sec) }
 
-// Flags returns the feature flags read from FLAGS_FILE; nil (every
-// evaluation answers the caller's default) when none was given.
-func (s *Service) Flags() *featureflags.Set { return s.flags }
+// Flags returns the current feature flags of FLAGS_FILE, which is watched
+// and reloaded while the service runs; nil (every evaluation answers the
+// caller's default) when none was given. Call it at each use rather than
+// keeping the result, to see reloads.
+func (s *Service) Flags() *featureflags.Set {
+	if s.flags == nil {
+		return nil
+	}
+	return s.flags.Set()
+}
 
 // Health returns the service's checks, for serving them elsewhere too (for
 // example over gRPC with health/grpchealth).

@@ -80,7 +80,13 @@ func routes(s *operable.Service, cfg *Config) error {
 		if name == "" {
 			name = "world"
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"message": cfg.Greeting + ", " + name})
+		msg := cfg.Greeting + ", " + name
+		// A feature flag from FLAGS_FILE, reread on every request so that a
+		// reload of the file takes effect at once.
+		if s.Flags().Bool("loud-greeting", false) {
+			msg = strings.ToUpper(msg)
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"message": msg})
 	})
 	s.HandleFunc("GET /items", st.list)
 	s.Handle("POST /items", requireKey(s, cfg.APIKey, st.create))

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -649,4 +650,45 @@ func TestDebugConfigShowsLayersAndNoSecret(t *testing.T) {
 	if code, _ := p.Get(p.AdminURL, "/debug/config"); code != http.StatusUnauthorized {
 		t.Errorf("GET /debug/config without the token = %d, want 401", code)
 	}
+}
+
+// TestFlagsFileIsWatched: the example's greeting follows a flag of
+// FLAGS_FILE, reloaded when the file changes; a corrupt file keeps the last
+// good flags and shows as a warning in readiness.
+func TestFlagsFileIsWatched(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "flags.json")
+	write := func(content string) {
+		tmp := path + ".tmp"
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, path); err != nil {
+			t.Fatal(err)
+		}
+	}
+	flag := func(variant string) string {
+		return `{"flags":{"loud-greeting":{"state":"ENABLED","variants":{"on":true,"off":false},"defaultVariant":"` + variant + `"}}}`
+	}
+	write(flag("off"))
+	p := start(t, "FLAGS_FILE="+path)
+	if _, body := p.Get(p.AppURL, "/hello"); !strings.Contains(body, "Hello, world") {
+		t.Fatalf("GET /hello = %s", body)
+	}
+	write(flag("on"))
+	waitFor(t, 5*time.Second, func() bool {
+		_, body := p.Get(p.AppURL, "/hello")
+		return strings.Contains(body, "HELLO, WORLD")
+	})
+	p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "feature flags reloaded" })
+
+	write(`{"flags": {"loud-greeting": `)
+	waitFor(t, 5*time.Second, func() bool {
+		_, body := p.Get(p.AdminURL, "/readyz?verbose")
+		return strings.Contains(body, `"flags-file":[{"componentType":"component","status":"warn"`)
+	})
+	if code, body := p.Get(p.AppURL, "/hello"); code != 200 || !strings.Contains(body, "HELLO, WORLD") {
+		t.Errorf("after a corrupt write GET /hello = %d %s, want the last good flags", code, body)
+	}
+	p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "feature flags not reloaded" })
 }

@@ -34,6 +34,7 @@ var allowedException = map[string][]string{
 	"shutdown/shutdowntest":   {"testing"},
 	"health/healthtest":       {"testing"},
 	"telemetry/telemetrytest": {"testing"},
+	"secrets/secretstest":     {"testing"},
 	"":                        {"net/http/pprof", module},
 	"examples/service":        {module},
 	"examples/first":          {module},

@@ -1,7 +1,11 @@
-// Package secrets holds sensitive values so that they cannot leak by accident.
+// Package secrets holds sensitive values so that they cannot leak by accident,
+// and fetches them by reference.
 //
 // A [Secret] prints as [REDACTED] through every fmt verb, log/slog,
 // encoding/json and encoding.TextMarshaler; its value is read only through
-// [Secret.Reveal]. Later work adds the providers (Vault, mounted files,
-// environment) that fetch secrets by reference and keep them fresh.
+// [Secret.Reveal]. A [Provider] fetches a secret by reference: [Env] from
+// environment variables (local development), [Files] from mounted files
+// such as Kubernetes secrets (re-read at every Get, so rotations are seen);
+// a [Resolver] dispatches "scheme:reference" strings to them. secretstest
+// checks third-party providers. The Vault provider comes next.
 package secrets

@@ -1,6 +1,7 @@
 package secrets_test
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -37,4 +38,14 @@ func ExampleSecret_Equal() {
 	offered := secrets.New("token-abd")
 	fmt.Println(configured.Equal(offered))
 	// Output: false
+}
+
+func ExampleResolver() {
+	r := secrets.Resolver{
+		"env":  secrets.Env{Environ: map[string]string{"DB_PASSWORD": "hunter2"}},
+		"file": secrets.Files{Root: "/var/run/secrets"},
+	}
+	v, err := r.Resolve(context.Background(), "env:DB_PASSWORD")
+	fmt.Println(v.Secret, err)
+	// Output: [REDACTED] <nil>
 }

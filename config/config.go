@@ -227,41 +227,14 @@ func sanitizedCause(err error) string {
 type field struct{ path, key string }
 
 // fieldVars maps each Go field name in t to its path and variable name,
-// following caarlos0/env's `env` and `envPrefix` tags. A name can map to more
-// than one field when nested structs reuse it.
+// following caarlos0/env's `env` and `envPrefix` tags (as Describe reads
+// them). A name can map to more than one field when nested structs reuse it.
 func fieldVars(t reflect.Type, prefix string) map[string][]field {
 	m := map[string][]field{}
-	var walk func(t reflect.Type, path, prefix string)
-	walk = func(t reflect.Type, path, prefix string) {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		if t.Kind() != reflect.Struct {
-			return
-		}
-		for i := range t.NumField() {
-			sf := t.Field(i)
-			if !sf.IsExported() {
-				continue
-			}
-			p := sf.Name
-			if path != "" {
-				p = path + "." + sf.Name
-			}
-			if key, _, _ := strings.Cut(sf.Tag.Get("env"), ","); key != "" && key != "-" {
-				m[sf.Name] = append(m[sf.Name], field{path: p, key: prefix + key})
-				continue
-			}
-			ft := sf.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[secrets.Secret]() {
-				walk(ft, p, prefix+sf.Tag.Get("envPrefix"))
-			}
-		}
+	for _, f := range Describe(reflect.New(t).Interface(), Options{Prefix: prefix, Environ: map[string]string{}}) {
+		name := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
+		m[name] = append(m[name], field{path: f.Path, key: f.Var})
 	}
-	walk(t, "", prefix)
 	return m
 }
 

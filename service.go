@@ -16,6 +16,7 @@ import (
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
 	"github.com/operable-go/operable/shutdown"
@@ -106,7 +107,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	metrics, err := telemetry.New(ctx, telemetry.Options{
 		ServiceName: cfg.ServiceName, ServiceVersion: cfg.ServiceVersion, Environment: cfg.Environment,
-		Environ: environ(opts), Console: opts.Stderr,
+		Environ: environ.Or(opts.Environ), Console: opts.Stderr,
 	})
 	if err != nil {
 		// Bad OTEL_* values are configuration too: exit code 78.
@@ -157,21 +158,6 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	s.routeDebug()
 	return s, nil
-}
-
-// environ returns the variables the service reads: Options.Environ, or the
-// process environment.
-func environ(opts Options) map[string]string {
-	if opts.Environ != nil {
-		return opts.Environ
-	}
-	m := map[string]string{}
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // openFlags reads the flag file; a file that cannot be read or parsed is a

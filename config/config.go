@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/caarlos0/env/v11"
 
+	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -45,12 +45,8 @@ func LoadInto(dst any, opts Options) error {
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return fmt.Errorf("config: LoadInto needs a pointer to a struct, got %T", dst)
 	}
-	environ := opts.Environ
-	if environ == nil {
-		environ = envMap(os.Environ())
-	}
 	err := env.ParseWithOptions(dst, env.Options{
-		Environment: environ,
+		Environment: environ.Or(opts.Environ),
 		Prefix:      opts.Prefix,
 		FuncMap: map[reflect.Type]env.ParserFunc{
 			reflect.TypeFor[secrets.Secret](): func(v string) (any, error) { return secrets.New(v), nil },
@@ -234,17 +230,6 @@ func fieldVars(t reflect.Type, prefix string) map[string][]field {
 	for _, f := range Describe(reflect.New(t).Interface(), Options{Prefix: prefix, Environ: map[string]string{}}) {
 		name := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
 		m[name] = append(m[name], field{path: f.Path, key: f.Var})
-	}
-	return m
-}
-
-// envMap turns os.Environ's "KEY=value" list into a map.
-func envMap(kvs []string) map[string]string {
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
 	}
 	return m
 }

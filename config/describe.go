@@ -2,10 +2,10 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 
+	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -39,10 +39,7 @@ type Field struct {
 // effective configuration (the admin /debug/config page does), or a zero
 // one to document the variables a service reads.
 func Describe(cfg any, opts Options) []Field {
-	environ := opts.Environ
-	if environ == nil {
-		environ = envMap(os.Environ())
-	}
+	env := environ.Or(opts.Environ)
 	v := reflect.ValueOf(cfg)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
@@ -92,7 +89,7 @@ func Describe(cfg any, opts Options) []Field {
 			} else if hasDef {
 				f.Default = secrets.Redacted
 			}
-			switch _, set := environ[f.Var]; {
+			switch _, set := env[f.Var]; {
 			case set:
 				f.Source = "env:" + f.Var
 			case hasDef:

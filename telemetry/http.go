@@ -142,7 +142,9 @@ func newClientMetrics(m metric.Meter) (clientMetrics, error) {
 // trace context and baggage to the server, and is recorded in
 // http.client.request.duration with http.request.method, server.address,
 // server.port, http.response.status_code and error.type (the status code
-// for 5xx, or the Go error's type when no answer came).
+// for 5xx, or the Go error's type when no answer came). The span and the
+// duration end when the response headers arrive, not when the body has
+// been read.
 func (p *Provider) Transport(next http.RoundTripper) http.RoundTripper {
 	if next == nil {
 		next = http.DefaultTransport

@@ -88,7 +88,6 @@ type Process struct {
 
 	t      testing.TB
 	cmd    *exec.Cmd
-	start  time.Time
 	mu     sync.Mutex
 	lines  [][]byte
 	stderr bytes.Buffer
@@ -169,7 +168,6 @@ func launch(t testing.TB, bin string, env []string) *Process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.start = time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -238,19 +236,6 @@ func (p *Process) Wait(timeout time.Duration) int {
 		return -1
 	}
 }
-
-// Exited reports whether the process has ended.
-func (p *Process) Exited() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-// Started returns when the process was started.
-func (p *Process) Started() time.Time { return p.start }
 
 // PID returns the process id.
 func (p *Process) PID() int { return p.cmd.Process.Pid }

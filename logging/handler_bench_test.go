@@ -37,3 +37,13 @@ func BenchmarkPartsRedact(b *testing.B) {
 func BenchmarkPartsBoth(b *testing.B) {
 	benchRecord(b, logging.NewContextHandler(logging.NewRedactHandler(base(), logging.RedactOptions{})))
 }
+
+// BenchmarkPartsSinglePass is what logging.New returns by default: the
+// three layers above in one pass.
+func BenchmarkPartsSinglePass(b *testing.B) {
+	l, err := logging.New(logging.Options{Writer: io.Discard, Service: "s", Version: "v", Env: "e"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRecord(b, l.Handler())
+}

@@ -45,12 +45,15 @@ type Options struct {
 }
 
 // New returns a logger that writes one record per line in the contract's
-// format: keys time (RFC 3339, UTC, millisecond precision, trailing zeros
-// trimmed), level, msg, service,
+// format: keys time (RFC 3339, UTC, exactly three fractional digits),
+// level, msg, service,
 // version, env, and, when the context of a ...Context call holds them,
 // request_id (see [ContextWithRequestID]), trace_id and span_id, always at
-// the top level of the record. Every record goes through
-// [NewRedactHandler] first.
+// the top level of the record. Every record is masked as
+// [NewRedactHandler] masks it, before any output sees it. With the JSON
+// format, no sinks and no ReplaceAttr, one handler does it all in a single
+// pass; otherwise the chain NewContextHandler → NewRedactHandler → slog's
+// handler (and the sinks) writes the same lines.
 func New(opts Options) (*slog.Logger, error) {
 	w := opts.Writer
 	if w == nil {
@@ -60,36 +63,24 @@ func New(opts Options) (*slog.Logger, error) {
 	if level == nil {
 		level = new(slog.LevelVar)
 	}
-	ho := &slog.HandlerOptions{Level: level, ReplaceAttr: opts.ReplaceAttr}
-	var h slog.Handler
-	switch opts.Format {
-	case "", "json":
-		h = slog.NewJSONHandler(w, ho)
-	case "text":
-		h = slog.NewTextHandler(w, ho)
-	default:
+	if opts.Format != "" && opts.Format != "json" && opts.Format != "text" {
 		return nil, fmt.Errorf("logging: unknown format %q (want json or text)", opts.Format)
 	}
-	if len(opts.Sinks) > 0 {
-		hs := []slog.Handler{h}
-		for i, s := range opts.Sinks {
-			if s.Handler == nil {
-				return nil, fmt.Errorf("logging: sink %d has no Handler", i)
-			}
-			sl := s.Level
-			if sl == nil {
-				sl = level
-			}
-			hs = append(hs, &levelFilter{level: sl, next: s.Handler})
+	for i, s := range opts.Sinks {
+		if s.Handler == nil {
+			return nil, fmt.Errorf("logging: sink %d has no Handler", i)
 		}
-		// Fanout gives each handler its own copy of the record and turns a
-		// panicking sink into an error, so one bad sink cannot stop the
-		// others.
-		h = slogmulti.Fanout(hs...)
 	}
-	// Redaction wraps every destination: the same clean record goes to
-	// stdout and to each sink.
-	h = NewRedactHandler(h, RedactOptions{Keys: opts.SensitiveKeys, Known: opts.Known})
+	r := newRedactor(RedactOptions{Keys: opts.SensitiveKeys, Known: opts.Known})
+	var h slog.Handler
+	fused := opts.Format != "text" && len(opts.Sinks) == 0 && opts.ReplaceAttr == nil
+	if fused {
+		// The common case in one handler: ids, redaction and encoding
+		// in a single pass (see jsonHandler).
+		h = newJSONHandler(w, level, r)
+	} else {
+		h = &redactHandler{r: r, next: composed(w, level, opts)}
+	}
 	if opts.SamplePerSecond > 0 {
 		h = NewSampler(h, SamplerOptions{PerSecond: opts.SamplePerSecond})
 	}
@@ -103,7 +94,51 @@ func New(opts Options) (*slog.Logger, error) {
 			attrs = append(attrs, a)
 		}
 	}
-	return slog.New(NewContextHandler(h.WithAttrs(attrs))), nil
+	h = h.WithAttrs(attrs)
+	if !fused {
+		h = NewContextHandler(h)
+	}
+	return slog.New(h), nil
+}
+
+// composed returns slog's handler for the format with the sinks beside it,
+// for [New] when the single-pass JSON handler does not apply (text, sinks
+// or a ReplaceAttr). The record's time gets the same fixed three
+// fractional digits as the single-pass handler writes.
+func composed(w io.Writer, level *slog.LevelVar, opts Options) slog.Handler {
+	replace := func(groups []string, a slog.Attr) slog.Attr {
+		// groups is nil only for the built-in attributes.
+		if groups == nil && a.Key == slog.TimeKey && a.Value.Kind() == slog.KindTime {
+			a.Value = slog.StringValue(string(appendMillis(nil, a.Value.Time())))
+		}
+		if opts.ReplaceAttr != nil {
+			a = opts.ReplaceAttr(groups, a)
+		}
+		return a
+	}
+	var h slog.Handler
+	if opts.Format == "text" {
+		// The text handler writes fixed milliseconds by itself.
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: opts.ReplaceAttr})
+	} else {
+		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: replace})
+	}
+	if len(opts.Sinks) == 0 {
+		return h
+	}
+	hs := []slog.Handler{h}
+	for _, s := range opts.Sinks {
+		sl := s.Level
+		if sl == nil {
+			sl = level
+		}
+		hs = append(hs, &levelFilter{level: sl, next: s.Handler})
+	}
+	// Fanout gives each handler its own copy of the record and turns a
+	// panicking sink into an error, so one bad sink cannot stop the
+	// others. Redaction wraps the fan-out: the same clean record goes to
+	// stdout and to each sink.
+	return slogmulti.Fanout(hs...)
 }
 
 // ParseLevel parses "debug", "info", "warn" or "error" (any case).

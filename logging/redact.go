@@ -79,6 +79,10 @@ const maxKeyLen = 64
 // or fmt.Stringer are trusted to render themselves safely; a struct that
 // needs masking loses its unexported fields in the copy.
 func NewRedactHandler(next slog.Handler, opts RedactOptions) slog.Handler {
+	return &redactHandler{r: newRedactor(opts), next: next}
+}
+
+func newRedactor(opts RedactOptions) *redactor {
 	r := &redactor{known: opts.Known}
 	for _, k := range append(append([]string(nil), DefaultSensitiveKeys...), opts.Keys...) {
 		if k = normalizeKey(k); len(k) >= 2 && len(k) <= maxKeyLen {
@@ -87,7 +91,7 @@ func NewRedactHandler(next slog.Handler, opts RedactOptions) slog.Handler {
 			r.tails[i/8] |= 1 << (i % 8)
 		}
 	}
-	return &redactHandler{r: r, next: next}
+	return r
 }
 
 func normalizeKey(k string) string {

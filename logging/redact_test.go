@@ -149,8 +149,8 @@ func TestRedactHandlerPassesSlogtest(t *testing.T) {
 }
 
 // TestRedactionAllocationBudget: the common record (message, a few strings
-// and numbers, an error) costs the redactor and context handlers at most one
-// allocation over slog's own JSON handler.
+// and numbers, an error, a request id) costs the redacting logger no more
+// allocations than slog's own JSON handler (the issue allows one more).
 func TestRedactionAllocationBudget(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector; make test runs this test without it")
@@ -170,8 +170,8 @@ func TestRedactionAllocationBudget(t *testing.T) {
 	}
 	base := testing.AllocsPerRun(200, logRecord(plain))
 	got := testing.AllocsPerRun(200, logRecord(ours))
-	if got > base+1 {
-		t.Errorf("%.0f allocations per record, slog's JSON handler %.0f: budget is one more", got, base)
+	if got > base {
+		t.Errorf("%.0f allocations per record, slog's JSON handler %.0f: budget is no more", got, base)
 	}
 }
 
@@ -193,24 +193,29 @@ func FuzzRedaction(f *testing.F) {
 		value := text + " " + plant + " " + text
 		known := &logging.KnownValues{}
 		known.Add(knownVal)
+		// Both paths of logging.New: the single pass and the chain.
 		var buf bytes.Buffer
-		l := newRedacting(&buf, known)
-		switch where % 7 {
-		case 0:
-			l.Info(value)
-		case 1:
-			l.Info("m", key, value)
-		case 2:
-			l.WithGroup(key).With(key, value).Info("m", slog.Group("g", key, value))
-		case 3:
-			l.Info("m", key, map[string]any{key: []any{value, 1}})
-		case 4:
-			l.Info("m", key, creds{User: value, Nested: map[string]any{"x": value}})
-		case 5:
-			l.Error("m", "error", fmt.Errorf("wrapped: %w", errors.New(value)))
-		case 6:
-			l.Info("m", "password", text+plant)
+		single, chain, sb, cb := bothPaths(known)
+		for _, l := range []*slog.Logger{single, chain} {
+			switch where % 7 {
+			case 0:
+				l.Info(value)
+			case 1:
+				l.Info("m", key, value)
+			case 2:
+				l.WithGroup(key).With(key, value).Info("m", slog.Group("g", key, value))
+			case 3:
+				l.Info("m", key, map[string]any{key: []any{value, 1}})
+			case 4:
+				l.Info("m", key, creds{User: value, Nested: map[string]any{"x": value}})
+			case 5:
+				l.Error("m", "error", fmt.Errorf("wrapped: %w", errors.New(value)))
+			case 6:
+				l.Info("m", "password", text+plant)
+			}
 		}
+		buf.Write(sb.Bytes())
+		buf.Write(cb.Bytes())
 		out := buf.String()
 		for _, p := range planted {
 			if strings.Contains(out, p) && !strings.Contains(text, p) && !strings.Contains(key, p) {

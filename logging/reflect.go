@@ -28,7 +28,11 @@ func (r *redactor) anyValue(v any, known []string, depth int) (any, bool) {
 	case nil:
 		return nil, false
 	case error:
-		if s, c := scrub(x.Error(), known); c {
+		text, ok := errorText(x)
+		if !ok {
+			return v, false // the output handler reports the panic
+		}
+		if s, c := scrub(text, known); c {
 			return s, true
 		}
 		return v, false
@@ -48,6 +52,17 @@ func (r *redactor) anyValue(v any, known []string, depth int) (any, bool) {
 		return v, false
 	}
 	return r.maskedCopy(rv, known, depth), true
+}
+
+// errorText returns err.Error(), or false when that panics (a nil pointer
+// behind the interface, most often).
+func errorText(err error) (s string, ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return err.Error(), true
 }
 
 // trusted reports whether t renders itself (and is trusted to do so safely).

@@ -1,0 +1,471 @@
+package logging
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
+)
+
+// jsonHandler is the default output of [New] in one pass: the context's
+// ids, redaction and JSON encoding together. It writes what the chain
+// NewContextHandler → NewRedactHandler → slog.NewJSONHandler writes, byte
+// for byte the same values (the differential test holds it to that), with
+// two differences: request_id, trace_id and span_id come right after msg,
+// and time has exactly three fractional digits. One pass means one walk
+// over the attributes, no record rebuilt, no attribute appended for the ids
+// and floats formatted without encoding/json: this is what brings the whole
+// redacting logger near the cost of slog's JSON handler alone (see
+// BENCHMARKS.md).
+type jsonHandler struct {
+	r     *redactor
+	level slog.Leveler
+	w     io.Writer
+	mu    *sync.Mutex
+	// pre holds the attributes of WithAttrs, masked and encoded once,
+	// starting with a comma, with the groups opened so far.
+	pre []byte
+	// groups are the names of WithGroup, outermost first; the first nOpen
+	// of them are opened in pre.
+	groups []string
+	nOpen  int
+	// masked, when positive, is 1 + the index in groups of the first group
+	// with a sensitive name: everything logged inside it is masked, so
+	// the group is written as "name":"[REDACTED]" when anything was logged
+	// in it (held, for WithAttrs, in maskedAny), else left out.
+	masked    int
+	maskedAny bool
+}
+
+func newJSONHandler(w io.Writer, level slog.Leveler, r *redactor) *jsonHandler {
+	return &jsonHandler{r: r, level: level, w: w, mu: new(sync.Mutex)}
+}
+
+func (h *jsonHandler) Enabled(_ context.Context, l slog.Level) bool {
+	return l >= h.level.Level()
+}
+
+// encoder is one record being written.
+type encoder struct {
+	buf   []byte
+	r     *redactor
+	known []string
+	sep   bool // a comma goes before the next key
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledBuf keeps rare huge records from pinning memory in the pool.
+const maxPooledBuf = 16 << 10
+
+func (h *jsonHandler) Handle(ctx context.Context, rec slog.Record) error {
+	bp := bufPool.Get().(*[]byte)
+	e := encoder{buf: (*bp)[:0], r: h.r, known: h.r.known.list()}
+	e.buf = append(e.buf, '{')
+	if !rec.Time.IsZero() {
+		e.key("time")
+		e.buf = append(e.buf, '"')
+		e.buf = appendMillis(e.buf, rec.Time.UTC())
+		e.buf = append(e.buf, '"')
+	}
+	e.key("level")
+	e.str(rec.Level.String())
+	e.key("msg")
+	e.scrubbed(rec.Message)
+	if id := RequestID(ctx); id != "" {
+		e.key("request_id")
+		e.scrubbed(id)
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		tid, sid := sc.TraceID(), sc.SpanID()
+		e.key("trace_id")
+		e.buf = append(e.buf, '"')
+		e.buf = appendHex(e.buf, tid[:])
+		e.buf = append(e.buf, '"')
+		e.key("span_id")
+		e.buf = append(e.buf, '"')
+		e.buf = appendHex(e.buf, sid[:])
+		e.buf = append(e.buf, '"')
+	}
+	if len(h.pre) > 0 {
+		e.buf = append(e.buf, h.pre...)
+		e.sep = h.pre[len(h.pre)-1] != '{'
+	}
+	open := h.nOpen
+	if h.masked > 0 {
+		// A record holds no empty group: AddAttrs drops them.
+		if h.maskedAny || rec.NumAttrs() > 0 {
+			for _, g := range h.groups[h.nOpen : h.masked-1] {
+				e.openGroup(g)
+			}
+			e.key(h.groups[h.masked-1])
+			e.str(redacted)
+			open = h.masked - 1
+		}
+	} else if rec.NumAttrs() > 0 {
+		pos, sep := len(e.buf), e.sep
+		for _, g := range h.groups[h.nOpen:] {
+			e.openGroup(g)
+		}
+		wrote := false
+		rec.Attrs(func(a slog.Attr) bool {
+			if e.attr(a) {
+				wrote = true
+			}
+			return true
+		})
+		if wrote {
+			open = len(h.groups)
+		} else {
+			e.buf, e.sep = e.buf[:pos], sep
+		}
+	}
+	for range open {
+		e.buf = append(e.buf, '}')
+	}
+	e.buf = append(e.buf, '}', '\n')
+	h.mu.Lock()
+	_, err := h.w.Write(e.buf)
+	h.mu.Unlock()
+	if cap(e.buf) <= maxPooledBuf {
+		*bp = e.buf
+		bufPool.Put(bp)
+	}
+	return err
+}
+
+// WithAttrs masks and encodes the attributes once, here, so that records
+// pay nothing for them. Values registered in Known later are not masked in
+// them.
+func (h *jsonHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	if len(as) == 0 {
+		return h
+	}
+	if h.masked > 0 {
+		if !h.maskedAny && slices.ContainsFunc(as, func(a slog.Attr) bool { return !isEmptyGroup(a) }) {
+			h2 := *h
+			h2.maskedAny = true
+			return &h2
+		}
+		return h
+	}
+	e := encoder{buf: append([]byte(nil), h.pre...), r: h.r, known: h.r.known.list(), sep: true}
+	if len(h.pre) > 0 && h.pre[len(h.pre)-1] == '{' {
+		e.sep = false
+	}
+	if !e.attrsIn(h.groups[h.nOpen:], as) {
+		return h
+	}
+	h2 := *h
+	h2.pre = e.buf
+	h2.nOpen = len(h.groups)
+	return &h2
+}
+
+func (h *jsonHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	h2 := *h
+	h2.groups = append(h.groups[:len(h.groups):len(h.groups)], name)
+	if h.masked == 0 && h.r.sensitive(name) {
+		h2.masked = len(h2.groups)
+	}
+	return &h2
+}
+
+// isEmptyGroup reports whether a is a group with nothing in it, which
+// slog.GroupValue and Record.AddAttrs drop.
+func isEmptyGroup(a slog.Attr) bool {
+	return a.Value.Kind() == slog.KindGroup && len(a.Value.Group()) == 0
+}
+
+func (e *encoder) key(k string) {
+	if e.sep {
+		e.buf = append(e.buf, ',')
+	}
+	e.str(k)
+	e.buf = append(e.buf, ':')
+	e.sep = true
+}
+
+func (e *encoder) openGroup(name string) {
+	e.key(name)
+	e.buf = append(e.buf, '{')
+	e.sep = false
+}
+
+// str writes s as a JSON string.
+func (e *encoder) str(s string) {
+	e.buf = append(e.buf, '"')
+	e.buf = appendEscaped(e.buf, s)
+	e.buf = append(e.buf, '"')
+}
+
+// scrubbed writes s as a JSON string with its secrets masked.
+func (e *encoder) scrubbed(s string) {
+	s, _ = scrub(s, e.known)
+	e.str(s)
+}
+
+// attrsIn opens the groups and writes the attributes in them, or, when
+// none of them writes anything, leaves the buffer as it was and reports
+// false. The caller closes the groups.
+func (e *encoder) attrsIn(groups []string, as []slog.Attr) bool {
+	pos, sep := len(e.buf), e.sep
+	for _, g := range groups {
+		e.openGroup(g)
+	}
+	wrote := false
+	for _, a := range as {
+		if e.attr(a) {
+			wrote = true
+		}
+	}
+	if !wrote {
+		e.buf, e.sep = e.buf[:pos], sep
+	}
+	return wrote
+}
+
+// attr writes a, masked, and reports whether it wrote anything (empty
+// attributes and empty groups are left out, as slog does).
+func (e *encoder) attr(a slog.Attr) bool {
+	a.Value = a.Value.Resolve()
+	if a.Key == "" && a.Value.Kind() == slog.KindAny && a.Value.Any() == nil {
+		return false
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		as := a.Value.Group()
+		if len(as) == 0 {
+			return false
+		}
+		if e.r.sensitive(a.Key) {
+			e.key(a.Key)
+			e.str(redacted)
+			return true
+		}
+		var groups []string
+		if a.Key != "" { // a group with an empty key is inlined
+			groups = []string{a.Key}
+		}
+		if !e.attrsIn(groups, as) {
+			return false
+		}
+		if a.Key != "" {
+			e.buf = append(e.buf, '}')
+			e.sep = true
+		}
+		return true
+	}
+	e.key(a.Key)
+	if e.r.sensitive(a.Key) {
+		e.str(redacted)
+		return true
+	}
+	e.value(a.Value)
+	return true
+}
+
+func (e *encoder) value(v slog.Value) {
+	switch v.Kind() {
+	case slog.KindString:
+		e.scrubbed(v.String())
+	case slog.KindInt64:
+		e.buf = strconv.AppendInt(e.buf, v.Int64(), 10)
+	case slog.KindUint64:
+		e.buf = strconv.AppendUint(e.buf, v.Uint64(), 10)
+	case slog.KindFloat64:
+		e.float(v.Float64())
+	case slog.KindBool:
+		e.buf = strconv.AppendBool(e.buf, v.Bool())
+	case slog.KindDuration:
+		e.buf = strconv.AppendInt(e.buf, int64(v.Duration()), 10)
+	case slog.KindTime:
+		e.time(v.Time())
+	default:
+		e.anyValue(v.Any())
+	}
+}
+
+// float writes f as encoding/json does (slog's JSON handler calls it).
+func (e *encoder) float(f float64) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		e.str("!ERROR:json: unsupported value: " + strconv.FormatFloat(f, 'g', -1, 64))
+		return
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	e.buf = strconv.AppendFloat(e.buf, f, format, -1, 64)
+	if format == 'e' {
+		// e-09 → e-9, as encoding/json writes it.
+		if n := len(e.buf); n >= 4 && e.buf[n-4] == 'e' && e.buf[n-3] == '-' && e.buf[n-2] == '0' {
+			e.buf[n-2] = e.buf[n-1]
+			e.buf = e.buf[:n-1]
+		}
+	}
+}
+
+// time writes an attribute's time as slog does: RFC 3339 with every
+// fractional digit, in the value's own zone.
+func (e *encoder) time(t time.Time) {
+	if y := t.Year(); y < 0 || y >= 10000 {
+		e.buf = append(e.buf, `"!ERROR:time.Time year outside of range [0,9999]"`...)
+	}
+	e.buf = append(e.buf, '"')
+	e.buf = t.AppendFormat(e.buf, time.RFC3339Nano)
+	e.buf = append(e.buf, '"')
+}
+
+// anyValue writes a value of slog.Any: masked as [NewRedactHandler] masks
+// it, then an error as its text and anything else through encoding/json,
+// with slog's answers to a failing or panicking value.
+func (e *encoder) anyValue(v any) {
+	defer func() {
+		if p := recover(); p != nil {
+			if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && rv.IsNil() {
+				e.str("<nil>")
+				return
+			}
+			e.str(fmt.Sprintf("!PANIC: %v", p))
+		}
+	}()
+	if err, ok := v.(error); ok {
+		if _, jm := v.(json.Marshaler); !jm {
+			e.scrubbed(err.Error())
+			return
+		}
+	}
+	if mv, c := e.r.anyValue(v, e.known, 0); c {
+		v = mv
+		if s, ok := v.(string); ok { // a masked error or string
+			e.str(s)
+			return
+		}
+	}
+	if err := e.marshal(v); err != nil {
+		e.str(fmt.Sprintf("!ERROR:%v", err))
+	}
+}
+
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonEncoders = sync.Pool{New: func() any {
+	j := new(jsonEncoder)
+	j.enc = json.NewEncoder(&j.buf)
+	j.enc.SetEscapeHTML(false)
+	return j
+}}
+
+func (e *encoder) marshal(v any) error {
+	j := jsonEncoders.Get().(*jsonEncoder)
+	defer func() {
+		if j.buf.Cap() <= maxPooledBuf {
+			j.buf.Reset()
+			jsonEncoders.Put(j)
+		}
+	}()
+	if err := j.enc.Encode(v); err != nil {
+		return err
+	}
+	b := j.buf.Bytes()
+	e.buf = append(e.buf, b[:len(b)-1]...) // without Encode's newline
+	return nil
+}
+
+// appendMillis appends t as RFC 3339 with exactly three fractional digits:
+// 2006-01-02T15:04:05.000Z.
+func appendMillis(b []byte, t time.Time) []byte {
+	year, month, day := t.Date()
+	hour, min, sec := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000Z07:00")
+	}
+	b = append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+min/10), byte('0'+min%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10))
+	if _, off := t.Zone(); off == 0 {
+		return append(b, 'Z')
+	}
+	return t.AppendFormat(b, "Z07:00")
+}
+
+const hexDigits = "0123456789abcdef"
+
+func appendHex(b []byte, src []byte) []byte {
+	for _, c := range src {
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
+}
+
+// appendEscaped appends s escaped for a JSON string as slog does: quote,
+// backslash and control bytes escaped, invalid UTF-8 as \ufffd, U+2028 and
+// U+2029 escaped, HTML left alone.
+func appendEscaped(b []byte, s string) []byte {
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(b, s[start:]...)
+}

@@ -57,8 +57,9 @@ func LoadInto(dst any, opts Options) error {
 		problems = parseProblems(t.Elem(), opts.Prefix, err)
 	}
 	if v, ok := dst.(interface{ Validate() error }); ok {
-		problems = appendValidation(problems, v.Validate())
+		problems = appendValidation(problems, flattenErr(v.Validate()))
 	}
+	problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, problems)
 	if len(problems) > 0 {
 		sort.SliceStable(problems, func(i, j int) bool { return problems[i].sortKey() < problems[j].sortKey() })
 		return &Error{Problems: problems}
@@ -66,11 +67,60 @@ func LoadInto(dst any, opts Options) error {
 	return nil
 }
 
+// validateNested calls the Validate method of every nested config struct
+// (a struct field without an env tag, which caarlos0/env fills field by
+// field), at any depth, and names each problem by its full field path and
+// variable.
+func validateNested(v reflect.Value, path, prefix string, problems []Problem) []Problem {
+	t := v.Type()
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if key, _, _ := strings.Cut(sf.Tag.Get("env"), ","); !sf.IsExported() || key != "" {
+			continue
+		}
+		fv := v.Field(i)
+		for fv.Kind() == reflect.Pointer && !fv.IsNil() {
+			fv = fv.Elem()
+		}
+		if fv.Kind() != reflect.Struct || fv.Type() == reflect.TypeFor[secrets.Secret]() || !fv.CanAddr() {
+			continue
+		}
+		p, pre := sf.Name, prefix+sf.Tag.Get("envPrefix")
+		if path != "" {
+			p = path + "." + sf.Name
+		}
+		problems = validateNested(fv, p, pre, problems)
+		val, ok := fv.Addr().Interface().(interface{ Validate() error })
+		if !ok {
+			continue
+		}
+		found := flattenErr(val.Validate())
+		for j := range found {
+			pr := &found[j]
+			if pr.Field != "" && pr.Var == "" {
+				if f, ok := fv.Type().FieldByName(pr.Field); ok {
+					pr.Var, _, _ = strings.Cut(f.Tag.Get("env"), ",")
+				}
+			}
+			if pr.Var != "" {
+				pr.Var = pre + pr.Var
+			}
+			if pr.Field != "" {
+				pr.Field = p + "." + pr.Field
+			} else {
+				pr.Field = p
+			}
+		}
+		problems = appendValidation(problems, found)
+	}
+	return problems
+}
+
 // appendValidation adds the problems a Validate method reported. A field that
 // already failed to parse is not reported again: its zero value would only
 // fail validation for the same reason.
-func appendValidation(problems []Problem, err error) []Problem {
-	if err == nil {
+func appendValidation(problems, found []Problem) []Problem {
+	if len(found) == 0 {
 		return problems
 	}
 	seen := map[string]bool{}
@@ -78,7 +128,7 @@ func appendValidation(problems []Problem, err error) []Problem {
 		seen[p.Field] = p.Field != ""
 		seen[p.Var] = p.Var != ""
 	}
-	for _, p := range flatten(err) {
+	for _, p := range found {
 		if seen[p.Field] || seen[p.Var] {
 			continue
 		}
@@ -87,10 +137,34 @@ func appendValidation(problems []Problem, err error) []Problem {
 	return problems
 }
 
+// fieldError is an error of a Validate method that names the field it
+// rejects without importing this package (breaker.SettingError does):
+// the field's name in the struct that Validate was called on, and why.
+type fieldError interface {
+	error
+	ConfigField() string
+	ConfigReason() string
+}
+
+// flattenErr is flatten for a possibly nil error.
+func flattenErr(err error) []Problem {
+	if err == nil {
+		return nil
+	}
+	return flatten(err)
+}
+
 // flatten turns an error returned by Validate into Problems: a *Problem or
-// *Error keeps its fields, errors.Join is taken apart, and any other error
-// becomes a Problem with its text as the reason.
+// *Error keeps its fields, errors.Join is taken apart, a fieldError names
+// its field, and any other error becomes a Problem with its text as the
+// reason.
 func flatten(err error) []Problem {
+	// "pkg: %w" around errors.Join: the joined errors are the problems.
+	if u := errors.Unwrap(err); u != nil {
+		if _, joined := u.(interface{ Unwrap() []error }); joined {
+			return flatten(u)
+		}
+	}
 	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		var out []Problem
 		for _, e := range j.Unwrap() {
@@ -99,14 +173,17 @@ func flatten(err error) []Problem {
 		return out
 	}
 	var (
-		p *Problem
-		e *Error
+		p  *Problem
+		e  *Error
+		fe fieldError
 	)
 	switch {
 	case errors.As(err, &e):
 		return e.Problems
 	case errors.As(err, &p):
 		return []Problem{*p}
+	case errors.As(err, &fe):
+		return []Problem{{Field: fe.ConfigField(), Reason: fe.ConfigReason()}}
 	}
 	return []Problem{{Reason: err.Error()}}
 }

@@ -203,3 +203,65 @@ func TestDescribeSaysWhereEachValueCameFrom(t *testing.T) {
 		t.Errorf("Describe shows a secret: %s", out)
 	}
 }
+
+// limits is a nested config struct from a package that does not import
+// config: its Validate names fields through ConfigField/ConfigReason.
+type limits struct {
+	Burst int     `env:"BURST" envDefault:"10"`
+	Ratio float64 `env:"RATIO" envDefault:"0.5"`
+}
+
+type limitError struct{ field, reason string }
+
+func (e *limitError) Error() string        { return e.field + " " + e.reason }
+func (e *limitError) ConfigField() string  { return e.field }
+func (e *limitError) ConfigReason() string { return e.reason }
+
+func (l limits) Validate() error {
+	var errs []error
+	if l.Burst < 1 {
+		errs = append(errs, &limitError{"Burst", "must be at least 1"})
+	}
+	if l.Ratio > 1 {
+		errs = append(errs, &limitError{"Ratio", "must be at most 1"})
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("limits: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+type tiered struct {
+	Read  limits  `envPrefix:"READ_"`
+	Write *limits `envPrefix:"WRITE_"`
+	Inner struct {
+		Deep limits `envPrefix:"DEEP_"`
+	} `envPrefix:"INNER_"`
+}
+
+// TestNestedStructsAreValidated: the Validate method of every nested
+// struct runs, and its problems carry the full field path and variable.
+func TestNestedStructsAreValidated(t *testing.T) {
+	cfg := tiered{Write: &limits{}}
+	err := config.LoadInto(&cfg, config.Options{Prefix: "APP_", Environ: map[string]string{
+		"APP_READ_BURST": "0", "APP_READ_RATIO": "7", "APP_WRITE_RATIO": "2", "APP_INNER_DEEP_BURST": "-1",
+	}})
+	var ce *config.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("LoadInto = %v, want a *config.Error", err)
+	}
+	want := []config.Problem{
+		{Field: "Inner.Deep.Burst", Var: "APP_INNER_DEEP_BURST", Reason: "must be at least 1"},
+		{Field: "Read.Burst", Var: "APP_READ_BURST", Reason: "must be at least 1"},
+		{Field: "Read.Ratio", Var: "APP_READ_RATIO", Reason: "must be at most 1"},
+		{Field: "Write.Ratio", Var: "APP_WRITE_RATIO", Reason: "must be at most 1"},
+	}
+	if fmt.Sprint(ce.Problems) != fmt.Sprint(want) {
+		t.Errorf("problems:\n got %v\nwant %v", ce.Problems, want)
+	}
+	for _, v := range []string{"7", "-1"} {
+		if strings.Contains(err.Error(), v) {
+			t.Errorf("the error %q echoes the value %q", err, v)
+		}
+	}
+}

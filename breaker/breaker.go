@@ -1,0 +1,601 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sony/gobreaker/v2"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+)
+
+// Settings configure one breaker. The zero value of a field means its
+// default, which the envDefault tags repeat so that a config struct that
+// embeds Settings describes them.
+type Settings struct {
+	// Window is the rolling window over which calls are counted, in ten
+	// buckets. Default: 60s.
+	Window time.Duration `env:"WINDOW" envDefault:"60s"`
+	// MinCalls is how many calls (successes and failures) the window must
+	// hold before the breaker may open. Default: 20.
+	MinCalls uint32 `env:"MIN_CALLS" envDefault:"20"`
+	// FailureRatio opens the breaker when failures reach this share of the
+	// calls in the window, in (0, 1]. Default: 0.5.
+	FailureRatio float64 `env:"FAILURE_RATIO" envDefault:"0.5"`
+	// OpenTimeout is how long the breaker stays open before letting probe
+	// calls through (half-open). Default: 30s.
+	OpenTimeout time.Duration `env:"OPEN_TIMEOUT" envDefault:"30s"`
+	// HalfOpenCalls is how many probe calls pass while half-open; that
+	// many successes in a row close the breaker, one failure opens it
+	// again. Default: 3.
+	HalfOpenCalls uint32 `env:"HALF_OPEN_CALLS" envDefault:"3"`
+	// CallTimeout bounds each call; a call still running when it runs out
+	// counts as a failure at that moment. Negative: no bound. Default: 10s.
+	CallTimeout time.Duration `env:"CALL_TIMEOUT" envDefault:"10s"`
+	// MaxConcurrent bounds the calls in flight; a call beyond it is
+	// rejected at once. Negative: no bound. Default: 100.
+	MaxConcurrent int `env:"MAX_CONCURRENT" envDefault:"100"`
+}
+
+// Defaults of Settings.
+const (
+	DefaultWindow        = 60 * time.Second
+	DefaultMinCalls      = 20
+	DefaultFailureRatio  = 0.5
+	DefaultOpenTimeout   = 30 * time.Second
+	DefaultHalfOpenCalls = 3
+	DefaultCallTimeout   = 10 * time.Second
+	DefaultMaxConcurrent = 100
+)
+
+// withDefaults returns s with every zero field at its default.
+func (s Settings) withDefaults() Settings {
+	if s.Window == 0 {
+		s.Window = DefaultWindow
+	}
+	if s.MinCalls == 0 {
+		s.MinCalls = DefaultMinCalls
+	}
+	if s.FailureRatio == 0 {
+		s.FailureRatio = DefaultFailureRatio
+	}
+	if s.OpenTimeout == 0 {
+		s.OpenTimeout = DefaultOpenTimeout
+	}
+	if s.HalfOpenCalls == 0 {
+		s.HalfOpenCalls = DefaultHalfOpenCalls
+	}
+	if s.CallTimeout == 0 {
+		s.CallTimeout = DefaultCallTimeout
+	}
+	if s.MaxConcurrent == 0 {
+		s.MaxConcurrent = DefaultMaxConcurrent
+	}
+	return s
+}
+
+// Validate reports every setting out of range, each with its variable.
+func (s Settings) Validate() error {
+	if err := s.problems(); err != nil {
+		return fmt.Errorf("breaker: %w", err)
+	}
+	return nil
+}
+
+func (s Settings) problems() error {
+	var errs []error
+	if s.Window < 0 {
+		errs = append(errs, &SettingError{Field: "Window", Var: "WINDOW", Reason: "must not be negative"})
+	}
+	if r := s.FailureRatio; r < 0 || r > 1 || math.IsNaN(r) {
+		errs = append(errs, &SettingError{Field: "FailureRatio", Var: "FAILURE_RATIO", Reason: "must be in (0, 1]"})
+	}
+	if s.OpenTimeout < 0 {
+		errs = append(errs, &SettingError{Field: "OpenTimeout", Var: "OPEN_TIMEOUT", Reason: "must not be negative"})
+	}
+	return errors.Join(errs...)
+}
+
+// SettingError is one setting out of range. It names the field and the
+// variable (without the prefix the config struct adds) and says why,
+// without the value; the config package reads it through its
+// ConfigField and ConfigReason methods and names the full variable.
+type SettingError struct {
+	Field, Var, Reason string
+}
+
+func (e *SettingError) Error() string { return e.Var + " " + e.Reason }
+
+// ConfigField returns the Go field's name in Settings.
+func (e *SettingError) ConfigField() string { return e.Field }
+
+// ConfigReason says why the value was rejected.
+func (e *SettingError) ConfigReason() string { return e.Reason }
+
+// Options are the parts of a breaker that do not come from config.
+type Options struct {
+	// Logger gets a line per state change. Default: none.
+	Logger *slog.Logger
+	// Meter records the state, transitions, calls and rejections.
+	// Default: a no-op meter.
+	Meter metric.Meter
+	// IsSuccessful decides whether a non-nil error of a call counts as a
+	// success (a "not found" that is an answer, not a failure). It is not
+	// asked about cancellations or about HTTP answers, which the transport
+	// classifies by status. Default: every error is a failure.
+	IsSuccessful func(error) bool
+}
+
+// State is what the breaker does with a call now.
+type State int
+
+// The states. Closed lets calls through and counts them; Open rejects
+// them; HalfOpen lets a few probe calls through; the forced states are
+// held by an operator (see [Breaker.Force]).
+const (
+	Closed State = iota
+	HalfOpen
+	Open
+	ForcedOpen
+	ForcedClosed
+)
+
+var stateNames = [...]string{"closed", "half_open", "open", "forced_open", "forced_closed"}
+
+// String returns the state's name as metrics and logs show it.
+func (s State) String() string { return nameOf(stateNames[:], int(s), "State") }
+
+// nameOf returns names[i], or kind(i) for a value out of range.
+func nameOf(names []string, i int, kind string) string {
+	if i < 0 || i >= len(names) {
+		return fmt.Sprintf("%s(%d)", kind, i)
+	}
+	return names[i]
+}
+
+// indexOf returns the index of name in names.
+func indexOf(names []string, name, kind string) (int, error) {
+	for i, n := range names {
+		if name == n {
+			return i, nil
+		}
+	}
+	return 0, fmt.Errorf("breaker: unknown %s %q (want one of %s)", kind, name, strings.Join(names, ", "))
+}
+
+// MarshalText writes the state's name.
+func (s State) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a state's name.
+func (s *State) UnmarshalText(b []byte) error {
+	i, err := indexOf(stateNames[:], string(b), "state")
+	if err == nil {
+		*s = State(i)
+	}
+	return err
+}
+
+// Mode is who decides the state: the breaker itself, or an operator.
+type Mode int
+
+// The modes.
+const (
+	Auto Mode = iota
+	HoldOpen
+	HoldClosed
+)
+
+var modeNames = [...]string{"auto", "open", "closed"}
+
+// String returns "auto", "open" or "closed".
+func (m Mode) String() string { return nameOf(modeNames[:], int(m), "Mode") }
+
+// MarshalText writes the mode's name.
+func (m Mode) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
+
+// UnmarshalText reads a mode's name.
+func (m *Mode) UnmarshalText(b []byte) error {
+	v, err := ParseMode(string(b))
+	if err == nil {
+		*m = v
+	}
+	return err
+}
+
+// ParseMode parses "auto", "open" or "closed".
+func ParseMode(s string) (Mode, error) {
+	i, err := indexOf(modeNames[:], s, "mode")
+	return Mode(i), err
+}
+
+// ErrRejected is what every rejection matches with errors.Is.
+var ErrRejected = errors.New("breaker: call rejected")
+
+// RejectedError is the error of a call the breaker did not let through.
+type RejectedError struct {
+	// Breaker is the breaker's name.
+	Breaker string
+	// Reason is "open", "half_open" (its probe calls are all in flight),
+	// "forced_open" or "concurrency" (MaxConcurrent calls in flight).
+	Reason string
+}
+
+func (e *RejectedError) Error() string {
+	return "breaker: " + e.Breaker + " rejected the call: " + e.Reason
+}
+
+// Is makes errors.Is(err, ErrRejected) true.
+func (e *RejectedError) Is(target error) bool { return target == ErrRejected }
+
+// Breaker guards one dependency. It is safe for concurrent use.
+type Breaker struct {
+	name     string
+	settings Settings
+	opts     Options
+	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
+	inFlight atomic.Int64 // calls holding a slot, with MaxConcurrent > 0
+	mode     atomic.Int32
+	modeMu   sync.Mutex // serializes Force
+
+	// tripCounts holds the counts that last made ReadyToTrip answer yes;
+	// gobreaker calls ReadyToTrip and OnStateChange under its own lock.
+	tripCounts gobreaker.Counts
+
+	rejected [4]*RejectedError // by reason, built once
+	m        instruments
+}
+
+// Rejection reasons, indexes of Breaker.rejected.
+const (
+	rejectOpen = iota
+	rejectHalfOpen
+	rejectForced
+	rejectConcurrency
+)
+
+var rejectReasons = [...]string{"open", "half_open", "forced_open", "concurrency"}
+
+// errNeutral and errFailure carry a classified outcome to gobreaker.
+var (
+	errNeutral = errors.New("neutral")
+	errFailure = errors.New("failure")
+)
+
+// New returns a closed breaker for the named dependency. The name labels
+// its metrics, logs and health check: letters, digits, '.', '_' and '-'.
+func New(name string, s Settings, opts Options) (*Breaker, error) {
+	if err := validName(name); err != nil {
+		return nil, err
+	}
+	if err := s.problems(); err != nil {
+		return nil, fmt.Errorf("breaker %s: %w", name, err)
+	}
+	s = s.withDefaults()
+	if opts.Meter == nil {
+		opts.Meter = noop.NewMeterProvider().Meter("")
+	}
+	b := &Breaker{name: name, settings: s, opts: opts}
+	for i, r := range rejectReasons {
+		b.rejected[i] = &RejectedError{Breaker: name, Reason: r}
+	}
+	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:          name,
+		MaxRequests:   s.HalfOpenCalls,
+		Interval:      s.Window,
+		BucketPeriod:  s.Window / 10,
+		Timeout:       s.OpenTimeout,
+		ReadyToTrip:   b.readyToTrip,
+		OnStateChange: b.onStateChange,
+		IsExcluded:    func(err error) bool { return err == errNeutral },
+	})
+	if err := b.m.init(b); err != nil {
+		return nil, fmt.Errorf("breaker %s: %w", name, err)
+	}
+	return b, nil
+}
+
+func validName(name string) error {
+	if name == "" {
+		return errors.New("breaker: a breaker needs a name")
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("breaker: name %q: only letters, digits, '.', '_' and '-'", name)
+		}
+	}
+	return nil
+}
+
+// Name returns the dependency's name.
+func (b *Breaker) Name() string { return b.name }
+
+// Settings returns the settings in force, defaults filled in.
+func (b *Breaker) Settings() Settings { return b.settings }
+
+func (b *Breaker) readyToTrip(c gobreaker.Counts) bool {
+	n := c.TotalSuccesses + c.TotalFailures
+	if n < b.settings.MinCalls || float64(c.TotalFailures) < b.settings.FailureRatio*float64(n) {
+		return false
+	}
+	b.tripCounts = c
+	return true
+}
+
+// onStateChange runs under gobreaker's lock, for its own transitions.
+func (b *Breaker) onStateChange(_ string, from, to gobreaker.State) {
+	if Mode(b.mode.Load()) != Auto {
+		return // forced: the reported state does not change
+	}
+	f, t := fromGobreaker(from), fromGobreaker(to)
+	b.m.transition(f, t)
+	if b.opts.Logger == nil {
+		return
+	}
+	attrs := []slog.Attr{slog.String("breaker", b.name), slog.String("from", f.String()), slog.String("to", t.String())}
+	level := slog.LevelInfo
+	switch {
+	case from == gobreaker.StateClosed && to == gobreaker.StateOpen:
+		c := b.tripCounts
+		n := c.TotalSuccesses + c.TotalFailures
+		attrs = append(attrs, slog.Uint64("calls", uint64(n)), slog.Uint64("failures", uint64(c.TotalFailures)),
+			slog.Float64("failure_ratio", float64(c.TotalFailures)/float64(n)),
+			slog.Duration("window", b.settings.Window), slog.Duration("open_for", b.settings.OpenTimeout))
+		level = slog.LevelWarn
+	case from == gobreaker.StateHalfOpen && to == gobreaker.StateOpen:
+		attrs = append(attrs, slog.String("cause", "a probe call failed"), slog.Duration("open_for", b.settings.OpenTimeout))
+		level = slog.LevelWarn
+	case to == gobreaker.StateHalfOpen:
+		attrs = append(attrs, slog.Uint64("probe_calls", uint64(b.settings.HalfOpenCalls)))
+	case to == gobreaker.StateClosed:
+		attrs = append(attrs, slog.Uint64("successful_probes", uint64(b.settings.HalfOpenCalls)))
+	}
+	b.opts.Logger.LogAttrs(context.Background(), level, "circuit breaker state changed", attrs...)
+}
+
+func fromGobreaker(s gobreaker.State) State {
+	switch s {
+	case gobreaker.StateHalfOpen:
+		return HalfOpen
+	case gobreaker.StateOpen:
+		return Open
+	}
+	return Closed
+}
+
+// State returns the current state.
+func (b *Breaker) State() State {
+	switch Mode(b.mode.Load()) {
+	case HoldOpen:
+		return ForcedOpen
+	case HoldClosed:
+		return ForcedClosed
+	}
+	return fromGobreaker(b.cb.State())
+}
+
+// Mode returns who decides the state now.
+func (b *Breaker) Mode() Mode { return Mode(b.mode.Load()) }
+
+// Force holds the breaker open (every call rejected) or closed (every call
+// let through, none counted), until Force(Auto) gives the decision back to
+// the breaker, which resumes in the state it had. Each change is logged.
+func (b *Breaker) Force(m Mode) error {
+	if m < Auto || m > HoldClosed {
+		return fmt.Errorf("breaker %s: unknown mode %d", b.name, int(m))
+	}
+	b.modeMu.Lock()
+	defer b.modeMu.Unlock()
+	oldMode := Mode(b.mode.Load())
+	if oldMode == m {
+		return nil
+	}
+	from := b.State()
+	b.mode.Store(int32(m))
+	to := b.State()
+	if from != to {
+		b.m.transition(from, to)
+	}
+	if b.opts.Logger != nil {
+		b.opts.Logger.LogAttrs(context.Background(), slog.LevelWarn, "circuit breaker mode changed",
+			slog.String("breaker", b.name), slog.String("mode", m.String()), slog.String("previous_mode", oldMode.String()),
+			slog.String("from", from.String()), slog.String("to", to.String()))
+	}
+	return nil
+}
+
+// Counts are the calls of the current window (closed) or of the current
+// half-open probe.
+type Counts struct {
+	Calls     uint32 `json:"calls"`
+	Successes uint32 `json:"successes"`
+	Failures  uint32 `json:"failures"`
+	Neutral   uint32 `json:"neutral"`
+}
+
+// Info is a breaker's state for an admin page.
+type Info struct {
+	Name     string   `json:"name"`
+	State    State    `json:"state"`
+	Mode     Mode     `json:"mode"`
+	Counts   Counts   `json:"counts"`
+	Settings Settings `json:"settings"`
+}
+
+// Info returns the breaker's name, state, mode, counts and settings.
+func (b *Breaker) Info() Info {
+	c := b.cb.Counts()
+	return Info{Name: b.name, State: b.State(), Mode: b.Mode(), Settings: b.settings,
+		Counts: Counts{Calls: c.Requests, Successes: c.TotalSuccesses, Failures: c.TotalFailures, Neutral: c.TotalExclusions}}
+}
+
+// call is one call let through. Calls are pooled with their timer, so
+// that a call allocates only what context.WithTimeout and gobreaker do.
+type call struct {
+	b      *Breaker
+	parent context.Context
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   func(error) // gobreaker's; nil when held closed
+	timer  *time.Timer // reports a hung call when its time is up
+	armed  bool        // timer is running for this call
+	onTime func()      // c.expired, bound once
+	ended  atomic.Bool
+	slot   bool
+}
+
+var calls = sync.Pool{New: func() any {
+	c := new(call)
+	c.onTime = c.expired
+	return c
+}}
+
+// begin lets a call through, or returns the rejection.
+func (b *Breaker) begin(ctx context.Context) (*call, error) {
+	mode := Mode(b.mode.Load())
+	if mode == HoldOpen {
+		b.m.reject(rejectForced)
+		return nil, b.rejected[rejectForced]
+	}
+	max := b.settings.MaxConcurrent
+	if max > 0 && b.inFlight.Add(1) > int64(max) {
+		b.inFlight.Add(-1)
+		b.m.reject(rejectConcurrency)
+		return nil, b.rejected[rejectConcurrency]
+	}
+	var done func(error)
+	if mode != HoldClosed {
+		var err error
+		if done, err = b.cb.Allow(); err != nil {
+			if max > 0 {
+				b.inFlight.Add(-1)
+			}
+			r := rejectOpen
+			if errors.Is(err, gobreaker.ErrTooManyRequests) {
+				r = rejectHalfOpen
+			}
+			b.m.reject(r)
+			return nil, b.rejected[r]
+		}
+	}
+	c := calls.Get().(*call)
+	c.b, c.parent, c.ctx, c.done, c.slot = b, ctx, ctx, done, max > 0
+	c.ended.Store(false)
+	if t := b.settings.CallTimeout; t > 0 {
+		c.ctx, c.cancel = context.WithTimeout(ctx, t)
+		// A call that is still running when its time is up counts as a
+		// failure then, not when (if ever) it returns.
+		if c.timer == nil {
+			c.timer = time.AfterFunc(t, c.onTime)
+		} else {
+			c.timer.Reset(t)
+		}
+		c.armed = true
+	}
+	return c, nil
+}
+
+func (c *call) expired() {
+	if c.parent.Err() != nil && errors.Is(context.Cause(c.parent), context.Canceled) {
+		c.end(errNeutral)
+		return
+	}
+	c.end(errFailure)
+}
+
+// end reports the outcome, once: errFailure, errNeutral or nil.
+func (c *call) end(outcome error) {
+	if !c.ended.CompareAndSwap(false, true) {
+		return
+	}
+	if c.done != nil {
+		c.done(outcome)
+	}
+	c.b.m.outcome(outcome)
+}
+
+// settle stops the timer and reports the outcome of err; the call's
+// context stays alive (the transport cancels it when the body is closed).
+// It reports whether the call may go back to the pool: not while its
+// timer's function may still be running.
+func (c *call) settle(err error) (reusable bool) {
+	reusable = true
+	if c.armed {
+		reusable = c.timer.Stop()
+		c.armed = false
+	}
+	c.end(c.classify(err))
+	if c.slot {
+		c.slot = false
+		c.b.inFlight.Add(-1)
+	}
+	return reusable
+}
+
+// recycle puts the call back in the pool when reusable; otherwise its
+// timer's function may still be reading it, and it is left to the GC.
+func (c *call) recycle(reusable bool) {
+	if reusable {
+		c.b, c.parent, c.ctx, c.cancel, c.done = nil, nil, nil, nil, nil
+		calls.Put(c)
+	}
+}
+
+// finish settles the call, cancels its context and recycles it.
+func (c *call) finish(err error) {
+	reusable := c.settle(err)
+	if c.cancel != nil {
+		c.cancel()
+	}
+	c.recycle(reusable)
+}
+
+func (c *call) classify(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case err == errFailure:
+		return errFailure
+	case c.parent.Err() != nil && errors.Is(context.Cause(c.parent), context.Canceled):
+		// The caller gave up: says nothing about the dependency.
+		return errNeutral
+	case c.b.opts.IsSuccessful != nil && c.b.opts.IsSuccessful(err):
+		return nil
+	}
+	return errFailure
+}
+
+// Do runs fn through the breaker b: at once with a [*RejectedError] when
+// the breaker is open, held open, or MaxConcurrent calls are in flight;
+// otherwise with a context bounded by CallTimeout, and counts the outcome:
+// nil is a success; an error after the caller's context was cancelled is
+// neutral; a deadline, or any other error that Options.IsSuccessful does
+// not accept, is a failure. A call still running at its deadline counts
+// as a failure at that moment; Do still waits for fn to return.
+func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	c, err := b.begin(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := runGuarded(c, fn)
+	c.finish(err)
+	return v, err
+}
+
+// runGuarded runs fn, and on a panic reports a failure and panics on.
+func runGuarded[T any](c *call, fn func(context.Context) (T, error)) (T, error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.finish(errFailure)
+			panic(p)
+		}
+	}()
+	return fn(c.ctx)
+}

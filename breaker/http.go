@@ -1,0 +1,105 @@
+package breaker
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/operable-go/operable/health"
+)
+
+// Transport returns a RoundTripper that sends each request through the
+// breaker to next (http.DefaultTransport when nil). A rejected request
+// never reaches next and fails with a [*RejectedError]. An answer below
+// 500 is a success (4xx is the dependency answering), 5xx and transport
+// errors are failures, a request cancelled by its caller is neutral.
+// CallTimeout bounds the request until its body is closed; the slot
+// counted by MaxConcurrent is given back when the answer's headers
+// arrive.
+//
+// To record the client RED metrics and spans too, put the breaker inside
+// the telemetry transport, so that rejections show there as errors:
+//
+//	client := &http.Client{Transport: svc.Transport(b.Transport(nil))}
+func (b *Breaker) Transport(next http.RoundTripper) http.RoundTripper {
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	return &transport{b: b, next: next}
+}
+
+type transport struct {
+	b    *Breaker
+	next http.RoundTripper
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c, err := t.b.begin(req.Context())
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on error
+		}
+		return nil, err
+	}
+	if c.ctx != req.Context() {
+		req = req.WithContext(c.ctx)
+	}
+	resp, err := t.roundTrip(c, req)
+	if err != nil {
+		c.finish(err)
+		return nil, err
+	}
+	outcome := error(nil)
+	if resp.StatusCode >= 500 {
+		outcome = errFailure
+	}
+	reusable := c.settle(outcome)
+	if c.cancel != nil {
+		// The deadline covers reading the body: cancel when it is closed.
+		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: c.cancel}
+	}
+	c.recycle(reusable)
+	return resp, nil
+}
+
+// roundTrip calls next; a panic in it is a failure, and goes on up.
+func (t *transport) roundTrip(c *call, req *http.Request) (*http.Response, error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.finish(errFailure)
+			panic(p)
+		}
+	}()
+	return t.next.RoundTrip(req)
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
+}
+
+// Check returns a non-critical readiness check named "breaker-<name>": it
+// warns while the breaker is open, half-open or held open, so that
+// /readyz?verbose shows it without failing the probe.
+func (b *Breaker) Check() health.Check {
+	return health.Check{
+		Name:          "breaker-" + b.name,
+		Groups:        health.Readiness,
+		NonCritical:   true,
+		ComponentType: "component",
+		Func: func(context.Context) error {
+			switch s := b.State(); s {
+			case Open, HalfOpen, ForcedOpen:
+				return fmt.Errorf("breaker: %s is %s", b.name, s)
+			}
+			return nil
+		},
+	}
+}

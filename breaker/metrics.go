@@ -1,0 +1,101 @@
+package breaker
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// Instrument names, as OpenTelemetry names them; Prometheus shows them as
+// circuit_breaker_state, circuit_breaker_transitions_total,
+// circuit_breaker_calls_total and circuit_breaker_rejections_total.
+const (
+	StateMetric       = "circuit_breaker.state"
+	TransitionsMetric = "circuit_breaker.transitions"
+	CallsMetric       = "circuit_breaker.calls"
+	RejectionsMetric  = "circuit_breaker.rejections"
+)
+
+// instruments are one breaker's metrics, with every attribute set built
+// once: a call records without allocating.
+type instruments struct {
+	transitions metric.Int64Counter
+	calls       metric.Int64Counter
+	rejections  metric.Int64Counter
+	name        attribute.KeyValue
+	// The options as slices, built once: a variadic call with a single
+	// option would allocate its slice at every call.
+	byState   [len(stateNames)][]metric.ObserveOption // breaker, state
+	byOutcome [3][]metric.AddOption                   // success, failure, neutral
+	byReason  [len(rejectReasons)][]metric.AddOption
+}
+
+const (
+	outcomeSuccess = iota
+	outcomeFailure
+	outcomeNeutral
+)
+
+func (m *instruments) init(b *Breaker) error {
+	meter := b.opts.Meter
+	m.name = attribute.String("breaker", b.name)
+	var err error
+	if m.transitions, err = meter.Int64Counter(TransitionsMetric,
+		metric.WithDescription("Changes of a circuit breaker's state."), metric.WithUnit("{transition}")); err != nil {
+		return err
+	}
+	if m.calls, err = meter.Int64Counter(CallsMetric,
+		metric.WithDescription("Calls a circuit breaker let through, by outcome."), metric.WithUnit("{call}")); err != nil {
+		return err
+	}
+	if m.rejections, err = meter.Int64Counter(RejectionsMetric,
+		metric.WithDescription("Calls a circuit breaker rejected, by reason."), metric.WithUnit("{call}")); err != nil {
+		return err
+	}
+	for i, s := range stateNames {
+		m.byState[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("state", s)))}
+	}
+	for i, o := range []string{"success", "failure", "neutral"} {
+		m.byOutcome[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("outcome", o)))}
+	}
+	for i, r := range rejectReasons {
+		m.byReason[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("reason", r)))}
+	}
+	// The state is observed at every collection, from construction on: one
+	// series per state, 1 for the current one.
+	_, err = meter.Int64ObservableGauge(StateMetric,
+		metric.WithDescription("A circuit breaker's state: 1 for the current state, 0 for the others."),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			cur := b.State()
+			for i := range stateNames {
+				v := int64(0)
+				if State(i) == cur {
+					v = 1
+				}
+				o.Observe(v, m.byState[i]...)
+			}
+			return nil
+		}))
+	return err
+}
+
+func (m *instruments) transition(from, to State) {
+	m.transitions.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(m.name,
+		attribute.String("from", from.String()), attribute.String("to", to.String()))))
+}
+
+func (m *instruments) outcome(outcome error) {
+	i := outcomeSuccess
+	switch outcome {
+	case errFailure:
+		i = outcomeFailure
+	case errNeutral:
+		i = outcomeNeutral
+	}
+	m.calls.Add(context.Background(), 1, m.byOutcome[i]...)
+}
+
+func (m *instruments) reject(reason int) {
+	m.rejections.Add(context.Background(), 1, m.byReason[reason]...)
+}

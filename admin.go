@@ -41,6 +41,8 @@ func (s *Service) routeDebug() {
 	s.debug.HandleFunc("GET /debug/flags", s.serveFlags)
 	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
 	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
+	s.debug.HandleFunc("GET /debug/breakers", s.serveBreakers)
+	s.debug.HandleFunc("PUT /debug/breakers/{name}", s.setBreakerMode)
 	// net/http/pprof also registers these on http.DefaultServeMux when
 	// imported; the SDK never serves that mux.
 	s.debug.HandleFunc("/debug/pprof/", pprof.Index)
@@ -146,15 +148,9 @@ func (s *Service) serveLogLevel(w http.ResponseWriter, _ *http.Request) {
 // setLogLevel changes the level at run time: PUT {"level":"debug"}, or the
 // bare level name as a text body.
 func (s *Service) setLogLevel(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1024))
-	if err != nil {
-		http.Error(w, "cannot read the body", http.StatusBadRequest)
+	name, ok := readChoice(w, r, "level")
+	if !ok {
 		return
-	}
-	name := strings.TrimSpace(string(body))
-	var in logLevelJSON
-	if json.Unmarshal(body, &in) == nil {
-		name = in.Level
 	}
 	lv, err := logging.ParseLevel(name)
 	if err != nil {
@@ -166,6 +162,22 @@ func (s *Service) setLogLevel(w http.ResponseWriter, r *http.Request) {
 	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "log level changed",
 		slog.String("from", strings.ToLower(old.String())), slog.String("to", strings.ToLower(lv.String())))
 	s.serveLogLevel(w, r)
+}
+
+// readChoice reads the one value of a PUT to an admin page: a JSON object
+// {"<field>":"value"}, or the bare value as a text body of at most 1 KiB.
+// On a body it cannot read, it answers 400 and returns false.
+func readChoice(w http.ResponseWriter, r *http.Request, field string) (string, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1024))
+	if err != nil {
+		http.Error(w, "cannot read the body", http.StatusBadRequest)
+		return "", false
+	}
+	var in map[string]string
+	if json.Unmarshal(body, &in) == nil {
+		return in[field], true
+	}
+	return strings.TrimSpace(string(body)), true
 }
 
 // serveConfig shows the effective configuration, the SDK's and the
@@ -188,10 +200,7 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	if s.appConfig != nil {
 		body.Service = describe(s.appConfig)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(body)
+	writeJSON(w, http.StatusOK, body)
 }
 
 // serveFlags lists the feature flags and their state.
@@ -203,8 +212,5 @@ func (s *Service) serveFlags(w http.ResponseWriter, _ *http.Request) {
 	if body.Flags == nil {
 		body.Flags = []featureflags.Info{}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(body)
+	writeJSON(w, http.StatusOK, body)
 }

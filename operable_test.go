@@ -2,6 +2,7 @@ package operable_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/health/healthtest"
 	"github.com/operable-go/operable/internal/syncbuf"
@@ -236,5 +238,59 @@ func TestFlagsFile(t *testing.T) {
 		if operable.ExitCode(err) != 78 || !strings.Contains(fmt.Sprint(err), "FLAGS_FILE") {
 			t.Errorf("FLAGS_FILE=%s: %v, want a configuration error naming FLAGS_FILE", path, err)
 		}
+	}
+}
+
+func TestBreakersAreListedAndForcedThroughTheAdminEndpoint(t *testing.T) {
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("ADMIN_TOKEN", "t0k-br"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"zeta", "alpha"} {
+		if _, err := s.Breaker(name, breaker.Settings{}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Breaker("alpha", breaker.Settings{}, nil); err == nil {
+		t.Error("a second breaker named alpha was accepted")
+	}
+	if _, err := s.Breaker("bad", breaker.Settings{FailureRatio: 2}, nil); err == nil {
+		t.Error("a breaker with FailureRatio 2 was accepted")
+	}
+	do := func(method, path, body string) (int, string) {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer t0k-br")
+		rec := httptest.NewRecorder()
+		s.AdminHandler().ServeHTTP(rec, req)
+		return rec.Code, rec.Body.String()
+	}
+	code, body := do(http.MethodGet, "/debug/breakers", "")
+	var list struct{ Breakers []breaker.Info }
+	if err := json.Unmarshal([]byte(body), &list); err != nil || code != 200 || len(list.Breakers) != 2 ||
+		list.Breakers[0].Name != "alpha" || list.Breakers[1].Name != "zeta" {
+		t.Fatalf("GET /debug/breakers = %d %s, want alpha and zeta", code, body)
+	}
+	for _, c := range []struct {
+		path, body string
+		want       int
+		state      breaker.State
+	}{
+		{"/debug/breakers/alpha", "open", 200, breaker.ForcedOpen},
+		{"/debug/breakers/alpha", `{"mode":"auto"}`, 200, breaker.Closed},
+		{"/debug/breakers/alpha", `{"mode":"ajar"}`, 400, breaker.Closed},
+		{"/debug/breakers/nope", "open", 404, breaker.Closed},
+	} {
+		if code, body := do(http.MethodPut, c.path, c.body); code != c.want {
+			t.Errorf("PUT %s %s = %d %s, want %d", c.path, c.body, code, body, c.want)
+		}
+		_, body := do(http.MethodGet, "/debug/breakers", "")
+		_ = json.Unmarshal([]byte(body), &list)
+		if got := list.Breakers[0].State; got != c.state {
+			t.Errorf("after PUT %s %s: alpha is %s, want %s", c.path, c.body, got, c.state)
+		}
+	}
+	// Its health check is registered, non-critical.
+	if _, ok := s.Health().Lookup(context.Background(), "breaker-alpha"); !ok {
+		t.Error("no breaker-alpha check")
 	}
 }

@@ -51,17 +51,18 @@ type Options struct {
 // Register routes, checks, workers and hooks before calling Run; after Run
 // starts, only the read methods may be called.
 type Service struct {
-	cfg     Config
-	logger  *slog.Logger
-	level   *slog.LevelVar
-	known   *logging.KnownValues
-	checks  *health.Checker
-	metrics *telemetry.Provider
-	life    *shutdown.Lifecycle
-	app     *http.ServeMux
-	debug   *http.ServeMux
-	info    buildInfo
-	flags   *featureflags.File // nil without FLAGS_FILE
+	cfg      Config
+	logger   *slog.Logger
+	level    *slog.LevelVar
+	known    *logging.KnownValues
+	checks   *health.Checker
+	metrics  *telemetry.Provider
+	life     *shutdown.Lifecycle
+	app      *http.ServeMux
+	debug    *http.ServeMux
+	info     buildInfo
+	flags    *featureflags.File // nil without FLAGS_FILE
+	breakers breakers
 	// appConfig and environ are what the configuration was loaded from,
 	// for /debug/config.
 	appConfig any

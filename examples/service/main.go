@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -32,6 +33,9 @@ type Config struct {
 	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s"`
 	// AuditFlushTimeout bounds the last send, at shutdown.
 	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s"`
+	// AuditBreaker is the circuit breaker in front of the audit upstream
+	// (AUDIT_BREAKER_MIN_CALLS, AUDIT_BREAKER_FAILURE_RATIO, ...).
+	AuditBreaker breaker.Settings `envPrefix:"AUDIT_BREAKER_"`
 	// APIKey, when set, is required as "Authorization: Bearer <key>" on the
 	// routes that change items. A secret: it never prints, and the logger
 	// masks its value wherever it appears.

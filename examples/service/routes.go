@@ -47,8 +47,14 @@ func (c *Config) Validate() error {
 func routes(s *operable.Service, cfg *Config) error {
 	st := &store{max: cfg.MaxItems, items: map[int]item{}}
 	if cfg.AuditURL != "" {
-		// Calls to the upstream are counted, timed and traced.
-		st.audit = newAuditLog(cfg.AuditURL, cfg.AuditInterval, s.Logger(), s.Transport(nil))
+		// Calls to the upstream go through a circuit breaker, so that a
+		// failing upstream is left alone until it recovers, and are
+		// counted, timed and traced (rejections included).
+		b, err := s.Breaker("audit", cfg.AuditBreaker, nil)
+		if err != nil {
+			return err
+		}
+		st.audit = newAuditLog(cfg.AuditURL, cfg.AuditInterval, s.Logger(), s.Transport(b.Transport(nil)))
 		s.Go("audit", st.audit.run)
 		// Runs after the servers stopped, so no change can come after it.
 		s.OnStop(shutdown.Hook{Name: "audit flush", Timeout: cfg.AuditFlushTimeout, Func: st.audit.flush})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -691,4 +692,90 @@ func TestFlagsFileIsWatched(t *testing.T) {
 		t.Errorf("after a corrupt write GET /hello = %d %s, want the last good flags", code, body)
 	}
 	p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "feature flags not reloaded" })
+}
+
+// TestAuditBreakerOpensOnAFailingUpstreamAndObeysTheOperator: the audit
+// upstream fails; after AUDIT_BREAKER_MIN_CALLS failed sends the breaker
+// opens, stops the calls, shows on /metrics and in /readyz?verbose (warn,
+// the probe still passes), and an operator holds it closed through
+// /debug/breakers.
+func TestAuditBreakerOpensOnAFailingUpstreamAndObeysTheOperator(t *testing.T) {
+	t.Parallel()
+	const token = "breaker-admin-token"
+	var hits atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		hits.Add(1)
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(sink.Close)
+	p := start(t, "AUDIT_URL="+sink.URL, "AUDIT_INTERVAL=50ms", "AUDIT_BREAKER_MIN_CALLS=2",
+		"AUDIT_BREAKER_OPEN_TIMEOUT=10m", "ADMIN_TOKEN="+token)
+	createItem(t, p, "kept") // a pending event: every interval tries to send it
+	opened := p.WaitLog(10*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "circuit breaker state changed" && m["breaker"] == "audit" && m["to"] == "open"
+	})
+	if opened["calls"] != 2.0 || opened["failures"] != 2.0 || opened["level"] != "WARN" {
+		t.Errorf("transition log = %v, want calls 2, failures 2 at WARN", opened)
+	}
+	metric := func(name, match string) bool {
+		_, body := p.Get(p.AdminURL, "/metrics")
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, name+"{") && strings.Contains(line, `breaker="audit"`) && strings.Contains(line, match) {
+				return true
+			}
+		}
+		return false
+	}
+	if !metric("circuit_breaker_state", `state="open"} 1`) {
+		t.Error(`/metrics lacks circuit_breaker_state{breaker="audit",state="open"} 1`)
+	}
+	if !metric("circuit_breaker_calls_total", `outcome="failure"`) || !metric("circuit_breaker_transitions_total", `to="open"`) {
+		t.Error("/metrics lacks the breaker's calls or transitions")
+	}
+	code, body := p.Get(p.AdminURL, "/readyz?verbose")
+	if code != http.StatusOK || !strings.Contains(body, `"breaker-audit":[{`) || !strings.Contains(body, `"status":"warn"`) {
+		t.Errorf("/readyz?verbose = %d %s, want 200 with breaker-audit at warn", code, body)
+	}
+	// Open: the upstream is left alone, the rejections are counted.
+	before := hits.Load()
+	waitFor(t, 10*time.Second, func() bool { return metric("circuit_breaker_rejections_total", `reason="open"`) })
+	if got := hits.Load(); got != before {
+		t.Errorf("the upstream got %d calls while the breaker was open", got-before)
+	}
+
+	// The operator holds it closed: the sends reach the upstream again.
+	auth := "Authorization: Bearer " + token
+	put := func(mode string, headers ...string) int {
+		req, _ := http.NewRequest(http.MethodPut, p.AdminURL+"/debug/breakers/audit", strings.NewReader(`{"mode":"`+mode+`"}`))
+		for _, h := range headers {
+			k, v, _ := strings.Cut(h, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := p.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := put("closed"); code != http.StatusUnauthorized {
+		t.Errorf("PUT /debug/breakers/audit without the token = %d, want 401", code)
+	}
+	if code := put("closed", auth); code != http.StatusOK {
+		t.Fatalf("PUT /debug/breakers/audit = %d, want 200", code)
+	}
+	waitFor(t, 10*time.Second, func() bool { return hits.Load() > before })
+	code, body = p.Get(p.AdminURL, "/debug/breakers", auth)
+	if code != http.StatusOK || !strings.Contains(body, `"state": "forced_closed"`) || !strings.Contains(body, `"mode": "closed"`) {
+		t.Errorf("GET /debug/breakers = %d %s, want audit forced_closed", code, body)
+	}
+	if !metric("circuit_breaker_state", `state="forced_closed"} 1`) {
+		t.Error("/metrics does not show the forced state")
+	}
+	p.WaitLog(5*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "circuit breaker mode set by operator" && m["breaker"] == "audit" && m["to_mode"] == "closed"
+	})
+	if code := put("sideways", auth); code != http.StatusBadRequest {
+		t.Errorf("PUT an unknown mode = %d, want 400", code)
+	}
 }

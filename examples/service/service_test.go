@@ -742,6 +742,12 @@ func TestAuditBreakerOpensOnAFailingUpstreamAndObeysTheOperator(t *testing.T) {
 	if got := hits.Load(); got != before {
 		t.Errorf("the upstream got %d calls while the breaker was open", got-before)
 	}
+	// The client telemetry around the breaker records the rejections as
+	// failed calls.
+	_, body = p.Get(p.AdminURL, "/metrics")
+	if !strings.Contains(body, `error_type="*breaker.RejectedError"`) {
+		t.Error(`/metrics has no client request with error_type="*breaker.RejectedError"`)
+	}
 
 	// The operator holds it closed: the sends reach the upstream again.
 	auth := "Authorization: Bearer " + token

@@ -18,7 +18,7 @@ const module = "github.com/operable-go/operable"
 // module ("" is the root); "*" applies to every package.
 var forbidden = map[string]map[string]string{
 	"*": {
-		"testing": "test code only; the servicetest harness is the one exception",
+		"testing": "test code only; the test harnesses and kits are the exceptions",
 		module:    "nothing imports the root, which wires everything (examples may)",
 		"net/http/pprof": "it registers on http.DefaultServeMux at import; only the root serves its handlers, " +
 			"on the guarded admin mux",
@@ -31,6 +31,7 @@ var forbidden = map[string]map[string]string{
 // allowedException lets the packages named undo one "*" rule.
 var allowedException = map[string][]string{
 	"internal/servicetest":    {"testing"},
+	"internal/testserver":     {"testing"},
 	"shutdown/shutdowntest":   {"testing"},
 	"health/healthtest":       {"testing"},
 	"telemetry/telemetrytest": {"testing"},

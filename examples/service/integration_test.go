@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,71 +20,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/operable-go/operable/internal/syncbuf"
+	"github.com/operable-go/operable/internal/testserver"
 )
-
-// tool returns the value of the variable naming a real server's binary.
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		if os.Getenv("OPERABLE_INTEGRATION") == "1" {
-			t.Fatalf("%s is not set; make test sets it from scripts/", name)
-		}
-		t.Skipf("%s is not set: make test runs this test against the real server", name)
-	}
-	return v
-}
-
-// freeAddr returns a loopback address that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startServer runs a real server until the test ends and waits until addr
-// accepts connections.
-func startServer(t *testing.T, addr, bin string, args ...string) *syncbuf.Buffer {
-	t.Helper()
-	out := &syncbuf.Buffer{}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = cmd.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("%s output:\n%s", filepath.Base(bin), out)
-		}
-	})
-	waitFor(t, 30*time.Second, func() bool {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return out
-}
 
 func TestSpansReachARealCollector(t *testing.T) {
 	t.Parallel()
-	bin := tool(t, "OTELCOL_BIN")
-	otlp := freeAddr(t)
+	bin := testserver.Tool(t, "OTELCOL_BIN")
+	otlp := testserver.FreeAddr(t)
 	config := filepath.Join(t.TempDir(), "otelcol.yaml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(`receivers:
   otlp:
@@ -109,7 +50,7 @@ service:
 `, otlp)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	collector := startServer(t, otlp, bin, "--config", "file:"+config)
+	collector := testserver.Start(t, otlp, bin, "--config", "file:"+config)
 
 	const apiKey = "k3y-that-must-not-reach-the-collector"
 	p := start(t, "OTEL_TRACES_EXPORTER=otlp", "OTEL_LOGS_EXPORTER=otlp", "OTEL_EXPORTER_OTLP_ENDPOINT=http://"+otlp,
@@ -140,18 +81,18 @@ service:
 		t.Fatalf("exit code %d", code)
 	}
 	waitFor(t, 10*time.Second, func() bool {
-		out := collector.String()
+		out := collector.Output.String()
 		return strings.Contains(out, traceID) && strings.Contains(out, "GET /items/{id}") &&
 			strings.Contains(out, "example-under-test") && strings.Contains(out, "rejected credentials")
 	})
-	if strings.Contains(collector.String(), apiKey) {
+	if strings.Contains(collector.Output.String(), apiKey) {
 		t.Error("the collector received the API key")
 	}
 }
 
 func TestPrometheusScrapesTheService(t *testing.T) {
 	t.Parallel()
-	dir := tool(t, "PROMETHEUS_DIR")
+	dir := testserver.Tool(t, "PROMETHEUS_DIR")
 	p := start(t)
 	admin := strings.TrimPrefix(p.AdminURL, "http://")
 
@@ -163,7 +104,7 @@ func TestPrometheusScrapesTheService(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 
-	web := freeAddr(t)
+	web := testserver.FreeAddr(t)
 	config := filepath.Join(t.TempDir(), "prometheus.yml")
 	if err := os.WriteFile(config, []byte(fmt.Sprintf(`global:
   scrape_interval: 1s
@@ -174,7 +115,7 @@ scrape_configs:
 `, admin)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	startServer(t, web, filepath.Join(dir, "prometheus"), "--config.file="+config,
+	testserver.Start(t, web, filepath.Join(dir, "prometheus"), "--config.file="+config,
 		"--storage.tsdb.path="+t.TempDir(), "--web.listen-address="+web)
 
 	const n = 25

@@ -43,14 +43,16 @@ staticcheck: $(STATICCHECK)
 
 # Unit tests, the root package's import rules, and the black-box tests of
 # examples/service (a real process, real signals, built with -race),
-# including its integration tests against a real OpenTelemetry Collector
-# (built once and cached under $(CACHE)) and a real Prometheus (Debian's
-# package, installed when missing).
+# including the integration tests against a real OpenTelemetry Collector
+# and a real Vault (both built once and cached under $(CACHE); Vault's first
+# build takes 15-25 minutes), a real Prometheus and a real Redis (Debian's
+# packages, installed when missing).
 # -count=1: the black-box tests build the service in a subprocess, which the
 # test cache cannot see, so a cached pass could hide a change.
 unit:
 	OPERABLE_INTEGRATION=1 OTELCOL_BIN="$$(CACHE=$(CACHE) ./scripts/otelcol.sh)" \
-		PROMETHEUS_DIR="$$(./scripts/prometheus.sh)" \
+		VAULT_BIN="$$(CACHE=$(CACHE) ./scripts/vault.sh)" \
+		PROMETHEUS_DIR="$$(./scripts/prometheus.sh)" REDIS_BIN="$$(./scripts/redis.sh)" \
 		$(GO) test -race -count=1 -timeout 10m ./...
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...

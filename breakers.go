@@ -44,14 +44,23 @@ func (s *Service) Breaker(name string, settings breaker.Settings, isSuccessful f
 	if err != nil {
 		return nil, fmt.Errorf("operable: %w", err)
 	}
+	if err := s.addBreaker(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// addBreaker registers b's check and lists it on /debug/breakers. The
+// caller holds s.breakers.mu.
+func (s *Service) addBreaker(b *breaker.Breaker) error {
 	if err := s.checks.Add(b.Check()); err != nil {
-		return nil, fmt.Errorf("operable: breaker %q: %w", name, err)
+		return fmt.Errorf("operable: breaker %q: %w", b.Name(), err)
 	}
 	if s.breakers.byName == nil {
 		s.breakers.byName = make(map[string]*breaker.Breaker)
 	}
-	s.breakers.byName[name] = b
-	return b, nil
+	s.breakers.byName[b.Name()] = b
+	return nil
 }
 
 // serveBreakers lists the breakers: name, state, mode, counts, settings.

@@ -41,6 +41,11 @@ type Config struct {
 	// FlagsFile is a feature flag file in flagd's format, read at start-up
 	// (see [Service.Flags]). Default: none, no flags.
 	FlagsFile string `env:"FLAGS_FILE"`
+	// VaultAddr, when set, makes the service log in to Vault at start-up
+	// and keep the session alive (see [Service.Vault]); the login and the
+	// other settings come from the VAULT_* variables that package
+	// secrets/vault reads. Default: none, no Vault.
+	VaultAddr string `env:"VAULT_ADDR"`
 }
 
 // Environments are the values ENVIRONMENT may take.

@@ -19,6 +19,7 @@ import (
 	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
+	"github.com/operable-go/operable/secrets/vault"
 	"github.com/operable-go/operable/shutdown"
 	"github.com/operable-go/operable/telemetry"
 )
@@ -63,6 +64,7 @@ type Service struct {
 	info     buildInfo
 	flags    *featureflags.File // nil without FLAGS_FILE
 	breakers breakers
+	vault    *vault.Client // nil without VAULT_ADDR
 	// appConfig and environ are what the configuration was loaded from,
 	// for /debug/config.
 	appConfig any
@@ -156,6 +158,10 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	}
 	if err := s.wireFlags(); err != nil {
 		return nil, fmt.Errorf("operable: %w", err)
+	}
+	if err := s.wireVault(ctx); err != nil {
+		_ = metrics.Shutdown(ctx)
+		return nil, err
 	}
 	s.routeDebug()
 	return s, nil

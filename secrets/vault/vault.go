@@ -1,0 +1,301 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/secrets"
+)
+
+// Options configure [New]. Everything about where Vault is and how to log
+// in comes from the VAULT_* variables (see [Auth]).
+type Options struct {
+	// Environ replaces the process environment (for tests). Default: nil,
+	// the process environment.
+	Environ map[string]string
+	// Logger gets the session's events: logins, renewals, rotations,
+	// outages and recoveries. Default: none.
+	Logger *slog.Logger
+	// Meter records the breaker's metrics. Default: none.
+	Meter metric.Meter
+	// Known, when set, gets every value the client hands out, so that the
+	// log redactor masks it (a *logging.KnownValues). Default: nil.
+	Known interface{ AddSecret(secrets.Secret) }
+	// Refresh is how often Run reads the KV paths again to see new
+	// versions. Default: 1m.
+	Refresh time.Duration
+	// MaxStale is how long the last good value of a path is served while
+	// Vault cannot be reached. Default: 15m.
+	MaxStale time.Duration
+	// RequestTimeout bounds each call to Vault. Default: 5s.
+	RequestTimeout time.Duration
+	// Backoff is the first wait after a failed login or renewal; it
+	// doubles, with jitter, up to 64 times itself. Default: 1s.
+	Backoff time.Duration
+	// Breaker configures the circuit breaker in front of Vault. Default:
+	// MinCalls 3, FailureRatio 0.5, OpenTimeout 5s, CallTimeout as
+	// RequestTimeout, the rest breaker's defaults.
+	Breaker *breaker.Settings
+}
+
+func (o Options) withDefaults() Options {
+	if o.Refresh <= 0 {
+		o.Refresh = time.Minute
+	}
+	if o.MaxStale <= 0 {
+		o.MaxStale = 15 * time.Minute
+	}
+	if o.RequestTimeout <= 0 {
+		o.RequestTimeout = 5 * time.Second
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Auth is how the client logs in, read from the environment by [AuthFromEnv].
+type Auth struct {
+	// Method is "token", "approle" or "kubernetes".
+	Method string
+	// Token is VAULT_TOKEN, for the token method: used as given, renewed
+	// when renewable, never revoked by the client.
+	Token secrets.Secret
+	// RoleID (VAULT_ROLE_ID) and SecretIDFile (VAULT_SECRET_ID_FILE), for
+	// AppRole at Mount (VAULT_APPROLE_MOUNT, default "approle").
+	RoleID, SecretIDFile string
+	// Role (VAULT_KUBERNETES_ROLE) and JWTFile (VAULT_KUBERNETES_TOKEN_FILE,
+	// default the service account's token file), for Kubernetes at Mount
+	// (VAULT_KUBERNETES_MOUNT, default "kubernetes").
+	Role, JWTFile string
+	// Mount is the auth method's mount path.
+	Mount string
+}
+
+// DefaultJWTFile is where Kubernetes mounts the service account's token.
+const DefaultJWTFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+// AuthFromEnv picks the login method: VAULT_AUTH_METHOD when set, else
+// token when VAULT_TOKEN is set, AppRole when VAULT_ROLE_ID is, Kubernetes
+// when VAULT_KUBERNETES_ROLE is. Every missing variable is named.
+func AuthFromEnv(env func(string) string) (Auth, error) {
+	a := Auth{Method: env("VAULT_AUTH_METHOD")}
+	if a.Method == "" {
+		switch {
+		case env("VAULT_TOKEN") != "":
+			a.Method = "token"
+		case env("VAULT_ROLE_ID") != "":
+			a.Method = "approle"
+		case env("VAULT_KUBERNETES_ROLE") != "":
+			a.Method = "kubernetes"
+		default:
+			return a, errors.New("vault: no login: set VAULT_TOKEN, VAULT_ROLE_ID with VAULT_SECRET_ID_FILE, or VAULT_KUBERNETES_ROLE")
+		}
+	}
+	var missing []string
+	need := func(name string) string {
+		v := env(name)
+		if v == "" {
+			missing = append(missing, name)
+		}
+		return v
+	}
+	orDefault := func(name, def string) string {
+		if v := env(name); v != "" {
+			return v
+		}
+		return def
+	}
+	switch a.Method {
+	case "token":
+		a.Token = secrets.New(need("VAULT_TOKEN"))
+	case "approle":
+		a.RoleID, a.SecretIDFile = need("VAULT_ROLE_ID"), need("VAULT_SECRET_ID_FILE")
+		a.Mount = orDefault("VAULT_APPROLE_MOUNT", "approle")
+	case "kubernetes":
+		a.Role = need("VAULT_KUBERNETES_ROLE")
+		a.JWTFile = orDefault("VAULT_KUBERNETES_TOKEN_FILE", DefaultJWTFile)
+		a.Mount = orDefault("VAULT_KUBERNETES_MOUNT", "kubernetes")
+	default:
+		return a, fmt.Errorf("vault: VAULT_AUTH_METHOD %q: want token, approle or kubernetes", a.Method)
+	}
+	if len(missing) > 0 {
+		return a, fmt.Errorf("vault: the %s login needs %s", a.Method, strings.Join(missing, ", "))
+	}
+	return a, nil
+}
+
+// Client is a secrets.Provider over a Vault session. It is safe for
+// concurrent use. Make it with [New], start [Client.Run] for the life of
+// the service.
+type Client struct {
+	api  *vaultapi.Client
+	http *http.Client // the api client's, to close its idle connections
+	auth Auth
+	opts Options
+	log  *slog.Logger
+	br   *breaker.Breaker
+
+	session session
+
+	mu      sync.Mutex
+	entries map[string]*entry        // by path
+	reading map[string]chan struct{} // first reads in flight, by path
+	outage  *outage                  // nil while Vault answers
+}
+
+// outage is the ongoing failure to reach Vault.
+type outage struct {
+	since time.Time
+	err   error
+}
+
+// New reads the VAULT_* variables, logs in and returns the client. ctx
+// bounds the login.
+func New(ctx context.Context, opts Options) (*Client, error) {
+	opts = opts.withDefaults()
+	env := func(k string) string {
+		if opts.Environ != nil {
+			return opts.Environ[k]
+		}
+		return os.Getenv(k)
+	}
+	addr := env("VAULT_ADDR")
+	if addr == "" {
+		return nil, errors.New("vault: VAULT_ADDR is not set")
+	}
+	auth, err := AuthFromEnv(env)
+	if err != nil {
+		return nil, err
+	}
+	cfg := vaultapi.DefaultConfig()
+	cfg.Address = addr
+	cfg.Timeout = opts.RequestTimeout
+	cfg.MaxRetries = 0 // the breaker and Run's backoff decide when to try again
+	if ca := env("VAULT_CACERT"); ca != "" {
+		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACert: ca}); err != nil {
+			return nil, fmt.Errorf("vault: VAULT_CACERT: %w", err)
+		}
+	}
+	api, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE from the process
+	// environment itself; the client uses only what Environ says.
+	api.ClearToken()
+	api.ClearNamespace()
+	if ns := env("VAULT_NAMESPACE"); ns != "" {
+		api.SetNamespace(ns)
+	}
+	bs := breaker.Settings{MinCalls: 3, FailureRatio: 0.5, OpenTimeout: 5 * time.Second, CallTimeout: opts.RequestTimeout}
+	if opts.Breaker != nil {
+		bs = *opts.Breaker
+	}
+	br, err := breaker.New("vault", bs, breaker.Options{Logger: opts.Logger, Meter: opts.Meter,
+		// A missing secret or a refused login is an answer, not an outage.
+		IsSuccessful: isAnswer})
+	if err != nil {
+		return nil, fmt.Errorf("vault: %w", err)
+	}
+	c := &Client{api: api, http: cfg.HttpClient, auth: auth, opts: opts, log: opts.Logger, br: br, entries: map[string]*entry{}, reading: map[string]chan struct{}{}}
+	if auth.Method == "token" {
+		c.mask(auth.Token.Reveal())
+	}
+	if err := c.login(ctx, 0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// mask registers a token or value with the redactor, when there is one.
+func (c *Client) mask(v string) {
+	if c.opts.Known != nil && v != "" {
+		c.opts.Known.AddSecret(secrets.New(v))
+	}
+}
+
+// isAnswer reports whether err is Vault answering (4xx), not failing.
+func isAnswer(err error) bool {
+	var re *vaultapi.ResponseError
+	return errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500
+}
+
+// Breaker returns the circuit breaker in front of Vault.
+func (c *Client) Breaker() *breaker.Breaker { return c.br }
+
+// call runs fn against Vault through the breaker, within RequestTimeout.
+func call[T any](ctx context.Context, c *Client, fn func(context.Context) (T, error)) (T, error) {
+	return breaker.Do(ctx, c.br, fn)
+}
+
+// Check returns a non-critical readiness check named "vault": it warns
+// while Vault cannot be reached (values are being served from the cache),
+// or while the client holds no valid token.
+func (c *Client) Check() health.Check {
+	return health.Check{
+		Name: "vault", Groups: health.Readiness, NonCritical: true, ComponentType: "datastore",
+		Func: func(context.Context) error {
+			c.mu.Lock()
+			o := c.outage
+			c.mu.Unlock()
+			if o != nil {
+				return fmt.Errorf("vault unreachable since %s, serving cached values: %w", o.since.UTC().Format(time.RFC3339), o.err)
+			}
+			if !c.session.valid(time.Now()) {
+				return errors.New("vault: no valid token")
+			}
+			return nil
+		},
+	}
+}
+
+// failed records a failed call to Vault: the start of an outage, logged once.
+func (c *Client) failed(err error) {
+	c.mu.Lock()
+	started := c.outage == nil
+	if started {
+		c.outage = &outage{since: time.Now(), err: err}
+	} else {
+		c.outage.err = err
+	}
+	c.mu.Unlock()
+	if started {
+		c.log.Warn("vault unreachable; serving cached values", slog.Any("error", err), slog.Duration("max_stale", c.opts.MaxStale))
+	}
+}
+
+// succeeded ends an outage, logged once.
+func (c *Client) succeeded() {
+	c.mu.Lock()
+	o := c.outage
+	c.outage = nil
+	c.mu.Unlock()
+	if o != nil {
+		c.log.Info("vault reachable again", slog.Duration("outage", time.Since(o.since).Round(time.Millisecond)))
+	}
+}
+
+// backoff returns the wait before attempt n (0 for the first retry):
+// Backoff doubled n times, at most 64 times Backoff, with ±50% jitter so
+// that many instances do not retry in step.
+func (c *Client) backoff(n int) time.Duration {
+	d := c.opts.Backoff << min(n, 6)
+	return d/2 + rand.N(d)
+}

@@ -273,7 +273,8 @@ func (c *Client) failed(err error) {
 	if started {
 		c.outage = &outage{since: time.Now(), err: err}
 	} else {
-		c.outage.err = err
+		// A new value, not a write into the one Check may be reading.
+		c.outage = &outage{since: c.outage.since, err: err}
 	}
 	c.mu.Unlock()
 	if started {

@@ -1,28 +1,56 @@
 package config
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
-	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
 
-	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/secrets"
 )
 
-// Options tell [Load] where to read from. The zero value reads the process
-// environment with no prefix.
+// Options tell [Load] where to read from. The zero value reads
+// config/base.yaml (or .json), config/local.yaml (or .json) when they exist,
+// then the process environment with no prefix, and resolves env: and file:
+// references.
 type Options struct {
-	// Prefix is put before every variable name, e.g. "APP_". Default: none.
+	// Prefix is put before every variable name, e.g. "APP_". Keys in files
+	// are written without it. Default: none.
 	Prefix string
 
 	// Environ holds the variables to read instead of the process environment
 	// (for tests). Default: nil, which means os.Environ.
 	Environ map[string]string
+
+	// Dir is the directory of the configuration files; a missing one holds
+	// no files. Default: DefaultDir, "config".
+	Dir string
+
+	// Files are the files read from Dir, in order, later wins; "{env}" is
+	// replaced by the environment. A missing file is skipped; a malformed
+	// one is a problem. Default: DefaultFiles. An empty, non-nil slice
+	// reads no file.
+	Files []string
+
+	// Environment picks the "{env}" files and the policies: in staging and
+	// production a secret must come from the secret manager or a mounted
+	// file. Default: the ENVIRONMENT variable, else "local".
+	Environment string
+
+	// Resolver resolves the references a secret field may hold in any
+	// layer ("vault:kv/data/app#password", "file:/var/run/secrets/db",
+	// "env:DB_PASSWORD"). Default: env: and file: (secrets.Env over Environ,
+	// secrets.Files); a "vault" entry adds Vault.
+	Resolver secrets.Resolver
+
+	// Sources, for [Describe], is what [LoadAll] recorded: the layer of
+	// every value and the ones it shadowed. Default: nil, Describe looks at
+	// the environment only.
+	Sources *Sources
 }
 
 // Load returns a T filled from its `envDefault` tags and then from the
@@ -33,38 +61,10 @@ func Load[T any](opts Options) (T, error) {
 	return dst, err
 }
 
-// LoadInto fills the struct dst points to from its `envDefault` tags and
-// then from the environment, then calls its Validate method when it has one
-// (func (*T) Validate() error or func (T) Validate() error).
-//
-// On bad input LoadInto returns an error that lists every problem at once,
-// each naming the variable and field and why it was rejected, never the
-// value itself; the error is a *[Error] (test it with [errors.As]).
+// LoadInto fills the struct dst points to, as [LoadAll] does for several.
 func LoadInto(dst any, opts Options) error {
-	t := reflect.TypeOf(dst)
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-		return fmt.Errorf("config: LoadInto needs a pointer to a struct, got %T", dst)
-	}
-	err := env.ParseWithOptions(dst, env.Options{
-		Environment: environ.Or(opts.Environ),
-		Prefix:      opts.Prefix,
-		FuncMap: map[reflect.Type]env.ParserFunc{
-			reflect.TypeFor[secrets.Secret](): func(v string) (any, error) { return secrets.New(v), nil },
-		},
-	})
-	var problems []Problem
-	if err != nil {
-		problems = parseProblems(t.Elem(), opts.Prefix, err)
-	}
-	if v, ok := dst.(interface{ Validate() error }); ok {
-		problems = appendValidation(problems, flattenErr(v.Validate()))
-	}
-	problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, problems)
-	if len(problems) > 0 {
-		sort.SliceStable(problems, func(i, j int) bool { return problems[i].sortKey() < problems[j].sortKey() })
-		return &Error{Problems: problems}
-	}
-	return nil
+	_, err := LoadAll(context.Background(), opts, dst)
+	return err
 }
 
 // validateNested calls the Validate method of every nested config struct
@@ -202,16 +202,28 @@ type Problem struct {
 	Field string
 	// Var is the environment variable the value came from (or would have).
 	Var string
+	// Source is where the rejected value was written, "file:line:column"
+	// for a value from a file. Empty for the environment.
+	Source string
 	// Reason says why the input was rejected.
 	Reason string
 }
 
 func (p *Problem) Error() string { return p.String() }
 
-func (p Problem) sortKey() string { return p.Var + "\x00" + p.Field }
+func (p Problem) sortKey() string { return p.Source + "\x00" + p.Var + "\x00" + p.Field }
 
-// String formats the problem as "VAR (field Path): reason".
+// String formats the problem as "file:line:col: VAR (field Path): reason",
+// with the parts it has.
 func (p Problem) String() string {
+	if p.Source != "" {
+		q := p
+		q.Source = ""
+		if rest := q.String(); rest != "" {
+			return p.Source + ": " + rest
+		}
+		return p.Source
+	}
 	switch {
 	case p.Var != "" && p.Field != "":
 		return fmt.Sprintf("%s (field %s): %s", p.Var, p.Field, p.Reason)

@@ -24,12 +24,20 @@ type Field struct {
 	Required bool `json:"required,omitempty"`
 	// Secret reports a secrets.Secret field.
 	Secret bool `json:"secret,omitempty"`
-	// Source is the layer the value came from: "env:NAME", "default", or
-	// "unset" (the zero value).
+	// Source is the layer the value came from: "default",
+	// "file:config/base.yaml:12:3", "env:NAME", a resolved reference
+	// ("vault:kv/data/app#password (version 7)"), or "unset" (the zero
+	// value). Without Options.Sources, Describe sees defaults and the
+	// environment only.
 	Source string `json:"source"`
+	// Shadowed are the layers that set the value before Source did, in
+	// order (with Options.Sources).
+	Shadowed []string `json:"shadowed,omitempty"`
 	// Value is the field's value as text; [secrets.Redacted] for secrets.
 	// Empty when Describe is given a nil struct.
 	Value string `json:"value"`
+
+	hasDefault bool
 }
 
 // Describe lists the fields of the struct cfg points to (or holds), in
@@ -40,6 +48,7 @@ type Field struct {
 // one to document the variables a service reads.
 func Describe(cfg any, opts Options) []Field {
 	env := environ.Or(opts.Environ)
+	sources := opts.Sources
 	v := reflect.ValueOf(cfg)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
@@ -88,6 +97,16 @@ func Describe(cfg any, opts Options) []Field {
 				f.Default = def
 			} else if hasDef {
 				f.Default = secrets.Redacted
+			}
+			f.hasDefault = hasDef
+			if chain := sources.Of(f.Var); sources != nil {
+				f.Source = "unset"
+				if len(chain) > 0 {
+					f.Source, f.Shadowed = chain[len(chain)-1], chain[:len(chain)-1]
+				}
+				f.Value = valueText(fv, f.Secret)
+				out = append(out, f)
+				continue
 			}
 			switch _, set := env[f.Var]; {
 			case set:

@@ -1,0 +1,402 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/operable-go/operable/internal/environ"
+	"github.com/operable-go/operable/secrets"
+)
+
+// Sources is where each loaded value came from: for every variable, the
+// layers that set it, in order, the last one the effective value
+// ("default", "file:config/base.yaml:12:3", "env:APP_PORT",
+// "vault:kv/data/app#password (version 7)"). Give it to [Describe] through
+// Options.Sources.
+type Sources struct {
+	byVar map[string][]string
+}
+
+// Of returns the layers that set the variable (prefix included), in
+// order; nil when none did.
+func (s *Sources) Of(variable string) []string {
+	if s == nil {
+		return nil
+	}
+	return s.byVar[variable]
+}
+
+func (s *Sources) add(variable, origin string) {
+	s.byVar[variable] = append(s.byVar[variable], origin)
+}
+
+// effective returns the last layer that set the variable, or "".
+func (s *Sources) effective(variable string) string {
+	o := s.byVar[variable]
+	if len(o) == 0 {
+		return ""
+	}
+	return o[len(o)-1]
+}
+
+// Environments with the secret policy: a secret must come from the secret
+// manager or a mounted file.
+var strictEnvironments = map[string]bool{"staging": true, "production": true}
+
+// LoadAll fills the structs dsts point to from the same layers, later
+// wins:
+//
+//  1. struct defaults (`envDefault` tags);
+//  2. the files of Options.Files in Options.Dir (YAML or JSON, the keys
+//     being the variable names without the prefix; nested mappings join
+//     their keys with "_", lists become comma-separated);
+//  3. the environment variables (`env` tags, with Options.Prefix);
+//  4. for secrets.Secret fields, a reference in any layer
+//     ("vault:kv/data/app#password", "file:/var/run/secrets/db",
+//     "env:NAME") resolved through Options.Resolver.
+//
+// Then it calls the Validate methods of the structs and of their nested
+// structs. In staging and production a secret must come from a vault: or
+// file: reference. Keys in files that name no field, and variables with
+// the prefix that name no field, are problems, with the closest valid name.
+//
+// On bad input LoadAll returns a *[Error] that lists every problem at once,
+// each with the file, line and column or the variable, the field, and why,
+// never the value. It returns, in any case, where each value came from.
+// ctx bounds the resolution of references.
+func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
+	for _, dst := range dsts {
+		t := reflect.TypeOf(dst)
+		if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+			return nil, fmt.Errorf("config: LoadAll needs pointers to structs, got %T", dst)
+		}
+	}
+	l := loader{opts: opts, env: environ.Or(opts.Environ), src: &Sources{byVar: map[string][]string{}}}
+	l.known = map[string]Field{}
+	for _, dst := range dsts {
+		for _, f := range Describe(reflect.New(reflect.TypeOf(dst).Elem()).Interface(), Options{Environ: map[string]string{}}) {
+			l.known[f.Var] = f
+		}
+	}
+	l.environment = opts.Environment
+	if l.environment == "" {
+		l.environment = l.env["ENVIRONMENT"]
+	}
+	if l.environment == "" {
+		l.environment = "local"
+	}
+	l.readFiles()
+	l.readEnv()
+	merged := l.merged()
+	for _, dst := range dsts {
+		err := env.ParseWithOptions(dst, env.Options{
+			Environment: merged,
+			Prefix:      opts.Prefix,
+			FuncMap: map[reflect.Type]env.ParserFunc{
+				reflect.TypeFor[secrets.Secret](): func(v string) (any, error) { return secrets.New(v), nil },
+			},
+		})
+		if err != nil {
+			for _, p := range parseProblems(reflect.TypeOf(dst).Elem(), opts.Prefix, err) {
+				l.problems = append(l.problems, l.locate(p))
+			}
+		}
+	}
+	for _, dst := range dsts {
+		l.resolveSecrets(ctx, reflect.ValueOf(dst).Elem())
+	}
+	for _, dst := range dsts {
+		if v, ok := dst.(interface{ Validate() error }); ok {
+			l.problems = appendValidation(l.problems, l.locateAll(flattenErr(v.Validate())))
+		}
+		l.problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, l.problems)
+	}
+	if len(l.problems) > 0 {
+		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].sortKey() < l.problems[j].sortKey() })
+		return l.src, &Error{Problems: l.problems}
+	}
+	return l.src, nil
+}
+
+// loader is one LoadAll.
+type loader struct {
+	opts        Options
+	env         map[string]string
+	environment string
+	known       map[string]Field // by variable name without the prefix
+	src         *Sources
+	problems    []Problem
+	// values are the file and environment values of the known variables,
+	// by name without the prefix: the last one wins.
+	values map[string]fileValue
+}
+
+// readFiles reads the file layers.
+func (l *loader) readFiles() {
+	l.values = map[string]fileValue{}
+	for name, f := range l.known {
+		if f.hasDefault {
+			l.src.add(l.opts.Prefix+name, "default")
+		}
+	}
+	files := l.opts.Files
+	if files == nil {
+		files = DefaultFiles
+	}
+	dir := l.opts.Dir
+	if dir == "" {
+		dir = DefaultDir
+	}
+	for _, name := range files {
+		path := filepath.Join(dir, strings.ReplaceAll(name, "{env}", l.environment))
+		f, problems := readFile(path)
+		l.problems = append(l.problems, problems...)
+		if f == nil {
+			continue
+		}
+		for _, k := range f.keys {
+			if _, ok := l.known[k.name]; ok {
+				continue
+			}
+			if f.containers[k.name] && l.isGroup(k.name) {
+				continue
+			}
+			if l.insideMap(k.name) {
+				continue
+			}
+			l.problems = append(l.problems, Problem{Source: k.pos, Reason: "unknown key " + k.name + suggest(k.name, l.names(""))})
+		}
+		for name, fld := range l.known {
+			v, ok := f.values[name]
+			if !ok && strings.HasPrefix(fld.Type, "map[") {
+				v, ok = f.mapValue(name)
+			}
+			if ok {
+				l.values[name] = v
+				l.src.add(l.opts.Prefix+name, "file:"+v.pos)
+			}
+		}
+	}
+}
+
+// isGroup reports whether name is the parent of known variables
+// (DB for DB_URL).
+func (l *loader) isGroup(name string) bool {
+	for k := range l.known {
+		if strings.HasPrefix(k, name+"_") {
+			return true
+		}
+	}
+	return false
+}
+
+// insideMap reports whether name is a key inside a map-typed variable.
+func (l *loader) insideMap(name string) bool {
+	for k, f := range l.known {
+		if strings.HasPrefix(f.Type, "map[") && strings.HasPrefix(name, k+"_") {
+			return true
+		}
+	}
+	return false
+}
+
+// names returns the known variable names with prefix, sorted.
+func (l *loader) names(prefix string) []string {
+	out := make([]string, 0, len(l.known))
+	for k := range l.known {
+		out = append(out, prefix+k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readEnv reads the environment layer, and reports variables with the
+// prefix that name no field.
+func (l *loader) readEnv() {
+	p := l.opts.Prefix
+	for name := range l.known {
+		if v, ok := l.env[p+name]; ok {
+			l.values[name] = fileValue{value: v}
+			l.src.add(p+name, "env:"+p+name)
+		}
+	}
+	if p == "" {
+		return // without a prefix, every other variable is someone else's
+	}
+	var unknown []string
+	for k := range l.env {
+		if rest, ok := strings.CutPrefix(k, p); ok {
+			if _, known := l.known[rest]; !known {
+				unknown = append(unknown, k)
+			}
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		l.problems = append(l.problems, Problem{Var: k, Reason: "unknown variable" + suggest(k, l.names(p))})
+	}
+}
+
+// merged is the environment caarlos0/env reads: the process's, with the
+// file values of variables the environment does not set.
+func (l *loader) merged() map[string]string {
+	m := maps.Clone(l.env)
+	for name, v := range l.values {
+		if _, set := l.env[l.opts.Prefix+name]; !set {
+			m[l.opts.Prefix+name] = v.value
+		}
+	}
+	return m
+}
+
+// locate adds to a problem the file position of the value it rejects.
+func (l *loader) locate(p Problem) Problem {
+	if p.Source != "" || p.Var == "" {
+		return p
+	}
+	if o := l.src.effective(p.Var); strings.HasPrefix(o, "file:") {
+		p.Source = strings.TrimPrefix(o, "file:")
+	}
+	return p
+}
+
+func (l *loader) locateAll(ps []Problem) []Problem {
+	for i := range ps {
+		if ps[i].Var == "" && ps[i].Field != "" {
+			for _, f := range l.known {
+				if f.Path == ps[i].Field {
+					ps[i].Var = l.opts.Prefix + f.Var
+				}
+			}
+		}
+		ps[i] = l.locate(ps[i])
+	}
+	return ps
+}
+
+// resolveSecrets replaces every secrets.Secret field that holds a
+// reference by what the reference names, and applies the policy of the
+// environment.
+func (l *loader) resolveSecrets(ctx context.Context, root reflect.Value) {
+	resolver := l.opts.Resolver
+	if resolver == nil {
+		resolver = secrets.Resolver{}
+	}
+	if _, ok := resolver["env"]; !ok {
+		resolver = maps.Clone(resolver)
+		resolver["env"] = secrets.Env{Environ: l.opts.Environ}
+	}
+	if _, ok := resolver["file"]; !ok {
+		resolver["file"] = secrets.Files{}
+	}
+	for _, f := range Describe(root.Addr().Interface(), Options{Environ: map[string]string{}}) {
+		if !f.Secret {
+			continue
+		}
+		fv := fieldByPath(root, f.Path)
+		if !fv.IsValid() {
+			continue
+		}
+		variable := l.opts.Prefix + f.Var
+		raw := fv.Interface().(secrets.Secret).Reveal()
+		if scheme, _, ok := strings.Cut(raw, ":"); ok && resolver[scheme] != nil {
+			v, err := resolver.Resolve(ctx, raw)
+			if err != nil {
+				l.problems = append(l.problems, l.locate(Problem{Var: variable, Field: f.Path,
+					Reason: "cannot resolve the " + scheme + ": reference: " + err.Error()}))
+				continue
+			}
+			fv.Set(reflect.ValueOf(v.Secret))
+			origin := raw
+			if v.Version != "" && scheme == "vault" {
+				origin += " (version " + v.Version + ")"
+			}
+			l.src.add(variable, origin)
+			if strictEnvironments[l.environment] && scheme != "vault" && scheme != "file" {
+				l.problems = append(l.problems, l.locate(Problem{Var: variable, Field: f.Path, Reason: fmt.Sprintf(
+					"in %s a secret must come from the secret manager or a mounted file (a vault: or file: reference), not from an %s: reference",
+					l.environment, scheme)}))
+			}
+			continue
+		}
+		if raw != "" && strictEnvironments[l.environment] {
+			from := l.src.effective(variable)
+			l.problems = append(l.problems, l.locate(Problem{Var: variable, Field: f.Path, Reason: fmt.Sprintf(
+				"in %s a secret must come from the secret manager or a mounted file (a vault: or file: reference), not from %s",
+				l.environment, describeOrigin(from))}))
+		}
+	}
+}
+
+func describeOrigin(o string) string {
+	switch {
+	case o == "default":
+		return "a default in code"
+	case strings.HasPrefix(o, "file:"):
+		return "a plain value in a config file"
+	case strings.HasPrefix(o, "env:"):
+		return "a plain environment variable"
+	}
+	return o
+}
+
+// fieldByPath returns the settable field at "A.B.C" under v, following
+// non-nil pointers; the zero Value when a pointer on the way is nil.
+func fieldByPath(v reflect.Value, path string) reflect.Value {
+	for _, name := range strings.Split(path, ".") {
+		for v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}
+			}
+			v = v.Elem()
+		}
+		v = v.FieldByName(name)
+		if !v.IsValid() {
+			return v
+		}
+	}
+	return v
+}
+
+// suggest returns " (did you mean X?)" for the closest of names to name,
+// when one is close enough to be a likely typo.
+func suggest(name string, names []string) string {
+	best, bestD := "", len(name)/3+2
+	for _, n := range names {
+		if d := distance(strings.ToUpper(name), strings.ToUpper(n)); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// distance is the Levenshtein distance between a and b.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

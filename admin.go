@@ -186,7 +186,7 @@ func readChoice(w http.ResponseWriter, r *http.Request, field string) (string, b
 // secret values inside other fields masked too.
 func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	describe := func(cfg any) []config.Field {
-		fields := config.Describe(cfg, config.Options{Environ: s.environ})
+		fields := config.Describe(cfg, config.Options{Environ: s.environ, Sources: s.sources})
 		for i := range fields {
 			fields[i].Value = logging.Mask(fields[i].Value, s.known)
 			fields[i].Default = logging.Mask(fields[i].Default, s.known)

@@ -48,6 +48,18 @@ type Config struct {
 	VaultAddr string `env:"VAULT_ADDR"`
 }
 
+// applyBuildInfo fills the service's name and version from the build when
+// the configuration leaves them empty, and tells info the effective ones.
+func (c *Config) applyBuildInfo(info *buildInfo) {
+	if c.ServiceName == "" {
+		c.ServiceName = info.Service
+	}
+	if c.ServiceVersion == "" {
+		c.ServiceVersion = info.Version
+	}
+	info.Service, info.Version, info.Environment = c.ServiceName, c.ServiceVersion, c.Environment
+}
+
 // Environments are the values ENVIRONMENT may take.
 var Environments = []string{"local", "development", "staging", "production"}
 

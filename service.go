@@ -65,6 +65,7 @@ type Service struct {
 	flags    *featureflags.File // nil without FLAGS_FILE
 	breakers breakers
 	vault    *vault.Client // nil without VAULT_ADDR
+	sources  *config.Sources
 	// appConfig and environ are what the configuration was loaded from,
 	// for /debug/config.
 	appConfig any
@@ -77,10 +78,15 @@ type Service struct {
 // variables included, is bad.
 func New(ctx context.Context, opts Options) (*Service, error) {
 	var cfg Config
-	err := config.LoadInto(&cfg, config.Options{Environ: opts.Environ})
-	if opts.Config != nil {
-		err = joinConfigErrors(err, config.LoadInto(opts.Config, config.Options{Environ: opts.Environ}))
+	// With Vault, the first load takes vault: references on trust; the
+	// session, which needs the logger and telemetry this load configures,
+	// resolves them in a second load below.
+	var vaultRefs secrets.Provider
+	pending := &pendingVault{}
+	if environ.Or(opts.Environ)["VAULT_ADDR"] != "" {
+		vaultRefs = pending
 	}
+	sources, err := loadConfig(ctx, opts, &cfg, vaultRefs)
 	if err != nil {
 		return nil, err
 	}
@@ -91,23 +97,13 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, err
 	}
 	info := readBuildInfo(opts)
-	if cfg.ServiceName == "" {
-		cfg.ServiceName = info.Service
-	}
-	if cfg.ServiceVersion == "" {
-		cfg.ServiceVersion = info.Version
-	}
-	info.Service, info.Version, info.Environment = cfg.ServiceName, cfg.ServiceVersion, cfg.Environment
-
+	cfg.applyBuildInfo(&info)
 	level := new(slog.LevelVar)
 	lv, _ := logging.ParseLevel(cfg.LogLevel) // validated by Config.Validate
 	level.Set(lv)
 	// Every secret the configuration holds is masked wherever it appears in
-	// a log record, whatever its key.
+	// a log record, whatever its key (registered once the last load is done).
 	known := &logging.KnownValues{}
-	for _, sec := range append(config.Secrets(&cfg), config.Secrets(opts.Config)...) {
-		known.AddSecret(sec)
-	}
 	metrics, err := telemetry.New(ctx, telemetry.Options{
 		ServiceName: cfg.ServiceName, ServiceVersion: cfg.ServiceVersion, Environment: cfg.Environment,
 		Environ: environ.Or(opts.Environ), Console: opts.Stderr,
@@ -163,6 +159,19 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		_ = metrics.Shutdown(ctx)
 		return nil, err
 	}
+	if pending.used {
+		zeroConfig(opts, &cfg)
+		if sources, err = loadConfig(ctx, opts, &cfg, s.vault); err != nil {
+			_ = metrics.Shutdown(ctx)
+			return nil, err
+		}
+		cfg.applyBuildInfo(&info)
+		s.cfg = cfg
+	}
+	s.sources = sources
+	for _, sec := range append(config.Secrets(&s.cfg), config.Secrets(opts.Config)...) {
+		known.AddSecret(sec)
+	}
 	s.routeDebug()
 	return s, nil
 }
@@ -199,22 +208,6 @@ func (s *Service) logFlagsReload(set *featureflags.Set, err error) {
 		return
 	}
 	s.logger.Info("feature flags reloaded", slog.String("file", s.cfg.FlagsFile), slog.Int("flags", len(set.Flags())))
-}
-
-// joinConfigErrors merges the SDK's and the service's configuration problems
-// into one *config.Error, so that start-up reports them in one message.
-func joinConfigErrors(a, b error) error {
-	if a == nil {
-		return b
-	}
-	if b == nil {
-		return a
-	}
-	var ea, eb *config.Error
-	if errors.As(a, &ea) && errors.As(b, &eb) {
-		return &config.Error{Problems: append(append([]config.Problem(nil), ea.Problems...), eb.Problems...)}
-	}
-	return errors.Join(a, b)
 }
 
 // addLifecycleChecks ties the probes to the lifecycle: startup passes once

@@ -16,6 +16,7 @@ import (
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/internal/syncbuf"
 	"github.com/operable-go/operable/internal/testserver"
+	"github.com/operable-go/operable/secrets"
 )
 
 func TestVaultWithoutALoginIsAConfigurationProblem(t *testing.T) {
@@ -53,10 +54,17 @@ func TestVaultIsPartOfTheService(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	var logs syncbuf.Buffer
-	s, err := operable.New(t.Context(), operable.Options{Stdout: &logs,
-		Environ: loopbackEnv("VAULT_ADDR", "http://"+addr, "VAULT_TOKEN", root, "ADMIN_TOKEN", "t0k-vault")})
+	var appCfg struct {
+		DBPassword secrets.Secret `env:"DB_PASSWORD"`
+	}
+	s, err := operable.New(t.Context(), operable.Options{Stdout: &logs, Config: &appCfg,
+		Environ: loopbackEnv("VAULT_ADDR", "http://"+addr, "VAULT_TOKEN", root, "ADMIN_TOKEN", "t0k-vault",
+			"DB_PASSWORD", "vault:secret/data/svc#db_password")})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if appCfg.DBPassword.Reveal() != pw {
+		t.Error("the service's DB_PASSWORD reference to Vault was not resolved")
 	}
 	v, err := s.Vault().Get(t.Context(), "secret/data/svc#db_password")
 	if err != nil || v.Secret.Reveal() != pw {
@@ -72,6 +80,10 @@ func TestVaultIsPartOfTheService(t *testing.T) {
 	}
 	if body := get("/readyz?verbose"); !strings.Contains(body, `"vault":[{`) || !strings.Contains(body, `"breaker-vault":[{`) {
 		t.Errorf("/readyz?verbose lacks the vault checks: %s", body)
+	}
+	if body := get("/debug/config"); !strings.Contains(body, `"source": "vault:secret/data/svc#db_password (version 1)"`) ||
+		strings.Contains(body, pw) {
+		t.Errorf("/debug/config does not say DB_PASSWORD came from Vault, or shows it: %s", body)
 	}
 	if body := get("/debug/breakers"); !strings.Contains(body, `"name": "vault"`) {
 		t.Errorf("/debug/breakers lacks the vault breaker: %s", body)

@@ -54,7 +54,7 @@ func loadSvc(t *testing.T, opts config.Options) (svcConfig, *config.Sources, err
 
 func TestLayersDefaultsThenFilesThenEnvironment(t *testing.T) {
 	dir := writeFiles(t, map[string]string{
-		"base.yaml": "PORT: 9000\nTIMEOUT: 2s\nGREETING: base\nHOSTS: [a, b]\nLABELS:\n  team: core\n  tier: web\nDB:\n  URL: postgres://base/app\n",
+		"base.yaml":       "PORT: 9000\nTIMEOUT: 2s\nGREETING: base\nHOSTS: [a, b]\nLABELS:\n  team: core\n  tier: web\nDB:\n  URL: postgres://base/app\n",
 		"production.json": `{"GREETING": "prod", "DB": {"URL": "postgres://prod/app"}}`,
 	})
 	c, src, err := loadSvc(t, config.Options{Dir: dir, Environment: "production",

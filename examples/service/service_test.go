@@ -785,3 +785,63 @@ func TestAuditBreakerOpensOnAFailingUpstreamAndObeysTheOperator(t *testing.T) {
 		t.Errorf("PUT an unknown mode = %d, want 400", code)
 	}
 }
+
+// TestConfigFilesAreLayeredAndBadOnesNamedByLine: config/base.yaml and
+// config/<ENVIRONMENT>.yaml in the working directory, under the
+// environment; /debug/config says which layer set each value; a bad file
+// stops start-up with exit code 78, naming file, line and column.
+func TestConfigFilesAreLayeredAndBadOnesNamedByLine(t *testing.T) {
+	t.Parallel()
+	const token = "config-admin-token"
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "config"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, "config", name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("base.yaml", "GREETING: Hi\nMAX_ITEMS: 50\nAUDIT_BREAKER:\n  MIN_CALLS: 7\n")
+	write("development.yaml", "GREETING: Howdy\n")
+	bin := servicetest.Build(t, pkg)
+	p := servicetest.StartIn(t, dir, bin, "ENVIRONMENT=development", "MAX_ITEMS=60", "ADMIN_TOKEN="+token)
+	if _, body := p.Get(p.AppURL, "/hello?name=x"); !strings.Contains(body, "Howdy, x") {
+		t.Errorf("GET /hello = %s, want the development file's greeting", body)
+	}
+	_, body := p.Get(p.AdminURL, "/debug/config", "Authorization: Bearer "+token)
+	var page struct {
+		Service []struct {
+			Var, Source, Value string
+			Shadowed           []string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &page); err != nil {
+		t.Fatalf("/debug/config: %v: %s", err, body)
+	}
+	want := map[string]string{
+		"GREETING":                "file:config/development.yaml:1:11",
+		"MAX_ITEMS":               "env:MAX_ITEMS",
+		"AUDIT_BREAKER_MIN_CALLS": "file:config/base.yaml:4:14",
+		"AUDIT_INTERVAL":          "default",
+	}
+	for _, f := range page.Service {
+		if w, ok := want[f.Var]; ok {
+			if f.Source != w {
+				t.Errorf("%s: source %q, want %q (shadowed %v)", f.Var, f.Source, w, f.Shadowed)
+			}
+			delete(want, f.Var)
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("/debug/config lacks %v", want)
+	}
+
+	write("base.yaml", "GREETING: Hi\nMAX_ITEMS: lots\nGRETING: typo\n")
+	code, lines := servicetest.RunIn(t, dir, bin)
+	out := strings.Join(lines, "\n")
+	if code != 78 || !strings.Contains(out, "config/base.yaml:2:12: MAX_ITEMS (field MaxItems): not a valid int") ||
+		!strings.Contains(out, "config/base.yaml:3:1: unknown key GRETING (did you mean GREETING?)") {
+		t.Errorf("exit %d, output %s; want 78 naming the file positions", code, out)
+	}
+}

@@ -103,7 +103,14 @@ type Process struct {
 // test failed.
 func Start(t testing.TB, bin string, env ...string) *Process {
 	t.Helper()
-	p := launch(t, bin, env)
+	return StartIn(t, "", bin, env...)
+}
+
+// StartIn is Start with the process's working directory set to dir, where
+// it finds its config/ files ("" for the test's own).
+func StartIn(t testing.TB, dir, bin string, env ...string) *Process {
+	t.Helper()
+	p := launch(t, bin, dir, env)
 	deadline := time.After(StartTimeout)
 	for p.AppURL == "" || p.AdminURL == "" {
 		p.mu.Lock()
@@ -139,7 +146,13 @@ func Start(t testing.TB, bin string, env ...string) *Process {
 // StartTimeout.
 func Run(t testing.TB, bin string, env ...string) (code int, lines []string) {
 	t.Helper()
-	p := launch(t, bin, env)
+	return RunIn(t, "", bin, env...)
+}
+
+// RunIn is Run in the working directory dir.
+func RunIn(t testing.TB, dir, bin string, env ...string) (code int, lines []string) {
+	t.Helper()
+	p := launch(t, bin, dir, env)
 	code = p.Wait(StartTimeout)
 	for _, l := range p.rawLines() {
 		lines = append(lines, string(l))
@@ -147,9 +160,10 @@ func Run(t testing.TB, bin string, env ...string) (code int, lines []string) {
 	return code, lines
 }
 
-func launch(t testing.TB, bin string, env []string) *Process {
+func launch(t testing.TB, bin, dir string, env []string) *Process {
 	t.Helper()
 	cmd := exec.Command(bin)
+	cmd.Dir = dir
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"),
 		"HOME=" + os.Getenv("HOME"),

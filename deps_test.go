@@ -36,6 +36,7 @@ var allowedException = map[string][]string{
 	"health/healthtest":       {"testing"},
 	"telemetry/telemetrytest": {"testing"},
 	"secrets/secretstest":     {"testing"},
+	"config/configtest":       {"testing"},
 	"":                        {"net/http/pprof", module},
 	"examples/service":        {module},
 	"examples/first":          {module},

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/operable-go/operable/internal/dirwatch"
 )
 
 // FileOptions configure [OpenFile]. The zero value coalesces events over
@@ -74,35 +74,13 @@ func (f *File) Err() error {
 // Run watches the file until ctx is done, reloading it when its directory
 // changes. It returns an error only when the watch cannot be set up.
 func (f *File) Run(ctx context.Context) error {
-	w, err := fsnotify.NewWatcher()
+	err := dirwatch.Run(ctx, filepath.Dir(f.path), f.opts.Settle, f.reload, func(err error) {
+		f.fail(fmt.Errorf("featureflags: %w", err))
+	})
 	if err != nil {
-		return fmt.Errorf("featureflags: watch: %w", err)
+		return fmt.Errorf("featureflags: %w", err)
 	}
-	defer w.Close()
-	if err := w.Add(filepath.Dir(f.path)); err != nil {
-		return fmt.Errorf("featureflags: watch %s: %w", filepath.Dir(f.path), err)
-	}
-	settle := time.NewTimer(time.Hour)
-	settle.Stop()
-	defer settle.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case _, ok := <-w.Events:
-			if !ok {
-				return nil
-			}
-			settle.Reset(f.opts.Settle)
-		case err, ok := <-w.Errors:
-			if !ok {
-				return nil
-			}
-			f.fail(fmt.Errorf("featureflags: watch: %w", err))
-		case <-settle.C:
-			f.reload()
-		}
-	}
+	return nil
 }
 
 // reload reads the file (through any symlinks) and swaps in its flags when

@@ -1,0 +1,182 @@
+package config
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/operable-go/operable/internal/dirwatch"
+)
+
+// Diff returns the paths of the fields whose values differ between two
+// structs of the same type (secrets compared by value, never shown), and
+// which of them are tagged `reload:"restart"`: settings a running service
+// cannot take (a listen address), which need a restart to apply.
+func Diff(old, new any) (changed, restart []string) {
+	ov, nv := reflect.ValueOf(old), reflect.ValueOf(new)
+	for ov.Kind() == reflect.Pointer && nv.Kind() == reflect.Pointer && !ov.IsNil() && !nv.IsNil() {
+		ov, nv = ov.Elem(), nv.Elem()
+	}
+	if ov.Kind() != reflect.Struct || ov.Type() != nv.Type() {
+		return nil, nil
+	}
+	for _, f := range Describe(ov.Addr().Interface(), Options{Environ: map[string]string{}}) {
+		a, b := fieldByPath(ov, f.Path), fieldByPath(nv, f.Path)
+		if a.IsValid() != b.IsValid() || a.IsValid() && !reflect.DeepEqual(a.Interface(), b.Interface()) {
+			changed = append(changed, f.Path)
+			if tagAt(ov.Type(), f.Path, "reload") == "restart" {
+				restart = append(restart, f.Path)
+			}
+		}
+	}
+	return changed, restart
+}
+
+// tagAt returns the tag key of the field at path in t.
+func tagAt(t reflect.Type, path, key string) string {
+	var sf reflect.StructField
+	for _, name := range strings.Split(path, ".") {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		var ok bool
+		if sf, ok = t.FieldByName(name); !ok {
+			return ""
+		}
+		t = sf.Type
+	}
+	return sf.Tag.Get(key)
+}
+
+// Change is one successful reload.
+type Change[T any] struct {
+	// Old and New are the configurations before and after.
+	Old, New *T
+	// Changed are the paths of the fields whose values changed.
+	Changed []string
+	// Restart are those of them tagged `reload:"restart"`: New holds them,
+	// but the running service keeps using the old values until restarted.
+	Restart []string
+}
+
+// WatchOptions configure [Watch].
+type WatchOptions struct {
+	// Settle is how long the directory must stay quiet after a change
+	// before the files are read again, so that a burst of events (a
+	// ConfigMap's symlink swap, an editor's temp file) makes one reload.
+	// Default: 100ms.
+	Settle time.Duration
+	// OnError is called with each failed reload; the last good
+	// configuration stays. Default: nil.
+	OnError func(error)
+}
+
+// Watcher keeps a configuration current as its files change. A reload
+// reads every layer again, validates, and only then swaps the new value in
+// atomically; a reload that fails keeps the last good value and is
+// reported. It is safe for concurrent use.
+type Watcher[T any] struct {
+	opts    Options
+	wopts   WatchOptions
+	cur     atomic.Pointer[T]
+	sources atomic.Pointer[Sources]
+	mu      sync.Mutex // one reload at a time; guards err and subs
+	err     error
+	subs    []func(Change[T])
+}
+
+// Watch loads T as [LoadAll] does and returns a Watcher holding it; Run
+// keeps it current. It fails as LoadAll does.
+func Watch[T any](ctx context.Context, opts Options, wopts WatchOptions) (*Watcher[T], error) {
+	if wopts.Settle <= 0 {
+		wopts.Settle = 100 * time.Millisecond
+	}
+	w := &Watcher[T]{opts: opts, wopts: wopts}
+	v := new(T)
+	src, err := LoadAll(ctx, opts, v)
+	if err != nil {
+		return nil, err
+	}
+	w.cur.Store(v)
+	w.sources.Store(src)
+	return w, nil
+}
+
+// Current returns the current configuration. It must not be modified.
+func (w *Watcher[T]) Current() *T { return w.cur.Load() }
+
+// Sources returns where the current values came from.
+func (w *Watcher[T]) Sources() *Sources { return w.sources.Load() }
+
+// Err returns why the last reload failed, or nil when the current value
+// is what the files say.
+func (w *Watcher[T]) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// Subscribe calls fn after every reload that changed something, from
+// Run's goroutine.
+func (w *Watcher[T]) Subscribe(fn func(Change[T])) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.subs = append(w.subs, fn)
+}
+
+// Run watches the configuration directory until ctx is done and reloads
+// after each settled burst of changes. It returns an error only when the
+// watch cannot be set up.
+func (w *Watcher[T]) Run(ctx context.Context) error {
+	dir := w.opts.Dir
+	if dir == "" {
+		dir = DefaultDir
+	}
+	err := dirwatch.Run(ctx, filepath.Clean(dir), w.wopts.Settle, func() { _ = w.Reload(ctx) }, w.fail)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	return nil
+}
+
+// Reload reads every layer now; see [Watcher].
+func (w *Watcher[T]) Reload(ctx context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	v := new(T)
+	src, err := LoadAll(ctx, w.opts, v)
+	if err != nil {
+		w.err = fmt.Errorf("config: reload failed, keeping the last good configuration: %w", err)
+		if w.wopts.OnError != nil {
+			w.wopts.OnError(w.err)
+		}
+		return w.err
+	}
+	w.err = nil
+	old := w.cur.Load()
+	changed, restart := Diff(old, v)
+	w.cur.Store(v)
+	w.sources.Store(src)
+	if len(changed) == 0 {
+		return nil
+	}
+	c := Change[T]{Old: old, New: v, Changed: changed, Restart: restart}
+	for _, fn := range w.subs {
+		fn(c)
+	}
+	return nil
+}
+
+func (w *Watcher[T]) fail(err error) {
+	w.mu.Lock()
+	w.err = fmt.Errorf("config: %w", err)
+	w.mu.Unlock()
+	if w.wopts.OnError != nil {
+		w.wopts.OnError(err)
+	}
+}

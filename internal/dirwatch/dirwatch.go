@@ -1,0 +1,49 @@
+// Package dirwatch watches a directory for changes and reports each burst
+// of them once, after it settles: the way a file that is renamed into
+// place, rewritten by an editor through a temp file, or swapped by
+// Kubernetes (a ConfigMap's ..data symlink) is seen reliably. Watching the
+// file itself misses all three.
+package dirwatch
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// Run watches dir until ctx is done, and calls settled once the directory
+// has been quiet for settle after one or more events; errors of the watch
+// go to failed. It returns an error only when the watch cannot be set up.
+func Run(ctx context.Context, dir string, settle time.Duration, settled func(), failed func(error)) error {
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer w.Close()
+	if err := w.Add(dir); err != nil {
+		return fmt.Errorf("watch %s: %w", dir, err)
+	}
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case _, ok := <-w.Events:
+			if !ok {
+				return nil
+			}
+			timer.Reset(settle)
+		case err, ok := <-w.Errors:
+			if !ok {
+				return nil
+			}
+			failed(fmt.Errorf("watch: %w", err))
+		case <-timer.C:
+			settled()
+		}
+	}
+}

@@ -186,7 +186,7 @@ func readChoice(w http.ResponseWriter, r *http.Request, field string) (string, b
 // secret values inside other fields masked too.
 func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	describe := func(cfg any) []config.Field {
-		fields := config.Describe(cfg, config.Options{Environ: s.environ, Sources: s.sources})
+		fields := config.Describe(cfg, config.Options{Environ: s.environ, Sources: s.sources.Load()})
 		for i := range fields {
 			fields[i].Value = logging.Mask(fields[i].Value, s.known)
 			fields[i].Default = logging.Mask(fields[i].Default, s.known)
@@ -197,8 +197,8 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		SDK     []config.Field `json:"sdk"`
 		Service []config.Field `json:"service,omitempty"`
 	}{SDK: describe(&s.cfg)}
-	if s.appConfig != nil {
-		body.Service = describe(s.appConfig)
+	if app := s.appSnapshot.Load(); app != nil {
+		body.Service = describe(app)
 	}
 	writeJSON(w, http.StatusOK, body)
 }

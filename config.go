@@ -11,41 +11,44 @@ import (
 	"github.com/operable-go/operable/secrets"
 )
 
-// Config is the SDK's own configuration, read from the environment variables
-// named in its tags. The service's own settings go in a struct of its own,
-// passed as [Options.Config].
+// Config is the SDK's own configuration, read from the layers of package
+// config (defaults, config/ files, environment variables, secret
+// references) under the variable names in its tags. The service's own
+// settings go in a struct of its own, passed as [Options.Config]. When the
+// config files change at run time, LogLevel takes effect at once; the
+// fields tagged reload:"restart" are reported as needing a restart.
 type Config struct {
 	// ServiceName names the service in logs and metrics. Default:
 	// Options.Name.
-	ServiceName string `env:"SERVICE_NAME"`
+	ServiceName string `env:"SERVICE_NAME" reload:"restart"`
 	// ServiceVersion is the service's version. Default: Options.Version.
-	ServiceVersion string `env:"SERVICE_VERSION"`
+	ServiceVersion string `env:"SERVICE_VERSION" reload:"restart"`
 	// Environment is local, development, staging or production.
-	Environment string `env:"ENVIRONMENT" envDefault:"local"`
+	Environment string `env:"ENVIRONMENT" envDefault:"local" reload:"restart"`
 	// HTTPAddr is the application listener's address.
-	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080"`
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080" reload:"restart"`
 	// AdminAddr is the admin listener's address (probes, metrics, debug).
-	AdminAddr string `env:"ADMIN_ADDR" envDefault:":9090"`
+	AdminAddr string `env:"ADMIN_ADDR" envDefault:":9090" reload:"restart"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 	// LogFormat is json or text.
-	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json" reload:"restart"`
 	// ShutdownTimeout bounds the whole stop sequence.
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s" reload:"restart"`
 	// ShutdownDrainDelay is how long the service keeps serving after a
 	// stop signal while readiness fails. Default: 5s, 0 when Environment
 	// is local.
-	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY"`
+	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY" reload:"restart"`
 	// AdminToken guards /debug/. Without it, /debug/ answers 404.
-	AdminToken secrets.Secret `env:"ADMIN_TOKEN"`
+	AdminToken secrets.Secret `env:"ADMIN_TOKEN" reload:"restart"`
 	// FlagsFile is a feature flag file in flagd's format, read at start-up
 	// (see [Service.Flags]). Default: none, no flags.
-	FlagsFile string `env:"FLAGS_FILE"`
+	FlagsFile string `env:"FLAGS_FILE" reload:"restart"`
 	// VaultAddr, when set, makes the service log in to Vault at start-up
 	// and keep the session alive (see [Service.Vault]); the login and the
 	// other settings come from the VAULT_* variables that package
 	// secrets/vault reads. Default: none, no Vault.
-	VaultAddr string `env:"VAULT_ADDR"`
+	VaultAddr string `env:"VAULT_ADDR" reload:"restart"`
 }
 
 // applyBuildInfo fills the service's name and version from the build when

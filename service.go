@@ -10,8 +10,13 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/featureflags"
@@ -65,11 +70,18 @@ type Service struct {
 	flags    *featureflags.File // nil without FLAGS_FILE
 	breakers breakers
 	vault    *vault.Client // nil without VAULT_ADDR
-	sources  *config.Sources
-	// appConfig and environ are what the configuration was loaded from,
-	// for /debug/config.
-	appConfig any
-	environ   map[string]string
+	// sources and appSnapshot are the current configuration's layers and
+	// the service's configuration, replaced by each reload.
+	sources       atomic.Pointer[config.Sources]
+	appSnapshot   atomic.Value
+	appType       reflect.Type // of *Options.Config; nil without one
+	configErr     atomic.Pointer[error]
+	configReloads metric.Int64Counter
+	configSubsMu  sync.Mutex
+	configSubs    []func(cfg any, changed []string)
+	// environ is what the configuration is loaded from (nil: the process
+	// environment).
+	environ map[string]string
 }
 
 // New loads the configuration and builds the service; ctx bounds the work
@@ -127,18 +139,17 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		return nil, fmt.Errorf("operable: %w", err)
 	}
 	s = &Service{
-		cfg:       cfg,
-		logger:    logger,
-		level:     level,
-		known:     known,
-		checks:    &health.Checker{},
-		metrics:   metrics,
-		app:       http.NewServeMux(),
-		debug:     http.NewServeMux(),
-		info:      info,
-		flags:     flags,
-		appConfig: opts.Config,
-		environ:   opts.Environ,
+		cfg:     cfg,
+		logger:  logger,
+		level:   level,
+		known:   known,
+		checks:  &health.Checker{},
+		metrics: metrics,
+		app:     http.NewServeMux(),
+		debug:   http.NewServeMux(),
+		info:    info,
+		flags:   flags,
+		environ: opts.Environ,
 		life: shutdown.New(shutdown.Options{
 			Timeout:    cfg.ShutdownTimeout,
 			DrainDelay: cfg.DrainDelay(),
@@ -168,7 +179,17 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		cfg.applyBuildInfo(&info)
 		s.cfg = cfg
 	}
-	s.sources = sources
+	s.sources.Store(sources)
+	if opts.Config != nil {
+		s.appSnapshot.Store(opts.Config)
+		if t := reflect.TypeOf(opts.Config); t.Kind() == reflect.Pointer {
+			s.appType = t.Elem()
+		}
+	}
+	if err := s.watchConfig(); err != nil {
+		_ = metrics.Shutdown(ctx)
+		return nil, fmt.Errorf("operable: config watch: %w", err)
+	}
 	for _, sec := range append(config.Secrets(&s.cfg), config.Secrets(opts.Config)...) {
 		known.AddSecret(sec)
 	}

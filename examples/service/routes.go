@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/operable-go/operable"
@@ -81,12 +83,21 @@ func routes(s *operable.Service, cfg *Config) error {
 	if err := s.AddCheck(health.Check{Name: "goroutines", Groups: health.Liveness, Func: checkers.Goroutines(50_000)}); err != nil {
 		return err
 	}
+	// The greeting follows the config files at run time; the other
+	// settings keep their start-up values.
+	var greeting atomic.Pointer[string]
+	greeting.Store(&cfg.Greeting)
+	s.OnConfigChange(func(c any, changed []string) {
+		if slices.Contains(changed, "Greeting") {
+			greeting.Store(&c.(*Config).Greeting)
+		}
+	})
 	s.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("name")
 		if name == "" {
 			name = "world"
 		}
-		msg := cfg.Greeting + ", " + name
+		msg := *greeting.Load() + ", " + name
 		// A feature flag from FLAGS_FILE, reread on every request so that a
 		// reload of the file takes effect at once.
 		if s.Flags().Bool("loud-greeting", false) {

@@ -845,3 +845,62 @@ func TestConfigFilesAreLayeredAndBadOnesNamedByLine(t *testing.T) {
 		t.Errorf("exit %d, output %s; want 78 naming the file positions", code, out)
 	}
 }
+
+// TestConfigFilesAreReloadedAtRunTime: a change to config/base.yaml
+// reaches the running service (its greeting follows); a corrupt write is
+// kept out, and warns in readiness and on /metrics; a change to a setting
+// the running service cannot take (the shutdown budget) is reported as
+// needing a restart.
+func TestConfigFilesAreReloadedAtRunTime(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(content string) {
+		// Written aside and renamed into place, as editors and deploy tools do.
+		tmp := filepath.Join(cfgDir, ".base.yaml.tmp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(cfgDir, "base.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("GREETING: Hi\n")
+	p := servicetest.StartIn(t, dir, servicetest.Build(t, pkg))
+	greets := func(want string) bool {
+		_, body := p.Get(p.AppURL, "/hello?name=x")
+		return strings.Contains(body, want+", x")
+	}
+	if !greets("Hi") {
+		t.Fatal("the file's greeting is not used")
+	}
+	write("GREETING: Yo\n")
+	waitFor(t, 10*time.Second, func() bool { return greets("Yo") })
+	p.WaitLog(5*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "config reloaded" && fmt.Sprint(m["changed"]) == "[Greeting]"
+	})
+
+	write("GREETING: [broken\n")
+	waitFor(t, 10*time.Second, func() bool {
+		_, body := p.Get(p.AdminURL, "/readyz?verbose")
+		return strings.Contains(body, `"config-files":[{`) && strings.Contains(body, `"status":"warn"`)
+	})
+	if !greets("Yo") {
+		t.Error("a corrupt file changed the greeting")
+	}
+	if _, m := p.Get(p.AdminURL, "/metrics"); !strings.Contains(m, `config_reloads_total{`) || !strings.Contains(m, `result="failure"`) {
+		t.Error("/metrics does not count the failed reload")
+	}
+
+	write("GREETING: Hey\nSHUTDOWN_TIMEOUT: 20s\n")
+	waitFor(t, 10*time.Second, func() bool { return greets("Hey") })
+	p.WaitLog(5*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "config reloaded" && fmt.Sprint(m["restart_needed"]) == "[ShutdownTimeout]"
+	})
+	if code, _ := p.Get(p.AdminURL, "/readyz/config-files"); code != http.StatusOK {
+		t.Errorf("/readyz/config-files = %d after the fix", code)
+	}
+}

@@ -20,35 +20,35 @@ import (
 type Config struct {
 	// ServiceName names the service in logs and metrics. Default:
 	// Options.Name.
-	ServiceName string `env:"SERVICE_NAME" reload:"restart"`
+	ServiceName string `env:"SERVICE_NAME" reload:"restart" desc:"names the service in logs and metrics"`
 	// ServiceVersion is the service's version. Default: Options.Version.
-	ServiceVersion string `env:"SERVICE_VERSION" reload:"restart"`
+	ServiceVersion string `env:"SERVICE_VERSION" reload:"restart" desc:"the service's version"`
 	// Environment is local, development, staging or production.
-	Environment string `env:"ENVIRONMENT" envDefault:"local" reload:"restart"`
+	Environment string `env:"ENVIRONMENT" envDefault:"local" reload:"restart" desc:"local, development, staging or production"`
 	// HTTPAddr is the application listener's address.
-	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080" reload:"restart"`
+	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080" reload:"restart" desc:"the application listener's address"`
 	// AdminAddr is the admin listener's address (probes, metrics, debug).
-	AdminAddr string `env:"ADMIN_ADDR" envDefault:":9090" reload:"restart"`
+	AdminAddr string `env:"ADMIN_ADDR" envDefault:":9090" reload:"restart" desc:"the admin listener's address (probes, metrics, /debug/)"`
 	// LogLevel is debug, info, warn or error.
-	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error; follows config/ at run time"`
 	// LogFormat is json or text.
-	LogFormat string `env:"LOG_FORMAT" envDefault:"json" reload:"restart"`
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json" reload:"restart" desc:"json or text"`
 	// ShutdownTimeout bounds the whole stop sequence.
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s" reload:"restart"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"25s" reload:"restart" desc:"bounds the whole stop sequence"`
 	// ShutdownDrainDelay is how long the service keeps serving after a
 	// stop signal while readiness fails. Default: 5s, 0 when Environment
 	// is local.
-	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY" reload:"restart"`
+	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY" reload:"restart" desc:"serving time after a stop signal while readiness fails (default 5s, 0 when local)"`
 	// AdminToken guards /debug/. Without it, /debug/ answers 404.
-	AdminToken secrets.Secret `env:"ADMIN_TOKEN" reload:"restart"`
+	AdminToken secrets.Secret `env:"ADMIN_TOKEN" reload:"restart" desc:"bearer token for /debug/; without it /debug/ answers 404"`
 	// FlagsFile is a feature flag file in flagd's format, read at start-up
 	// (see [Service.Flags]). Default: none, no flags.
-	FlagsFile string `env:"FLAGS_FILE" reload:"restart"`
+	FlagsFile string `env:"FLAGS_FILE" reload:"restart" desc:"feature flag file in flagd format, watched"`
 	// VaultAddr, when set, makes the service log in to Vault at start-up
 	// and keep the session alive (see [Service.Vault]); the login and the
 	// other settings come from the VAULT_* variables that package
 	// secrets/vault reads. Default: none, no Vault.
-	VaultAddr string `env:"VAULT_ADDR" reload:"restart"`
+	VaultAddr string `env:"VAULT_ADDR" reload:"restart" desc:"Vault address; the login comes from the other VAULT_* variables"`
 }
 
 // applyBuildInfo fills the service's name and version from the build when

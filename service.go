@@ -424,7 +424,38 @@ func ExitCode(err error) int {
 // [ExitCode]. It never returns. A configuration error is logged as one JSON
 // line on stdout listing every problem.
 func Main(opts Options, setup func(*Service) error) {
+	if len(os.Args) == 2 && strings.HasPrefix(os.Args[1], "-help-config") {
+		os.Exit(printConfigReference(opts, os.Args[1]))
+	}
 	os.Exit(run(context.Background(), opts, setup))
+}
+
+// printConfigReference writes the variables the service reads, the SDK's
+// and its own, with types, defaults and descriptions: as text for
+// "-help-config", as Markdown for "-help-config=markdown".
+func printConfigReference(opts Options, arg string) int {
+	out := opts.Stdout
+	if out == nil {
+		out = os.Stdout
+	}
+	empty := config.Options{Environ: map[string]string{}}
+	fields := config.Describe(&Config{}, empty)
+	if opts.Config != nil {
+		fields = append(fields, config.Describe(reflect.New(reflect.TypeOf(opts.Config).Elem()).Interface(), empty)...)
+	}
+	write := config.WriteText
+	switch arg {
+	case "-help-config":
+	case "-help-config=markdown":
+		write = config.WriteMarkdown
+	default:
+		fmt.Fprintln(os.Stderr, "usage: -help-config or -help-config=markdown")
+		return 2
+	}
+	if err := write(out, fields); err != nil {
+		return 1
+	}
+	return 0
 }
 
 func run(ctx context.Context, opts Options, setup func(*Service) error) int {

@@ -22,26 +22,26 @@ import (
 type Settings struct {
 	// Window is the rolling window over which calls are counted, in ten
 	// buckets. Default: 60s.
-	Window time.Duration `env:"WINDOW" envDefault:"60s"`
+	Window time.Duration `env:"WINDOW" envDefault:"60s" desc:"rolling window over which calls are counted"`
 	// MinCalls is how many calls (successes and failures) the window must
 	// hold before the breaker may open. Default: 20.
-	MinCalls uint32 `env:"MIN_CALLS" envDefault:"20"`
+	MinCalls uint32 `env:"MIN_CALLS" envDefault:"20" desc:"calls the window must hold before the breaker may open"`
 	// FailureRatio opens the breaker when failures reach this share of the
 	// calls in the window, in (0, 1]. Default: 0.5.
-	FailureRatio float64 `env:"FAILURE_RATIO" envDefault:"0.5"`
+	FailureRatio float64 `env:"FAILURE_RATIO" envDefault:"0.5" desc:"share of failures that opens the breaker, in (0, 1]"`
 	// OpenTimeout is how long the breaker stays open before letting probe
 	// calls through (half-open). Default: 30s.
-	OpenTimeout time.Duration `env:"OPEN_TIMEOUT" envDefault:"30s"`
+	OpenTimeout time.Duration `env:"OPEN_TIMEOUT" envDefault:"30s" desc:"how long the breaker stays open before probe calls"`
 	// HalfOpenCalls is how many probe calls pass while half-open; that
 	// many successes in a row close the breaker, one failure opens it
 	// again. Default: 3.
-	HalfOpenCalls uint32 `env:"HALF_OPEN_CALLS" envDefault:"3"`
+	HalfOpenCalls uint32 `env:"HALF_OPEN_CALLS" envDefault:"3" desc:"probe calls let through while half-open"`
 	// CallTimeout bounds each call; a call still running when it runs out
 	// counts as a failure at that moment. Negative: no bound. Default: 10s.
-	CallTimeout time.Duration `env:"CALL_TIMEOUT" envDefault:"10s"`
+	CallTimeout time.Duration `env:"CALL_TIMEOUT" envDefault:"10s" desc:"bound of each call; negative: none"`
 	// MaxConcurrent bounds the calls in flight; a call beyond it is
 	// rejected at once. Negative: no bound. Default: 100.
-	MaxConcurrent int `env:"MAX_CONCURRENT" envDefault:"100"`
+	MaxConcurrent int `env:"MAX_CONCURRENT" envDefault:"100" desc:"bound of the calls in flight; negative: none"`
 }
 
 // Defaults of Settings.

@@ -24,6 +24,8 @@ type Field struct {
 	Required bool `json:"required,omitempty"`
 	// Secret reports a secrets.Secret field.
 	Secret bool `json:"secret,omitempty"`
+	// Description is the `desc` tag.
+	Description string `json:"description,omitempty"`
 	// Source is the layer the value came from: "default",
 	// "file:config/base.yaml:12:3", "env:NAME", a resolved reference
 	// ("vault:kv/data/app#password (version 7)"), or "unset" (the zero
@@ -89,8 +91,9 @@ func Describe(cfg any, opts Options) []Field {
 			}
 			f := Field{
 				Path: p, Var: prefix + key, Type: sf.Type.String(),
-				Required: strings.Contains(","+opts+",", ",required,"),
-				Secret:   sf.Type == reflect.TypeFor[secrets.Secret](),
+				Required:    strings.Contains(","+opts+",", ",required,"),
+				Secret:      sf.Type == reflect.TypeFor[secrets.Secret](),
+				Description: sf.Tag.Get("desc"),
 			}
 			def, hasDef := sf.Tag.Lookup("envDefault")
 			if !f.Secret {

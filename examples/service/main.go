@@ -21,25 +21,25 @@ import (
 // with the SDK's: a bad value in either stops start-up with exit code 78.
 type Config struct {
 	// Greeting is how GET /hello greets.
-	Greeting string `env:"GREETING" envDefault:"Hello"`
+	Greeting string `env:"GREETING" envDefault:"Hello" desc:"how GET /hello greets; follows config/ at run time"`
 	// MaxWork is the longest duration GET /work accepts.
-	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s"`
+	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s" desc:"the longest duration GET /work accepts"`
 	// MaxItems is how many items the store holds.
-	MaxItems int `env:"MAX_ITEMS" envDefault:"10000"`
+	MaxItems int `env:"MAX_ITEMS" envDefault:"10000" desc:"how many items the store holds"`
 	// AuditURL, when set, receives every item change, batched as a JSON
 	// array in a POST.
-	AuditURL string `env:"AUDIT_URL"`
+	AuditURL string `env:"AUDIT_URL" desc:"receives every item change, batched, as a JSON POST"`
 	// AuditInterval is how often the batch is sent.
-	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s"`
+	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s" desc:"how often the audit batch is sent"`
 	// AuditFlushTimeout bounds the last send, at shutdown.
-	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s"`
+	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s" desc:"bounds the last audit send, at shutdown"`
 	// AuditBreaker is the circuit breaker in front of the audit upstream
 	// (AUDIT_BREAKER_MIN_CALLS, AUDIT_BREAKER_FAILURE_RATIO, ...).
 	AuditBreaker breaker.Settings `envPrefix:"AUDIT_BREAKER_"`
 	// APIKey, when set, is required as "Authorization: Bearer <key>" on the
 	// routes that change items. A secret: it never prints, and the logger
 	// masks its value wherever it appears.
-	APIKey secrets.Secret `env:"API_KEY"`
+	APIKey secrets.Secret `env:"API_KEY" desc:"required as a bearer token on the routes that change items"`
 }
 
 func main() {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -902,5 +903,26 @@ func TestConfigFilesAreReloadedAtRunTime(t *testing.T) {
 	})
 	if code, _ := p.Get(p.AdminURL, "/readyz/config-files"); code != http.StatusOK {
 		t.Errorf("/readyz/config-files = %d after the fix", code)
+	}
+}
+
+// TestHelpConfigPrintsTheReference: the binary documents every variable
+// it reads, the SDK's and its own, and exits 0 without starting.
+func TestHelpConfigPrintsTheReference(t *testing.T) {
+	t.Parallel()
+	bin := servicetest.Build(t, pkg)
+	for arg, want := range map[string][]string{
+		"-help-config":          {"VARIABLE", "SHUTDOWN_TIMEOUT", "GREETING", "AUDIT_BREAKER_MIN_CALLS", "API_KEY                        secrets.Secret           secret"},
+		"-help-config=markdown": {"| `GREETING` | string | `Hello` |  | how GET /hello greets; follows config/ at run time |"},
+	} {
+		out, err := exec.Command(bin, arg).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		for _, w := range want {
+			if !strings.Contains(string(out), w) {
+				t.Errorf("%s output lacks %q:\n%s", arg, w, out)
+			}
+		}
 	}
 }

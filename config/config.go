@@ -316,9 +316,9 @@ type field struct{ path, key string }
 // them). A name can map to more than one field when nested structs reuse it.
 func fieldVars(t reflect.Type, prefix string) map[string][]field {
 	m := map[string][]field{}
-	for _, f := range Describe(reflect.New(t).Interface(), Options{Prefix: prefix, Environ: map[string]string{}}) {
+	for _, f := range typeFields(t) {
 		name := f.Path[strings.LastIndexByte(f.Path, '.')+1:]
-		m[name] = append(m[name], field{path: f.Path, key: f.Var})
+		m[name] = append(m[name], field{path: f.Path, key: prefix + f.Var})
 	}
 	return m
 }

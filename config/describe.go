@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/secrets"
@@ -49,8 +50,6 @@ type Field struct {
 // effective configuration (the admin /debug/config page does), or a zero
 // one to document the variables a service reads.
 func Describe(cfg any, opts Options) []Field {
-	env := environ.Or(opts.Environ)
-	sources := opts.Sources
 	v := reflect.ValueOf(cfg)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
@@ -58,10 +57,47 @@ func Describe(cfg any, opts Options) []Field {
 	if v.Kind() != reflect.Struct {
 		return nil
 	}
+	env := environ.Or(opts.Environ)
+	sources := opts.Sources
+	fields := typeFields(v.Type())
+	out := make([]Field, len(fields))
+	for i, f := range fields {
+		f.Var = opts.Prefix + f.Var
+		switch chain := sources.Of(f.Var); {
+		case sources != nil && len(chain) > 0:
+			f.Source, f.Shadowed = chain[len(chain)-1], chain[:len(chain)-1]
+		case sources != nil:
+			f.Source = "unset"
+		default:
+			if _, set := env[f.Var]; set {
+				f.Source = "env:" + f.Var
+			} else if f.hasDefault {
+				f.Source = "default"
+			} else {
+				f.Source = "unset"
+			}
+		}
+		if fv := fieldByPath(v, f.Path); fv.IsValid() {
+			f.Value = valueText(fv, f.Secret)
+		}
+		out[i] = f
+	}
+	return out
+}
+
+// fieldCache holds the fields of each struct type, without prefix, source
+// or value: the reflection is done once per type.
+var fieldCache sync.Map // reflect.Type → []Field
+
+// typeFields lists the variables of struct type t, following caarlos0/env's
+// `env` and `envPrefix` tags, in declaration order.
+func typeFields(t reflect.Type) []Field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]Field)
+	}
 	var out []Field
-	var walk func(v reflect.Value, path, prefix string)
-	walk = func(v reflect.Value, path, prefix string) {
-		t := v.Type()
+	var walk func(t reflect.Type, path, prefix string)
+	walk = func(t reflect.Type, path, prefix string) {
 		for i := range t.NumField() {
 			sf := t.Field(i)
 			if !sf.IsExported() {
@@ -71,21 +107,14 @@ func Describe(cfg any, opts Options) []Field {
 			if path != "" {
 				p = path + "." + sf.Name
 			}
-			fv := v.Field(i)
-			tag := sf.Tag.Get("env")
-			key, opts, _ := strings.Cut(tag, ",")
+			key, opts, _ := strings.Cut(sf.Tag.Get("env"), ",")
 			if key == "" || key == "-" {
 				ft := sf.Type
 				for ft.Kind() == reflect.Pointer {
 					ft = ft.Elem()
-					if fv.IsNil() {
-						fv = reflect.New(ft).Elem()
-					} else {
-						fv = fv.Elem()
-					}
 				}
 				if ft.Kind() == reflect.Struct && ft != reflect.TypeFor[secrets.Secret]() {
-					walk(fv, p, prefix+sf.Tag.Get("envPrefix"))
+					walk(ft, p, prefix+sf.Tag.Get("envPrefix"))
 				}
 				continue
 			}
@@ -102,28 +131,11 @@ func Describe(cfg any, opts Options) []Field {
 				f.Default = secrets.Redacted
 			}
 			f.hasDefault = hasDef
-			if chain := sources.Of(f.Var); sources != nil {
-				f.Source = "unset"
-				if len(chain) > 0 {
-					f.Source, f.Shadowed = chain[len(chain)-1], chain[:len(chain)-1]
-				}
-				f.Value = valueText(fv, f.Secret)
-				out = append(out, f)
-				continue
-			}
-			switch _, set := env[f.Var]; {
-			case set:
-				f.Source = "env:" + f.Var
-			case hasDef:
-				f.Source = "default"
-			default:
-				f.Source = "unset"
-			}
-			f.Value = valueText(fv, f.Secret)
 			out = append(out, f)
 		}
 	}
-	walk(v, "", opts.Prefix)
+	walk(t, "", "")
+	fieldCache.Store(t, out)
 	return out
 }
 

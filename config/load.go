@@ -81,7 +81,7 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 	l := loader{opts: opts, env: environ.Or(opts.Environ), src: &Sources{byVar: map[string][]string{}}}
 	l.known = map[string]Field{}
 	for _, dst := range dsts {
-		for _, f := range Describe(reflect.New(reflect.TypeOf(dst).Elem()).Interface(), Options{Environ: map[string]string{}}) {
+		for _, f := range typeFields(reflect.TypeOf(dst).Elem()) {
 			l.known[f.Var] = f
 		}
 	}
@@ -296,7 +296,7 @@ func (l *loader) resolveSecrets(ctx context.Context, root reflect.Value) {
 	if _, ok := resolver["file"]; !ok {
 		resolver["file"] = secrets.Files{}
 	}
-	for _, f := range Describe(root.Addr().Interface(), Options{Environ: map[string]string{}}) {
+	for _, f := range typeFields(root.Type()) {
 		if !f.Secret {
 			continue
 		}

@@ -25,7 +25,7 @@ func Diff(old, new any) (changed, restart []string) {
 	if ov.Kind() != reflect.Struct || ov.Type() != nv.Type() {
 		return nil, nil
 	}
-	for _, f := range Describe(ov.Addr().Interface(), Options{Environ: map[string]string{}}) {
+	for _, f := range typeFields(ov.Type()) {
 		a, b := fieldByPath(ov, f.Path), fieldByPath(nv, f.Path)
 		if a.IsValid() != b.IsValid() || a.IsValid() && !reflect.DeepEqual(a.Interface(), b.Interface()) {
 			changed = append(changed, f.Path)

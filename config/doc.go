@@ -1,8 +1,22 @@
 // Package config loads a service's configuration into the service's own
-// struct and reports every bad value at once without ever echoing one.
+// struct, says where every value came from, keeps it current as its files
+// change, and reports every bad input at once without ever echoing a value.
 //
-// Values come from struct defaults (`envDefault` tags) and then from
-// environment variables (`env` tags), parsed by github.com/caarlos0/env/v11.
-// Fields of type [secrets.Secret] are filled as secrets. Later work adds the
-// file layers, secret references and provenance described in the contract.
+// Layers, later wins (see [LoadAll]): struct defaults (`envDefault` tags);
+// config/base.yaml and config/<ENVIRONMENT>.yaml (or .json), whose keys are
+// the variable names; environment variables (`env` tags, with an optional
+// prefix), parsed by github.com/caarlos0/env/v11; and, for fields of type
+// [secrets.Secret], references resolved through the secrets package
+// ("vault:kv/data/app#password", "file:/var/run/secrets/db", "env:NAME"),
+// in any layer. In staging and production a secret must come from a vault:
+// or file: reference.
+//
+// Every problem names its file, line and column or its variable, the field
+// and why: unknown keys and unknown prefixed variables get the closest
+// valid name. [Sources] records the layer of each value and the ones it
+// shadowed; [Describe] shows them (secrets as [secrets.Redacted], by type),
+// and [WriteText] and [WriteMarkdown] print a reference of the variables.
+// [Watch] reloads when the files change (Kubernetes ConfigMap swaps
+// included), swapping in only a configuration that loads and validates.
+// Package config/configtest helps service authors test theirs.
 package config

@@ -132,7 +132,7 @@ func (s *Service) reloadConfig(ctx context.Context) {
 	}
 	var appChanged []string
 	if app != nil {
-		old, _ := s.appSnapshot.Load().(any)
+		old := s.appSnapshot.Load()
 		var appRestart []string
 		appChanged, appRestart = config.Diff(old, app)
 		restart = append(restart, appRestart...)

@@ -21,6 +21,7 @@ import (
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health/healthtest"
 	"github.com/operable-go/operable/internal/syncbuf"
 	"github.com/operable-go/operable/shutdown"
@@ -220,8 +221,19 @@ func TestFlagsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.Flags().Bool("new-checkout", false) {
+	if !s.Flags().Bool("new-checkout", false, featureflags.EvalContext{}) {
 		t.Error("the flag from FLAGS_FILE is not on")
+	}
+	// FLAG_<KEY> overrides a flag for a local run, and says so.
+	o, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("FLAGS_FILE", good, "FLAG_NEW_CHECKOUT", "off"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := o.Flags().BoolDetails("new-checkout", true, featureflags.EvalContext{}); d.Value || d.Variant != "off" {
+		t.Errorf("with FLAG_NEW_CHECKOUT=off: %+v", d)
+	}
+	if info := o.Flags().Flags(); info[0].Source != "env:FLAG_NEW_CHECKOUT" {
+		t.Errorf("the override's source = %q", info[0].Source)
 	}
 	req := httptest.NewRequest("GET", "/debug/flags", nil)
 	req.Header.Set("Authorization", "Bearer t0k3n-flags")
@@ -233,10 +245,11 @@ func TestFlagsFile(t *testing.T) {
 
 	bad := filepath.Join(dir, "bad.json")
 	_ = os.WriteFile(bad, []byte(`{"flags":{"x":{"state":"MAYBE"}}}`), 0o600)
-	for _, path := range []string{bad, filepath.Join(dir, "missing.json")} {
-		_, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("FLAGS_FILE", path), Stdout: io.Discard})
+	for _, env := range [][]string{{"FLAGS_FILE", bad}, {"FLAGS_FILE", filepath.Join(dir, "missing.json")},
+		{"FLAGS_FILE", good, "FLAG_NEW_CHECKOUT", "sideways"}} {
+		_, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv(env...), Stdout: io.Discard})
 		if operable.ExitCode(err) != 78 || !strings.Contains(fmt.Sprint(err), "FLAGS_FILE") {
-			t.Errorf("FLAGS_FILE=%s: %v, want a configuration error naming FLAGS_FILE", path, err)
+			t.Errorf("%v: %v, want a configuration error naming FLAGS_FILE", env, err)
 		}
 	}
 }

@@ -102,12 +102,6 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	// s is set below; the flags file calls back only once Run watches it.
-	var s *Service
-	flags, err := openFlags(cfg.FlagsFile, func(set *featureflags.Set, err error) { s.logFlagsReload(set, err) })
-	if err != nil {
-		return nil, err
-	}
 	info := readBuildInfo(opts)
 	cfg.applyBuildInfo(&info)
 	level := new(slog.LevelVar)
@@ -129,6 +123,16 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	var sinks []logging.Sink
 	if h := metrics.LogHandler(); h != nil {
 		sinks = append(sinks, logging.Sink{Handler: h})
+	}
+	// s is set below; the flags file calls back only once Run watches it.
+	var s *Service
+	flags, err := openFlags(cfg.FlagsFile, featureflags.FileOptions{
+		OnReload: func(set *featureflags.Set, changed []string, err error) { s.logFlagsReload(set, changed, err) },
+		Env:      environ.Or(opts.Environ),
+	}, metrics)
+	if err != nil {
+		_ = metrics.Shutdown(ctx)
+		return nil, err
 	}
 	logger, err := logging.New(logging.Options{
 		Writer: opts.Stdout, Level: level, Format: cfg.LogFormat, Known: known,
@@ -197,13 +201,20 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 	return s, nil
 }
 
-// openFlags reads the flag file; a file that cannot be read or parsed is a
-// configuration problem (exit code 78).
-func openFlags(path string, onReload func(*featureflags.Set, error)) (*featureflags.File, error) {
+// openFlags reads the flag file, with the FLAG_<KEY> overrides of the
+// environment and evaluation metrics; a file that cannot be read or parsed,
+// or an override naming no variant, is a configuration problem (exit code
+// 78).
+func openFlags(path string, fo featureflags.FileOptions, tp *telemetry.Provider) (*featureflags.File, error) {
 	if path == "" {
 		return nil, nil
 	}
-	f, err := featureflags.OpenFile(path, featureflags.FileOptions{OnReload: onReload})
+	m, err := featureflags.NewMetrics(tp.MeterProvider().Meter("github.com/operable-go/operable/featureflags"))
+	if err != nil {
+		return nil, fmt.Errorf("operable: flag metrics: %w", err)
+	}
+	fo.Metrics = m
+	f, err := featureflags.OpenFile(path, fo)
 	if err != nil {
 		return nil, &config.Error{Problems: []config.Problem{{Var: "FLAGS_FILE", Field: "FlagsFile", Reason: err.Error()}}}
 	}
@@ -222,13 +233,15 @@ func (s *Service) wireFlags() error {
 		Func: func(context.Context) error { return s.flags.Err() }})
 }
 
-// logFlagsReload logs every reload of the flag file, once.
-func (s *Service) logFlagsReload(set *featureflags.Set, err error) {
+// logFlagsReload logs every reload of the flag file, once, naming the
+// flags that changed.
+func (s *Service) logFlagsReload(set *featureflags.Set, changed []string, err error) {
 	if err != nil {
 		s.logger.Warn("feature flags not reloaded", slog.String("file", s.cfg.FlagsFile), slog.Any("error", err))
 		return
 	}
-	s.logger.Info("feature flags reloaded", slog.String("file", s.cfg.FlagsFile), slog.Int("flags", len(set.Flags())))
+	s.logger.Info("feature flags reloaded", slog.String("file", s.cfg.FlagsFile), slog.Int("flags", len(set.Flags())),
+		slog.Any("changed", changed))
 }
 
 // addLifecycleChecks ties the probes to the lifecycle: startup passes once

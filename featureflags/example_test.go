@@ -14,9 +14,9 @@ func ExampleParse() {
 		fmt.Println(err)
 		return
 	}
-	fmt.Println(flags.Bool("new-checkout", false))
-	fmt.Printf("%+v\n", featureflags.BoolDetails(flags, "dark-mode", false))
+	fmt.Println(flags.Bool("new-checkout", false, featureflags.EvalContext{}))
+	fmt.Printf("%+v\n", flags.BoolDetails("dark-mode", false, featureflags.EvalContext{}))
 	// Output:
 	// true
-	// {Value:false Variant: Reason:ERROR ErrorCode:FLAG_NOT_FOUND}
+	// {Value:false Variant: Reason:ERROR ErrorCode:FLAG_NOT_FOUND Metadata:map[]}
 }

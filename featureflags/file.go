@@ -22,8 +22,15 @@ type FileOptions struct {
 	// Default: 100ms.
 	Settle time.Duration
 	// OnReload, when set, is called after each reload attempt with the new
-	// set (nil on failure) and the error (nil on success). Default: nil.
-	OnReload func(set *Set, err error)
+	// set and the keys of the flags that changed (nil on failure), and the
+	// error (nil on success). Default: nil.
+	OnReload func(set *Set, changed []string, err error)
+	// Env holds FLAG_<KEY> overrides (see [Set.WithOverrides]), applied to
+	// every version of the file. Default: nil, none.
+	Env map[string]string
+	// Metrics, when set, records the evaluations of every version of the
+	// file. Default: nil.
+	Metrics *Metrics
 }
 
 // File keeps the flags of one file current. It watches the file's
@@ -51,7 +58,7 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("featureflags: %w", err)
 	}
-	set, err := Parse(data)
+	set, err := f.parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("featureflags: %s: %w", path, err)
 	}
@@ -97,18 +104,33 @@ func (f *File) reload() {
 	if same {
 		return
 	}
-	set, err := Parse(data)
+	set, err := f.parse(data)
 	if err != nil {
 		f.fail(fmt.Errorf("featureflags: %s: %w (keeping the last good flags)", f.path, err))
 		return
 	}
 	f.mu.Lock()
-	f.current.Store(set)
+	old := f.current.Swap(set)
 	f.last, f.err = data, nil
 	f.mu.Unlock()
 	if f.opts.OnReload != nil {
-		f.opts.OnReload(set, nil)
+		f.opts.OnReload(set, Changed(old, set), nil)
 	}
+}
+
+// parse reads one version of the file, with the overrides and metrics.
+func (f *File) parse(data []byte) (*Set, error) {
+	set, err := parseNamed(f.path, data)
+	if err != nil {
+		return nil, err
+	}
+	if set, err = set.WithOverrides(f.opts.Env); err != nil {
+		return nil, err
+	}
+	if f.opts.Metrics != nil {
+		set = set.WithMetrics(f.opts.Metrics)
+	}
+	return set, nil
 }
 
 func (f *File) fail(err error) {
@@ -116,6 +138,6 @@ func (f *File) fail(err error) {
 	f.err = err
 	f.mu.Unlock()
 	if f.opts.OnReload != nil {
-		f.opts.OnReload(nil, err)
+		f.opts.OnReload(nil, nil, err)
 	}
 }

@@ -30,7 +30,7 @@ func watch(t *testing.T, path string) (*featureflags.File, func() int) {
 	t.Helper()
 	var mu sync.Mutex
 	n := 0
-	f, err := featureflags.OpenFile(path, featureflags.FileOptions{Settle: 30 * time.Millisecond, OnReload: func(*featureflags.Set, error) {
+	f, err := featureflags.OpenFile(path, featureflags.FileOptions{Settle: 30 * time.Millisecond, OnReload: func(*featureflags.Set, []string, error) {
 		mu.Lock()
 		n++
 		mu.Unlock()
@@ -66,22 +66,22 @@ func TestFileReloadsAndKeepsTheLastGoodFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	f, _ := watch(t, path)
-	if f.Set().Bool("f", true) {
+	if f.Set().Bool("f", true, featureflags.EvalContext{}) {
 		t.Fatal("initial flag is on")
 	}
 	// An editor's way: write a temp file, rename it into place.
 	tmp := path + ".tmp"
 	_ = os.WriteFile(tmp, flagDoc(true), 0o600)
 	_ = os.Rename(tmp, path)
-	eventually(t, "the flag turns on", func() bool { return f.Set().Bool("f", false) })
+	eventually(t, "the flag turns on", func() bool { return f.Set().Bool("f", false, featureflags.EvalContext{}) })
 
 	_ = os.WriteFile(path, []byte(`{"flags": {"f": `), 0o600) // corrupt, half written
 	eventually(t, "the error is reported", func() bool { return f.Err() != nil })
-	if !f.Set().Bool("f", false) {
+	if !f.Set().Bool("f", false, featureflags.EvalContext{}) {
 		t.Error("a corrupt file replaced the last good flags")
 	}
 	_ = os.WriteFile(path, flagDoc(false), 0o600)
-	eventually(t, "the good file is read again", func() bool { return f.Err() == nil && !f.Set().Bool("f", true) })
+	eventually(t, "the good file is read again", func() bool { return f.Err() == nil && !f.Set().Bool("f", true, featureflags.EvalContext{}) })
 }
 
 // TestFileFollowsConfigMapSwaps mimics the kubelet: the file is a symlink
@@ -109,7 +109,7 @@ func TestFileFollowsConfigMapSwaps(t *testing.T) {
 	for i := 1; i <= 3; i++ {
 		on := i%2 == 1
 		version(i, on)
-		eventually(t, fmt.Sprintf("swap %d", i), func() bool { return f.Set().Bool("f", !on) == on })
+		eventually(t, fmt.Sprintf("swap %d", i), func() bool { return f.Set().Bool("f", !on, featureflags.EvalContext{}) == on })
 	}
 	if n := reloads(); n != 3 {
 		t.Errorf("%d reloads for 3 swaps, want 3", n)
@@ -123,7 +123,7 @@ func TestFileCoalescesBursts(t *testing.T) {
 	for i := range 20 { // ends on "off"
 		_ = os.WriteFile(path, flagDoc(i%2 == 0), 0o600)
 	}
-	eventually(t, "the last write wins", func() bool { return !f.Set().Bool("f", true) && reloads() > 0 })
+	eventually(t, "the last write wins", func() bool { return !f.Set().Bool("f", true, featureflags.EvalContext{}) && reloads() > 0 })
 	time.Sleep(100 * time.Millisecond)
 	if n := reloads(); n > 2 {
 		t.Errorf("%d reloads for a burst of 20 writes, want 1 or 2", n)

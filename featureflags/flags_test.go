@@ -1,6 +1,7 @@
 package featureflags_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -35,14 +36,14 @@ func TestEvaluate(t *testing.T) {
 		{"not loaded", nil, "new-checkout", true, featureflags.Details[bool]{Value: true, Reason: featureflags.Error, ErrorCode: featureflags.ProviderNotReady}},
 	}
 	for _, c := range bools {
-		if got := featureflags.BoolDetails(c.set, c.key, c.def); got != c.want {
+		if got := c.set.BoolDetails(c.key, c.def, featureflags.EvalContext{}); fmt.Sprint(got) != fmt.Sprint(c.want) {
 			t.Errorf("%s: BoolDetails = %+v, want %+v", c.name, got, c.want)
 		}
-		if got := c.set.Bool(c.key, c.def); got != c.want.Value {
+		if got := c.set.Bool(c.key, c.def, featureflags.EvalContext{}); got != c.want.Value {
 			t.Errorf("%s: Bool = %v", c.name, got)
 		}
 	}
-	if got := featureflags.StringDetails(set, "banner", "x"); got.Value != "hi" || got.Variant != "b" {
+	if got := set.StringDetails("banner", "x", featureflags.EvalContext{}); got.Value != "hi" || got.Variant != "b" {
 		t.Errorf("StringDetails = %+v", got)
 	}
 }
@@ -50,9 +51,9 @@ func TestEvaluate(t *testing.T) {
 func TestEvaluationDoesNotAllocate(t *testing.T) {
 	set, _ := featureflags.Parse([]byte(doc))
 	if n := testing.AllocsPerRun(100, func() {
-		_ = set.Bool("new-checkout", false)
-		_ = set.String("banner", "")
-		_ = set.Bool("missing", false)
+		_ = set.Bool("new-checkout", false, featureflags.EvalContext{})
+		_ = set.String("banner", "", featureflags.EvalContext{})
+		_ = set.Bool("missing", false, featureflags.EvalContext{})
 	}); n != 0 {
 		t.Errorf("%v allocations per evaluation, want 0", n)
 	}
@@ -62,9 +63,10 @@ func TestParseReportsEveryBadFlag(t *testing.T) {
 	_, err := featureflags.Parse([]byte(`{"flags": {
 		"a": {"state": "ON", "variants": {"x": 1}, "defaultVariant": "x"},
 		"b": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "y"},
-		"c": {"state": "ENABLED", "variants": {"x": 1}, "defaultVariant": "x", "targeting": {"if": [true, "x"]}}
+		"c": {"state": "ENABLED", "variants": {"x": 1, "y": "one"}, "defaultVariant": "x"},
+		"d": {"state": "ENABLED", "variants": {}}
 	}}`))
-	for _, want := range []string{`flag "a": state`, `flag "b": defaultVariant "y"`, `flag "c": targeting is not supported`} {
+	for _, want := range []string{`flag "a": state`, `flag "b": defaultVariant "y"`, `flag "c": variants hold different types (number, string)`, `flag "d": no variants`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Parse = %v, want it to say %s", err, want)
 		}
@@ -87,7 +89,7 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		_ = set.Bool("new-checkout", false) // must not panic
+		_ = set.Bool("new-checkout", false, featureflags.EvalContext{}) // must not panic
 	})
 }
 

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/health/checkers"
 	"github.com/operable-go/operable/secrets"
@@ -100,7 +101,7 @@ func routes(s *operable.Service, cfg *Config) error {
 		msg := *greeting.Load() + ", " + name
 		// A feature flag from FLAGS_FILE, reread on every request so that a
 		// reload of the file takes effect at once.
-		if s.Flags().Bool("loud-greeting", false) {
+		if s.Flags().Bool("loud-greeting", false, featureflags.EvalContext{TargetingKey: name}) {
 			msg = strings.ToUpper(msg)
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"message": msg})

@@ -1,0 +1,5 @@
+//go:build !race
+
+package featureflags_test
+
+const raceEnabled = false

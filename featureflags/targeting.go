@@ -36,13 +36,13 @@ type value struct {
 
 var null = value{}
 
-func boolValue(b bool) value     { return value{k: kBool, b: b} }
-func numValue(n float64) value   { return value{k: kNum, n: n} }
-func strValue(s string) value    { return value{k: kStr, s: s} }
-func arrValue(a []value) value   { return value{k: kArr, a: a} }
-func (v value) isNull() bool     { return v.k == kNull }
-func (v value) isString() bool   { return v.k == kStr }
-func (v value) isNumber() bool   { return v.k == kNum }
+func boolValue(b bool) value        { return value{k: kBool, b: b} }
+func numValue(n float64) value      { return value{k: kNum, n: n} }
+func strValue(s string) value       { return value{k: kStr, s: s} }
+func arrValue(a []value) value      { return value{k: kArr, a: a} }
+func (v value) isNull() bool        { return v.k == kNull }
+func (v value) isString() bool      { return v.k == kStr }
+func (v value) isNumber() bool      { return v.k == kNum }
 func (v value) str() (string, bool) { return v.s, v.k == kStr }
 
 // truthy is JSONLogic's truthiness: false, null, 0, "" and [] are false.
@@ -340,27 +340,31 @@ var operators map[string]opFunc
 func init() {
 	operators = map[string]opFunc{
 		"if": opIf, "?:": opIf,
-		"==": func(e *env, a []node) value { return boolValue(looseEq(arg(e, a, 0), arg(e, a, 1))) },
-		"!=": func(e *env, a []node) value { return boolValue(!looseEq(arg(e, a, 0), arg(e, a, 1))) },
+		"==":  func(e *env, a []node) value { return boolValue(looseEq(arg(e, a, 0), arg(e, a, 1))) },
+		"!=":  func(e *env, a []node) value { return boolValue(!looseEq(arg(e, a, 0), arg(e, a, 1))) },
 		"===": func(e *env, a []node) value { return boolValue(strictEq(arg(e, a, 0), arg(e, a, 1))) },
 		"!==": func(e *env, a []node) value { return boolValue(!strictEq(arg(e, a, 0), arg(e, a, 1))) },
 		"!":   func(e *env, a []node) value { return boolValue(!arg(e, a, 0).truthy()) },
 		"!!":  func(e *env, a []node) value { return boolValue(arg(e, a, 0).truthy()) },
 		"and": opAnd, "or": opOr,
 		"<": opLess(false), "<=": opLess(true),
-		">":  func(e *env, a []node) value { return compare(arg(e, a, 0), arg(e, a, 1), func(c int) bool { return c > 0 }) },
-		">=": func(e *env, a []node) value { return compare(arg(e, a, 0), arg(e, a, 1), func(c int) bool { return c >= 0 }) },
-		"in":  opIn,
-		"cat": opCat,
-		"substr": opSubstr,
-		"+":      arith(func(x, y float64) float64 { return x + y }, 0),
-		"*":      arith(func(x, y float64) float64 { return x * y }, 1),
-		"-":      opMinus,
-		"/":      binary(func(x, y float64) float64 { return x / y }),
-		"%":      binary(math.Mod),
-		"min":    extremum(func(x, y float64) bool { return x < y }),
-		"max":    extremum(func(x, y float64) bool { return x > y }),
-		"missing": opMissing,
+		">": func(e *env, a []node) value {
+			return compare(arg(e, a, 0), arg(e, a, 1), func(c int) bool { return c > 0 })
+		},
+		">=": func(e *env, a []node) value {
+			return compare(arg(e, a, 0), arg(e, a, 1), func(c int) bool { return c >= 0 })
+		},
+		"in":          opIn,
+		"cat":         opCat,
+		"substr":      opSubstr,
+		"+":           arith(func(x, y float64) float64 { return x + y }, 0),
+		"*":           arith(func(x, y float64) float64 { return x * y }, 1),
+		"-":           opMinus,
+		"/":           binary(func(x, y float64) float64 { return x / y }),
+		"%":           binary(math.Mod),
+		"min":         extremum(func(x, y float64) bool { return x < y }),
+		"max":         extremum(func(x, y float64) bool { return x > y }),
+		"missing":     opMissing,
 		"starts_with": stringTest(strings.HasPrefix),
 		"ends_with":   stringTest(strings.HasSuffix),
 		"sem_ver":     opSemVer,

@@ -15,7 +15,7 @@ BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count 6
 # Every fuzz target, for a bounded time each: package:target:seconds. New
 # coverage is minimized for at most 2 s (the default, 60 s, spent most of a
 # short run minimizing instead of fuzzing).
-FUZZ_TARGETS := ./logging:FuzzRedaction:20 ./logging:FuzzSinglePassMatchesChain:20 ./config:FuzzLoadNeverEchoesAValue:10 ./config:FuzzFileParsing:10 ./featureflags:FuzzParse:10
+FUZZ_TARGETS := ./logging:FuzzRedaction:20 ./logging:FuzzSinglePassMatchesChain:20 ./config:FuzzLoadNeverEchoesAValue:10 ./config:FuzzFileParsing:10 ./featureflags:FuzzParse:20
 
 .PHONY: test fmt-check vet vet-newest-go staticcheck unit fuzz bench startup
 

@@ -37,6 +37,7 @@ var allowedException = map[string][]string{
 	"telemetry/telemetrytest": {"testing"},
 	"secrets/secretstest":     {"testing"},
 	"config/configtest":       {"testing"},
+	"featureflags/flagtest":   {"testing"},
 	"":                        {"net/http/pprof", module},
 	"examples/service":        {module},
 	"examples/first":          {module},

@@ -81,6 +81,10 @@ type flag struct {
 	raw            []byte // the definition, to tell changes
 }
 
+// Set returns s: a set is a source of flags that never changes, beside a
+// *File (for the OpenFeature provider and the flagtest kit).
+func (s *Set) Set() *Set { return s }
+
 // Info describes one flag, for listings such as the admin /debug/flags.
 type Info struct {
 	Key            string         `json:"key"`

@@ -2,6 +2,7 @@ package featureflags_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -78,10 +79,21 @@ func TestParseReportsEveryBadFlag(t *testing.T) {
 	}
 }
 
+// FuzzParse feeds random definitions, targeting included, and evaluates
+// every flag that parses with every typed call over contexts built from the
+// same input: parsing and evaluation never panic, and an evaluation always
+// answers with a reason.
 func FuzzParse(f *testing.F) {
-	f.Add([]byte(doc))
-	f.Add([]byte(`{"flags":{}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
+	f.Add([]byte(doc), "user-1", "a@example.com")
+	f.Add([]byte(`{"flags":{}}`), "", "")
+	if ops, err := os.ReadFile("testdata/custom-ops.json"); err == nil {
+		f.Add(ops, "jon@company.com", "3.0.1")
+	}
+	f.Add([]byte(`{"flags":{"x":{"state":"ENABLED","variants":{"a":1,"b":2},"defaultVariant":"a",
+		"targeting":{"if":[{"<":[1,{"var":"n"},3]},"b",{"substr":[{"var":"s"},-2,99]}]}}}}`), "k", "v")
+	f.Add([]byte("flags:\n  y:\n    state: ENABLED\n    variants: {on: true, off: false}\n    defaultVariant: off\n"+
+		"    targeting: {fractional: [{var: email}, [on, 1], [off, 3]]}\n"), "t", "e@x")
+	f.Fuzz(func(t *testing.T, data []byte, key, attr string) {
 		set, err := featureflags.Parse(data)
 		if err != nil {
 			if set != nil {
@@ -89,7 +101,22 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		_ = set.Bool("new-checkout", false, featureflags.EvalContext{}) // must not panic
+		ecs := []featureflags.EvalContext{{}, {TargetingKey: key, Attributes: map[string]any{
+			"email": attr, "version": attr, "n": len(attr), "s": attr, "id": attr, "tier": attr,
+			"user": map[string]any{"name": attr}, "list": []any{attr, 1.5, nil}}}}
+		for _, info := range set.Flags() {
+			for _, ec := range ecs {
+				for _, reason := range []featureflags.Reason{
+					set.BoolDetails(info.Key, false, ec).Reason, set.StringDetails(info.Key, "", ec).Reason,
+					set.IntDetails(info.Key, 0, ec).Reason, set.FloatDetails(info.Key, 0, ec).Reason,
+					featureflags.ObjectDetails[map[string]any](set, info.Key, nil, ec).Reason,
+				} {
+					if reason == "" {
+						t.Fatalf("flag %q: an evaluation without a reason", info.Key)
+					}
+				}
+			}
+		}
 	})
 }
 

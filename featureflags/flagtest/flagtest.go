@@ -1,0 +1,142 @@
+// Package flagtest checks that a source of feature flags keeps the
+// semantics every source must keep, in the manner of testing/fstest.TestFS:
+// one error listing every misbehaviour, or a Run form with a subtest per
+// rule. It also ships Static, an in-memory source for tests of code that
+// reads flags.
+package flagtest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"testing"
+
+	"github.com/operable-go/operable/featureflags"
+)
+
+// Source is anything that hands out the current flags: a
+// *featureflags.File, a *featureflags.Set (its own source), a service.
+type Source interface {
+	Set() *featureflags.Set
+}
+
+// Doc is the definition the kit loads into the source under test.
+const Doc = `{
+  "flags": {
+    "static-bool":   {"state": "ENABLED",  "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+    "static-string": {"state": "ENABLED",  "variants": {"a": "alpha", "b": "beta"}, "defaultVariant": "b"},
+    "static-int":    {"state": "ENABLED",  "variants": {"one": 1, "two": 2}, "defaultVariant": "two"},
+    "disabled":      {"state": "DISABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+    "targeted":      {"state": "ENABLED",  "variants": {"yes": "yes", "no": "no"}, "defaultVariant": "no",
+                      "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "yes", null]}},
+    "no-default":    {"state": "ENABLED",  "variants": {"x": "x"}, "targeting": {"if": [false, "x", null]}}
+  }
+}`
+
+type rule struct {
+	name  string
+	check func(*featureflags.Set) error
+}
+
+func expect[T any](got featureflags.Details[T], value T, variant string, reason featureflags.Reason, code featureflags.ErrorCode) error {
+	if fmt.Sprint(got.Value) != fmt.Sprint(value) || got.Variant != variant || got.Reason != reason || got.ErrorCode != code {
+		return fmt.Errorf("got value %v variant %q reason %s code %q; want %v %q %s %q",
+			got.Value, got.Variant, got.Reason, got.ErrorCode, value, variant, reason, code)
+	}
+	return nil
+}
+
+var none = featureflags.EvalContext{}
+
+var rules = []rule{
+	{"static flags give their default variant, reason STATIC", func(s *featureflags.Set) error {
+		return errors.Join(
+			expect(s.BoolDetails("static-bool", false, none), true, "on", featureflags.Static, ""),
+			expect(s.StringDetails("static-string", "", none), "beta", "b", featureflags.Static, ""),
+			expect(s.IntDetails("static-int", 0, none), int64(2), "two", featureflags.Static, ""))
+	}},
+	{"a missing flag gives the caller's default, FLAG_NOT_FOUND", func(s *featureflags.Set) error {
+		return expect(s.BoolDetails("no-such-flag", true, none), true, "", featureflags.Error, featureflags.FlagNotFound)
+	}},
+	{"a disabled flag gives the caller's default, reason DISABLED", func(s *featureflags.Set) error {
+		return expect(s.BoolDetails("disabled", false, none), false, "", featureflags.Disabled, "")
+	}},
+	{"a variant of another type gives the caller's default, TYPE_MISMATCH", func(s *featureflags.Set) error {
+		return errors.Join(
+			expect(s.BoolDetails("static-string", true, none), true, "", featureflags.Error, featureflags.TypeMismatch),
+			expect(s.StringDetails("static-int", "d", none), "d", "", featureflags.Error, featureflags.TypeMismatch))
+	}},
+	{"targeting matches, or falls back to the default variant", func(s *featureflags.Set) error {
+		yes := featureflags.EvalContext{Attributes: map[string]any{"email": "ada@example.com"}}
+		other := featureflags.EvalContext{Attributes: map[string]any{"email": "bob@elsewhere.org"}}
+		return errors.Join(
+			expect(s.StringDetails("targeted", "", yes), "yes", "yes", featureflags.TargetingMatch, ""),
+			expect(s.StringDetails("targeted", "", other), "no", "no", featureflags.Default, ""),
+			expect(s.StringDetails("no-default", "caller", none), "caller", "", featureflags.Default, ""))
+	}},
+	{"the listing names every flag", func(s *featureflags.Set) error {
+		var keys []string
+		for _, f := range s.Flags() {
+			keys = append(keys, f.Key)
+		}
+		sort.Strings(keys)
+		want := []string{"disabled", "no-default", "static-bool", "static-int", "static-string", "targeted"}
+		if fmt.Sprint(keys) != fmt.Sprint(want) {
+			return fmt.Errorf("Flags lists %v, want %v", keys, want)
+		}
+		return nil
+	}},
+}
+
+// TestSource loads Doc into a source made by newSource and checks every
+// rule; it returns nil or one error listing every broken rule.
+func TestSource(newSource func(doc []byte) (Source, error)) error {
+	src, err := newSource([]byte(Doc))
+	if err != nil {
+		return fmt.Errorf("flagtest: the source cannot load the kit's document: %w", err)
+	}
+	set := src.Set()
+	if set == nil {
+		return errors.New("flagtest: the source holds no flags after loading")
+	}
+	var errs []error
+	for _, r := range rules {
+		if err := r.check(set); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
+		}
+	}
+	var notLoaded *featureflags.Set
+	if err := expect(notLoaded.BoolDetails("static-bool", true, none), true, "", featureflags.Error, featureflags.ProviderNotReady); err != nil {
+		errs = append(errs, fmt.Errorf("flags not loaded yet: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// Run checks each rule as a subtest of t.
+func Run(t *testing.T, newSource func(t *testing.T, doc []byte) Source) {
+	t.Helper()
+	for _, r := range rules {
+		t.Run(r.name, func(t *testing.T) {
+			src := newSource(t, []byte(Doc))
+			if err := r.check(src.Set()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// Static returns a source holding one enabled flag per entry of values,
+// each with the single variant "value" holding it (a bool, string, whole or
+// fractional number, or an object), for tests of code that reads flags.
+func Static(values map[string]any) (*featureflags.Set, error) {
+	flags := map[string]any{}
+	for key, v := range values {
+		flags[key] = map[string]any{"state": "ENABLED", "variants": map[string]any{"value": v}, "defaultVariant": "value"}
+	}
+	doc, err := json.Marshal(map[string]any{"flags": flags})
+	if err != nil {
+		return nil, fmt.Errorf("flagtest: %w", err)
+	}
+	return featureflags.Parse(doc)
+}

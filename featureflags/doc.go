@@ -2,11 +2,22 @@
 // definition format in-process, so that the same file works unchanged when
 // a team moves to flagd, OpenFeature's flag daemon.
 //
-// This first version evaluates static flags (state, variants,
-// defaultVariant) from JSON, with flagd's reasons and error codes, and keeps
-// a flag file current ([OpenFile]): rename-into-place and Kubernetes'
-// ..data symlink swaps are followed, bursts coalesce, and a bad file keeps
-// the last good flags. A file that uses targeting is rejected with a clear
-// error rather than evaluated wrongly; later work adds targeting (JSONLogic
-// with flagd's operations) and YAML.
+// [Parse] reads JSON or YAML: flags with state, variants, defaultVariant,
+// targeting and metadata, and shared $evaluators. Targeting is JSONLogic,
+// compiled once into an evaluator, with flagd's own operations: fractional
+// (bucketed as flagd does since its high-precision bucketing: MurmurHash3
+// x86 32 over the bucketing string, hash × total weight >> 32), sem_ver,
+// starts_with and ends_with. Results carry flagd's reasons and error codes.
+// Evaluation ([Set.Bool], [Set.String], [Set.Int], [Set.Float], [Object],
+// and their Details forms) takes an [EvalContext] and does not allocate for
+// static flags nor for the common rules.
+//
+// [OpenFile] keeps a file's flags current: rename-into-place and
+// Kubernetes' ..data symlink swaps are followed, bursts coalesce, a bad
+// file keeps the last good flags, each reload names the flags that
+// changed, and FLAG_<KEY>=variant overrides a flag for local runs
+// ([Set.WithOverrides]). [Metrics] counts evaluations by flag, variant and
+// reason. Package featureflags/ofprovider serves the same evaluator to the
+// OpenFeature API; featureflags/flagtest is the conformance kit for flag
+// sources.
 package featureflags

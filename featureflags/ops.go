@@ -21,17 +21,19 @@ func opFractional(e *env, a []node) value {
 		return null
 	}
 	buckets := a
-	var by string
-	if _, isBucket := bucketShape(a[0]); isBucket {
+	// The bucketing string, in two parts so that the default (flag key and
+	// targeting key) is hashed without concatenating them.
+	var by1, by2 string
+	if isBucket(a[0]) {
 		// Without a targeting key, flagd buckets on the flag key alone.
-		s, _ := e.lookup("targetingKey").str()
-		by = e.flagKey + s
+		by1 = e.flagKey
+		by2, _ = e.lookup("targetingKey").str()
 	} else {
 		v := a[0].eval(e)
 		if v.k == kNull {
 			return null
 		}
-		by = v.text()
+		by1 = v.text()
 		buckets = a[1:]
 	}
 	if len(buckets) == 0 {
@@ -44,7 +46,7 @@ func opFractional(e *env, a []node) value {
 	if total == 0 || total > math.MaxInt32 {
 		return null
 	}
-	bucket := (uint64(murmur3(by)) * total) >> 32
+	bucket := (uint64(murmur3(by1, by2)) * total) >> 32
 	var end uint64
 	for _, b := range buckets {
 		end += bucketWeight(e, b)
@@ -55,22 +57,15 @@ func opFractional(e *env, a []node) value {
 	return null
 }
 
-// bucketShape reports whether n is a bucket ([variant, weight?]) and
-// returns its parts.
-func bucketShape(n node) ([]node, bool) {
+// isBucket reports whether n is a bucket: [variant, weight?].
+func isBucket(n node) bool {
 	switch t := n.(type) {
 	case arrayNode:
-		return []node(t), len(t) >= 1 && len(t) <= 2
+		return len(t) >= 1 && len(t) <= 2
 	case literal:
-		if t.v.k == kArr && len(t.v.a) >= 1 && len(t.v.a) <= 2 {
-			parts := make([]node, len(t.v.a))
-			for i, v := range t.v.a {
-				parts[i] = literal{v}
-			}
-			return parts, true
-		}
+		return t.v.k == kArr && len(t.v.a) >= 1 && len(t.v.a) <= 2
 	}
-	return nil, false
+	return false
 }
 
 func bucketWeight(e *env, n node) uint64 {
@@ -113,14 +108,30 @@ func bucketVariant(e *env, n node) value {
 	return null
 }
 
-// murmur3 is MurmurHash3 x86 32-bit with seed 0 over the bytes of s.
-func murmur3(s string) uint32 {
+// murmur3 is MurmurHash3 x86 32-bit with seed 0 over the bytes of a
+// followed by those of b.
+func murmur3(a, b string) uint32 {
 	const c1, c2 = 0xcc9e2d51, 0x1b873593
+	at := func(i int) byte {
+		if i < len(a) {
+			return a[i]
+		}
+		return b[i-len(a)]
+	}
 	var h uint32
-	n := len(s)
+	n := len(a) + len(b)
 	i := 0
+	for ; i+4 <= len(a); i += 4 { // the fast path, within a
+		k := uint32(a[i]) | uint32(a[i+1])<<8 | uint32(a[i+2])<<16 | uint32(a[i+3])<<24
+		k *= c1
+		k = bits.RotateLeft32(k, 15)
+		k *= c2
+		h ^= k
+		h = bits.RotateLeft32(h, 13)
+		h = h*5 + 0xe6546b64
+	}
 	for ; i+4 <= n; i += 4 {
-		k := uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+		k := uint32(at(i)) | uint32(at(i+1))<<8 | uint32(at(i+2))<<16 | uint32(at(i+3))<<24
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2
@@ -131,13 +142,13 @@ func murmur3(s string) uint32 {
 	var k uint32
 	switch n - i {
 	case 3:
-		k ^= uint32(s[i+2]) << 16
+		k ^= uint32(at(i+2)) << 16
 		fallthrough
 	case 2:
-		k ^= uint32(s[i+1]) << 8
+		k ^= uint32(at(i+1)) << 8
 		fallthrough
 	case 1:
-		k ^= uint32(s[i])
+		k ^= uint32(at(i))
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2

@@ -41,8 +41,6 @@ func numValue(n float64) value      { return value{k: kNum, n: n} }
 func strValue(s string) value       { return value{k: kStr, s: s} }
 func arrValue(a []value) value      { return value{k: kArr, a: a} }
 func (v value) isNull() bool        { return v.k == kNull }
-func (v value) isString() bool      { return v.k == kStr }
-func (v value) isNumber() bool      { return v.k == kNum }
 func (v value) str() (string, bool) { return v.s, v.k == kStr }
 
 // truthy is JSONLogic's truthiness: false, null, 0, "" and [] are false.

@@ -191,6 +191,7 @@ func TestTargetingEvaluationAllocationBudget(t *testing.T) {
 	}{
 		{"fractional-hash-edge-flag", ecs[0]}, {"fractional-nested-if-flag", ecs[0]}, {"starts-ends-flag", ecs[1]},
 		{"major-minor-version-flag", ecs[2]}, {"some-email-targeted-flag", ecs[3]}, {"empty-targeting-flag", ecs[0]},
+		{"fractional-flag-shorthand", ecs[0]}, {"fractional-nested-weight-flag", ecs[0]},
 	} {
 		if n := testing.AllocsPerRun(200, func() { _ = set.StringDetails(c.flag, "", c.ec) }); n != 0 {
 			t.Errorf("%s: %v allocations per evaluation, want 0", c.flag, n)

@@ -98,10 +98,15 @@ func routes(s *operable.Service, cfg *Config) error {
 		if name == "" {
 			name = "world"
 		}
+		// Feature flags from FLAGS_FILE (see flags.yaml), read at each
+		// request so that a reload of the file takes effect at once; the
+		// user's name is the targeting key, so each user keeps one answer.
+		user := featureflags.EvalContext{TargetingKey: name}
 		msg := *greeting.Load() + ", " + name
-		// A feature flag from FLAGS_FILE, reread on every request so that a
-		// reload of the file takes effect at once.
-		if s.Flags().Bool("loud-greeting", false, featureflags.EvalContext{TargetingKey: name}) {
+		if s.Flags().String("greeting-style", "classic", user) == "warm" {
+			msg = "Welcome back, " + name
+		}
+		if s.Flags().Bool("loud-greeting", false, user) {
 			msg = strings.ToUpper(msg)
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"message": msg})

@@ -682,7 +682,9 @@ func TestFlagsFileIsWatched(t *testing.T) {
 		_, body := p.Get(p.AppURL, "/hello")
 		return strings.Contains(body, "HELLO, WORLD")
 	})
-	p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "feature flags reloaded" })
+	p.WaitLog(time.Second, func(m map[string]any) bool {
+		return m["msg"] == "feature flags reloaded" && fmt.Sprint(m["changed"]) == "[loud-greeting]"
+	})
 
 	write(`{"flags": {"loud-greeting": `)
 	waitFor(t, 5*time.Second, func() bool {
@@ -924,5 +926,47 @@ func TestHelpConfigPrintsTheReference(t *testing.T) {
 				t.Errorf("%s output lacks %q:\n%s", arg, w, out)
 			}
 		}
+	}
+}
+
+// TestGreetingRolloutFollowsTheShippedFlagFile: with the example's own
+// flags.yaml, a fifth of the users get the new greeting, each user always
+// the same one; the evaluations are counted on /metrics by flag, variant
+// and reason, and /debug/flags shows the rollout's source.
+func TestGreetingRolloutFollowsTheShippedFlagFile(t *testing.T) {
+	t.Parallel()
+	file, err := filepath.Abs("flags.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const token = "flags-admin-token"
+	p := start(t, "FLAGS_FILE="+file, "ADMIN_TOKEN="+token)
+	warm := 0
+	const users = 200
+	for i := range users {
+		name := fmt.Sprintf("user-%d", i)
+		_, first := p.Get(p.AppURL, "/hello?name="+name)
+		_, again := p.Get(p.AppURL, "/hello?name="+name)
+		if first != again {
+			t.Fatalf("%s got %s, then %s: a user must keep one greeting", name, first, again)
+		}
+		if strings.Contains(first, "Welcome back") {
+			warm++
+		}
+	}
+	if warm < users/10 || warm > users*3/10 {
+		t.Errorf("%d of %d users got the new greeting, want about a fifth", warm, users)
+	}
+	_, metrics := p.Get(p.AdminURL, "/metrics")
+	if !strings.Contains(metrics, `feature_flag_evaluations_total{`) || !strings.Contains(metrics, `feature_flag_key="greeting-style"`) ||
+		!strings.Contains(metrics, `feature_flag_result_reason="TARGETING_MATCH"`) || !strings.Contains(metrics, `feature_flag_result_variant="warm"`) {
+		t.Error("/metrics lacks the greeting-style evaluations by variant and reason")
+	}
+	if strings.Contains(metrics, "user-1") {
+		t.Error("/metrics exports a targeting key")
+	}
+	_, flags := p.Get(p.AdminURL, "/debug/flags", "Authorization: Bearer "+token)
+	if !strings.Contains(flags, `"key": "greeting-style"`) || !strings.Contains(flags, `"targeting": true`) || !strings.Contains(flags, `"source": "file"`) {
+		t.Errorf("/debug/flags = %s", flags)
 	}
 }

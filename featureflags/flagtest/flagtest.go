@@ -83,7 +83,7 @@ var rules = []rule{
 		sort.Strings(keys)
 		want := []string{"disabled", "no-default", "static-bool", "static-int", "static-string", "targeted"}
 		if fmt.Sprint(keys) != fmt.Sprint(want) {
-			return fmt.Errorf("Flags lists %v, want %v", keys, want)
+			return fmt.Errorf("the listing has %v, want %v", keys, want)
 		}
 		return nil
 	}},

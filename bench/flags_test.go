@@ -1,0 +1,110 @@
+package bench
+
+// Feature flag evaluation: ours beside OpenFeature's in-memory provider, in
+// one run; directly on the provider (what an in-process evaluator costs)
+// and through the OpenFeature client (what a call site pays).
+
+import (
+	"context"
+	"testing"
+
+	of "github.com/open-feature/go-sdk/openfeature"
+	"github.com/open-feature/go-sdk/openfeature/isolated"
+	"github.com/open-feature/go-sdk/openfeature/memprovider"
+
+	"github.com/operable-go/operable/featureflags"
+	"github.com/operable-go/operable/featureflags/ofprovider"
+)
+
+const flagDoc = `{"flags": {
+  "new-checkout": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+  "greeting-style": {"state": "ENABLED", "variants": {"classic": "classic", "warm": "warm"}, "defaultVariant": "classic",
+    "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "warm",
+      {"fractional": [["classic", 80], ["warm", 20]]}]}}
+}}`
+
+func flagSet(b *testing.B) *featureflags.Set {
+	set, err := featureflags.Parse([]byte(flagDoc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set
+}
+
+var (
+	userCtx  = featureflags.EvalContext{TargetingKey: "user-42", Attributes: map[string]any{"email": "ada@elsewhere.org"}}
+	userFlat = of.FlattenedContext{"targetingKey": "user-42", "email": "ada@elsewhere.org"}
+)
+
+func memProvider() *memprovider.InMemoryProvider {
+	return memprovider.NewInMemoryProvider(map[string]memprovider.InMemoryFlag{
+		"new-checkout": {Key: "new-checkout", State: memprovider.Enabled, DefaultVariant: "on",
+			Variants: map[string]any{"on": true, "off": false}},
+	})
+}
+
+func BenchmarkFlagStaticOperable(b *testing.B) {
+	set := flagSet(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !set.Bool("new-checkout", false, userCtx) {
+			b.Fatal("off")
+		}
+	}
+}
+
+func BenchmarkFlagStaticOpenFeatureMemory(b *testing.B) {
+	p := memProvider()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if !p.BooleanEvaluation(ctx, "new-checkout", false, userFlat).Value {
+			b.Fatal("off")
+		}
+	}
+}
+
+// BenchmarkFlagTargetingOperable: ends_with on an attribute, then a
+// fractional split on the targeting key.
+func BenchmarkFlagTargetingOperable(b *testing.B) {
+	set := flagSet(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if set.String("greeting-style", "", userCtx) == "" {
+			b.Fatal("empty")
+		}
+	}
+}
+
+func client(b *testing.B, p of.FeatureProvider) *of.Client {
+	api := isolated.NewAPI()
+	if err := api.SetProviderAndWait(context.Background(), p); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = api.Shutdown(context.Background()) })
+	return api.NewClient()
+}
+
+func BenchmarkFlagClientOperable(b *testing.B) {
+	c := client(b, ofprovider.New(flagSet(b)))
+	ec := of.NewEvaluationContext("user-42", map[string]any{"email": "ada@elsewhere.org"})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, _ := c.BooleanValue(ctx, "new-checkout", false, ec); !v {
+			b.Fatal("off")
+		}
+	}
+}
+
+func BenchmarkFlagClientOpenFeatureMemory(b *testing.B) {
+	c := client(b, memProvider())
+	ec := of.NewEvaluationContext("user-42", map[string]any{"email": "ada@elsewhere.org"})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, _ := c.BooleanValue(ctx, "new-checkout", false, ec); !v {
+			b.Fatal("off")
+		}
+	}
+}

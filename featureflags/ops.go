@@ -121,8 +121,7 @@ func murmur3(a, b string) uint32 {
 	var h uint32
 	n := len(a) + len(b)
 	i := 0
-	for ; i+4 <= len(a); i += 4 { // the fast path, within a
-		k := uint32(a[i]) | uint32(a[i+1])<<8 | uint32(a[i+2])<<16 | uint32(a[i+3])<<24
+	block := func(k uint32) {
 		k *= c1
 		k = bits.RotateLeft32(k, 15)
 		k *= c2
@@ -130,14 +129,11 @@ func murmur3(a, b string) uint32 {
 		h = bits.RotateLeft32(h, 13)
 		h = h*5 + 0xe6546b64
 	}
+	for ; i+4 <= len(a); i += 4 { // the fast path, within a
+		block(uint32(a[i]) | uint32(a[i+1])<<8 | uint32(a[i+2])<<16 | uint32(a[i+3])<<24)
+	}
 	for ; i+4 <= n; i += 4 {
-		k := uint32(at(i)) | uint32(at(i+1))<<8 | uint32(at(i+2))<<16 | uint32(at(i+3))<<24
-		k *= c1
-		k = bits.RotateLeft32(k, 15)
-		k *= c2
-		h ^= k
-		h = bits.RotateLeft32(h, 13)
-		h = h*5 + 0xe6546b64
+		block(uint32(at(i)) | uint32(at(i+1))<<8 | uint32(at(i+2))<<16 | uint32(at(i+3))<<24)
 	}
 	var k uint32
 	switch n - i {

@@ -517,3 +517,34 @@ func TestDynamicLeaseIsRenewedThenReplaced(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSWithVAULT_CACERT: against a dev server with its own CA, the client
+// trusts VAULT_CACERT and nothing else.
+func TestTLSWithVAULT_CACERT(t *testing.T) {
+	bin := testserver.Tool(t, "VAULT_BIN")
+	addr := testserver.FreeAddr(t)
+	certs := t.TempDir()
+	testserver.Start(t, addr, bin, "server", "-dev", "-dev-tls", "-dev-tls-cert-dir="+certs,
+		"-dev-root-token-id="+rootToken, "-dev-listen-address="+addr, "-dev-no-store-token")
+	env := map[string]string{"VAULT_ADDR": "https://" + addr, "VAULT_TOKEN": rootToken}
+	if _, err := newClient(t, Options{Environ: env, Logger: logged(t), RequestTimeout: 2 * time.Second}); err == nil ||
+		!strings.Contains(err.Error(), "certificate") {
+		t.Errorf("New without VAULT_CACERT: %v, want a certificate error", err)
+	}
+	env["VAULT_CACERT"] = filepath.Join(certs, "vault-ca.pem")
+	var c *Client
+	var err error
+	deadline := time.Now().Add(30 * time.Second)
+	for { // the listener accepts before the core is unsealed
+		if c, err = newClient(t, Options{Environ: env, Logger: logged(t)}); err == nil || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("New with VAULT_CACERT: %v", err)
+	}
+	if _, err := c.Get(t.Context(), "secret/data/none#x"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Errorf("a read over TLS: %v, want ErrNotFound", err)
+	}
+}

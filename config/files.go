@@ -51,7 +51,13 @@ func readFile(path string) (*parsedFile, []Problem) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, []Problem{{Source: path, Reason: "cannot read: " + errors.Unwrap(err).Error()}}
+		// The path is the Source already; the cause alone is the reason.
+		reason := err.Error()
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			reason = pe.Err.Error()
+		}
+		return nil, []Problem{{Source: path, Reason: "cannot read: " + reason}}
 	}
 	return parseFile(path, data)
 }

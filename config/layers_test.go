@@ -180,6 +180,19 @@ func TestSecretReferencesAreResolvedInAnyLayer(t *testing.T) {
 	}
 }
 
+// TestTheCallersResolverIsLeftAlone: the env: and file: providers LoadAll
+// adds go into a copy.
+func TestTheCallersResolverIsLeftAlone(t *testing.T) {
+	resolver := secrets.Resolver{"env": secrets.Env{Environ: map[string]string{"PW": canary}}}
+	got, _, err := loadSvc(t, config.Options{Dir: t.TempDir(), Resolver: resolver, Environ: map[string]string{"DB_PASSWORD": "env:PW"}})
+	if err != nil || got.DB.Password.Reveal() != canary {
+		t.Fatalf("load: %v", err)
+	}
+	if len(resolver) != 1 {
+		t.Errorf("LoadAll added to the caller's Resolver: %v", resolver)
+	}
+}
+
 func TestProductionSecretsMustComeFromTheSecretManagerOrAFile(t *testing.T) {
 	secretFile := filepath.Join(t.TempDir(), "pw")
 	_ = os.WriteFile(secretFile, []byte(canary), 0o600)

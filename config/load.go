@@ -109,8 +109,9 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 			}
 		}
 	}
+	resolver := l.resolver()
 	for _, dst := range dsts {
-		l.resolveSecrets(ctx, reflect.ValueOf(dst).Elem())
+		l.resolveSecrets(ctx, resolver, reflect.ValueOf(dst).Elem())
 	}
 	for _, dst := range dsts {
 		if v, ok := dst.(interface{ Validate() error }); ok {
@@ -281,21 +282,18 @@ func (l *loader) locateAll(ps []Problem) []Problem {
 	return ps
 }
 
+// resolver is Options.Resolver with the env: and file: providers it lacks,
+// in a copy: the caller's map is left as it was.
+func (l *loader) resolver() secrets.Resolver {
+	r := secrets.Resolver{"env": secrets.Env{Environ: l.opts.Environ}, "file": secrets.Files{}}
+	maps.Copy(r, l.opts.Resolver)
+	return r
+}
+
 // resolveSecrets replaces every secrets.Secret field that holds a
 // reference by what the reference names, and applies the policy of the
 // environment.
-func (l *loader) resolveSecrets(ctx context.Context, root reflect.Value) {
-	resolver := l.opts.Resolver
-	if resolver == nil {
-		resolver = secrets.Resolver{}
-	}
-	if _, ok := resolver["env"]; !ok {
-		resolver = maps.Clone(resolver)
-		resolver["env"] = secrets.Env{Environ: l.opts.Environ}
-	}
-	if _, ok := resolver["file"]; !ok {
-		resolver["file"] = secrets.Files{}
-	}
+func (l *loader) resolveSecrets(ctx context.Context, resolver secrets.Resolver, root reflect.Value) {
 	for _, f := range typeFields(root.Type()) {
 		if !f.Secret {
 			continue

@@ -23,10 +23,6 @@ import (
 // reload.
 const configSettle = 200 * time.Millisecond
 
-func dirwatchRun(ctx context.Context, dir string, settled func(), failed func(error)) error {
-	return dirwatch.Run(ctx, dir, configSettle, settled, failed)
-}
-
 // loadConfig loads the SDK's configuration and the service's from the same
 // layers (defaults, config/ files, environment, secret references), so that
 // one *config.Error lists every problem of both, and unknown keys are
@@ -88,7 +84,7 @@ func (s *Service) watchConfig() error {
 	}
 	s.configReloads = reloads
 	s.life.Go("config watcher", func(ctx context.Context) error {
-		return dirwatchRun(ctx, config.DefaultDir, func() { s.reloadConfig(ctx) }, func(err error) {
+		return dirwatch.Run(ctx, config.DefaultDir, configSettle, func() { s.reloadConfig(ctx) }, func(err error) {
 			s.logger.Warn("config directory watch failed", slog.Any("error", err))
 		})
 	})

@@ -21,6 +21,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/internal/syncbuf"
 )
 
@@ -565,3 +566,19 @@ type closeCounter struct {
 }
 
 func (c *closeCounter) Close() error { c.closed = true; return nil }
+
+// TestEnvDefaultsAreTheDefaults: Settings loaded from config with no
+// variable set (its envDefault tags) are what New makes of zero Settings.
+func TestEnvDefaultsAreTheDefaults(t *testing.T) {
+	fromTags, err := config.Load[breaker.Settings](config.Options{Environ: map[string]string{}, Files: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := breaker.New("x", breaker.Settings{}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromTags != b.Settings() {
+		t.Errorf("envDefault tags give %+v, New's defaults are %+v", fromTags, b.Settings())
+	}
+}

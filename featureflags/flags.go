@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -134,7 +135,8 @@ func Changed(old, new *Set) []string {
 			}
 		}
 	}
-	return sortedKeysOf(out)
+	sort.Strings(out) // each key was added once
+	return out
 }
 
 func flagOf(s *Set, key string) (*flag, bool) {
@@ -143,14 +145,6 @@ func flagOf(s *Set, key string) (*flag, bool) {
 	}
 	f, ok := s.flags[key]
 	return f, ok
-}
-
-func sortedKeysOf(keys []string) []string {
-	m := make(map[string]struct{}, len(keys))
-	for _, k := range keys {
-		m[k] = struct{}{}
-	}
-	return sortedKeys(m)
 }
 
 // Parse reads flag definitions in flagd's format, JSON or YAML: "flags"

@@ -15,6 +15,7 @@ import (
 
 	vaultapi "github.com/hashicorp/vault/api"
 
+	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -128,13 +129,13 @@ func (c *Client) value(e *entry, ref, field string, now time.Time) (secrets.Valu
 // subscribers of changed fields are told).
 func (c *Client) read(ctx context.Context, path string) (*entry, error) {
 	gen := c.session.gen()
-	sec, err := call(ctx, c, func(ctx context.Context) (*vaultapi.Secret, error) {
+	sec, err := breaker.Do(ctx, c.br, func(ctx context.Context) (*vaultapi.Secret, error) {
 		return c.api.Logical().ReadWithContext(ctx, path)
 	})
 	if isPermissionDenied(err) {
 		// The token may have expired under us: one shared login, one retry.
 		if lerr := c.login(ctx, gen); lerr == nil {
-			sec, err = call(ctx, c, func(ctx context.Context) (*vaultapi.Secret, error) {
+			sec, err = breaker.Do(ctx, c.br, func(ctx context.Context) (*vaultapi.Secret, error) {
 				return c.api.Logical().ReadWithContext(ctx, path)
 			})
 		}
@@ -350,7 +351,7 @@ func (c *Client) maintainLeases(ctx context.Context, now time.Time) {
 		leaseID, ttl, renewable, expires := e.leaseID, e.leaseTTL, e.renewable, e.expires
 		c.mu.Unlock()
 		if renewable {
-			sec, err := call(ctx, c, func(ctx context.Context) (*vaultapi.Secret, error) {
+			sec, err := breaker.Do(ctx, c.br, func(ctx context.Context) (*vaultapi.Secret, error) {
 				return c.api.Sys().RenewWithContext(ctx, leaseID, int(ttl.Seconds()))
 			})
 			if err == nil && sec != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/operable-go/operable/breaker"
 )
 
 // session is the client's token and what is known of its lifetime.
@@ -50,7 +52,7 @@ func (c *Client) login(ctx context.Context, seen int) error {
 	if c.session.gen() > seen {
 		return nil
 	}
-	sec, err := call(ctx, c, c.loginOnce)
+	sec, err := breaker.Do(ctx, c.br, c.loginOnce)
 	if err != nil {
 		c.session.mu.Lock()
 		c.session.failures++
@@ -156,8 +158,8 @@ func (c *Client) adopt(ttl time.Duration, renewable, ours, fresh bool) {
 	}
 }
 
-// renewToken renews the token, or logs in again when due; it returns when
-// to try again after a failure (zero on success).
+// maintainToken renews the token, or logs in again, when either is due; a
+// failure plans the next attempt with backoff (retryLater).
 func (c *Client) maintainToken(ctx context.Context, now time.Time) {
 	s := &c.session
 	s.mu.Lock()
@@ -172,7 +174,7 @@ func (c *Client) maintainToken(ctx context.Context, now time.Time) {
 			c.retryLater(now)
 		}
 	case !renewAt.IsZero() && !now.Before(renewAt):
-		sec, err := call(ctx, c, func(ctx context.Context) (*vaultapi.Secret, error) {
+		sec, err := breaker.Do(ctx, c.br, func(ctx context.Context) (*vaultapi.Secret, error) {
 			return c.api.Auth().Token().RenewSelfWithContext(ctx, int(ttl.Seconds()))
 		})
 		if err != nil || sec == nil || sec.Auth == nil {

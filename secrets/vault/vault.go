@@ -240,11 +240,6 @@ func isAnswer(err error) bool {
 // Breaker returns the circuit breaker in front of Vault.
 func (c *Client) Breaker() *breaker.Breaker { return c.br }
 
-// call runs fn against Vault through the breaker, within RequestTimeout.
-func call[T any](ctx context.Context, c *Client, fn func(context.Context) (T, error)) (T, error) {
-	return breaker.Do(ctx, c.br, fn)
-}
-
 // Check returns a non-critical readiness check named "vault": it warns
 // while Vault cannot be reached (values are being served from the cache),
 // or while the client holds no valid token.

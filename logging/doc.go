@@ -6,6 +6,14 @@
 // reaches any of them; plus the HTTP middleware that gives each request its
 // id and one access-log line.
 //
+// A record takes one pipeline whatever the options (see [New]): the ids
+// come first, right after msg, then the identity and With attributes, then
+// the call's, and every output gets them masked by the same rules. JSON on
+// stdout is written by one handler in a single pass, the same bytes with
+// sinks or without; the sinks, and stdout in the text format or with a
+// ReplaceAttr, are fed by the exported chain [NewContextHandler] →
+// [NewRedactHandler] → slog's handler, which builds the same record.
+//
 // log/slog is the API: nothing here replaces *slog.Logger, and every piece
 // is a slog.Handler that composes with others.
 package logging

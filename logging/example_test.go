@@ -26,7 +26,7 @@ func ExampleNew() {
 	ctx := logging.ContextWithRequestID(context.Background(), "4bf92f3577b34da6")
 	logger.InfoContext(ctx, "order placed", "order_id", 1234)
 	// Output:
-	// {"level":"INFO","msg":"order placed","service":"orders","version":"v1.4.0","env":"production","order_id":1234,"request_id":"4bf92f3577b34da6"}
+	// {"level":"INFO","msg":"order placed","request_id":"4bf92f3577b34da6","service":"orders","version":"v1.4.0","env":"production","order_id":1234}
 }
 
 func ExampleAccessLog() {

@@ -47,3 +47,23 @@ func BenchmarkPartsSinglePass(b *testing.B) {
 	}
 	benchRecord(b, l.Handler())
 }
+
+// The other configurations of logging.New: a sink beside stdout (a JSON
+// handler, as a file sink would be), slog's text handler, and a
+// ReplaceAttr, which takes stdout off the single pass.
+func benchNew(b *testing.B, opts logging.Options) {
+	opts.Writer, opts.Service, opts.Version, opts.Env = io.Discard, "s", "v", "e"
+	l, err := logging.New(opts)
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRecord(b, l.Handler())
+}
+
+func BenchmarkNewWithSink(b *testing.B) {
+	benchNew(b, logging.Options{Sinks: []logging.Sink{{Handler: slog.NewJSONHandler(io.Discard, nil)}}})
+}
+func BenchmarkNewText(b *testing.B) { benchNew(b, logging.Options{Format: "text"}) }
+func BenchmarkNewReplaceAttr(b *testing.B) {
+	benchNew(b, logging.Options{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr { return a }})
+}

@@ -18,16 +18,19 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// jsonHandler is the default output of [New] in one pass: the context's
-// ids, redaction and JSON encoding together. It writes what the chain
-// NewContextHandler → NewRedactHandler → slog.NewJSONHandler writes, byte
-// for byte the same values (the differential test holds it to that), with
-// two differences: request_id, trace_id and span_id come right after msg,
-// and time has exactly three fractional digits. One pass means one walk
-// over the attributes, no record rebuilt, no attribute appended for the ids
-// and floats formatted without encoding/json: this is what brings the whole
-// redacting logger near the cost of slog's JSON handler alone (see
-// BENCHMARKS.md).
+// jsonHandler is how [New] writes stdout in the JSON format unless a
+// ReplaceAttr is set, with sinks or without: the context's ids, redaction
+// and JSON encoding in one pass. It writes what the chain
+// NewContextHandler → NewRedactHandler → slog.NewJSONHandler writes (the
+// chain that feeds the sinks), byte for byte: the same keys in the same
+// order, request_id, trace_id and span_id right after msg, and the same
+// values; the differential fuzz test holds it to that. Only the time is
+// written its own way, with exactly three fractional digits where slog
+// trims trailing zeros (New gives slog's handler a ReplaceAttr that writes
+// it as here). One pass means one walk over the attributes, no record
+// rebuilt, no attribute appended for the ids and floats formatted without
+// encoding/json: this is what brings the whole redacting logger near the
+// cost of slog's JSON handler alone (see BENCHMARKS.md).
 type jsonHandler struct {
 	r     *redactor
 	level slog.Leveler
@@ -85,18 +88,18 @@ func (h *jsonHandler) Handle(ctx context.Context, rec slog.Record) error {
 	e.scrubbed(rec.Message)
 	if id := RequestID(ctx); id != "" {
 		e.key("request_id")
-		e.scrubbed(id)
+		if h.r.idKeys.request {
+			e.str(redacted)
+		} else {
+			e.scrubbed(id)
+		}
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		tid, sid := sc.TraceID(), sc.SpanID()
 		e.key("trace_id")
-		e.buf = append(e.buf, '"')
-		e.buf = appendHex(e.buf, tid[:])
-		e.buf = append(e.buf, '"')
+		e.hexID(tid[:], h.r.idKeys.trace)
 		e.key("span_id")
-		e.buf = append(e.buf, '"')
-		e.buf = appendHex(e.buf, sid[:])
-		e.buf = append(e.buf, '"')
+		e.hexID(sid[:], h.r.idKeys.span)
 	}
 	if len(h.pre) > 0 {
 		e.buf = append(e.buf, h.pre...)
@@ -204,6 +207,18 @@ func (e *encoder) openGroup(name string) {
 	e.key(name)
 	e.buf = append(e.buf, '{')
 	e.sep = false
+}
+
+// hexID writes a trace or span id as a JSON string of hex digits, or
+// [REDACTED] when its key is sensitive (hex digits hold no secret shape).
+func (e *encoder) hexID(id []byte, masked bool) {
+	if masked {
+		e.str(redacted)
+		return
+	}
+	e.buf = append(e.buf, '"')
+	e.buf = appendHex(e.buf, id)
+	e.buf = append(e.buf, '"')
 }
 
 // str writes s as a JSON string.

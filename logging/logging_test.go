@@ -44,6 +44,34 @@ func TestHandlerPassesSlogtest(t *testing.T) {
 	}
 }
 
+// TestContextHandlerPassesSlogtest: the context handler keeps the
+// attributes and groups itself and rebuilds each record; slog's rules for
+// them still hold.
+func TestContextHandlerPassesSlogtest(t *testing.T) {
+	var buf bytes.Buffer
+	h := logging.NewContextHandler(slog.NewJSONHandler(&buf, nil))
+	if err := slogtest.TestHandler(h, func() []map[string]any { return parseLines(t, &buf) }); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestLoggerWithASinkPassesSlogtest: beside a sink, both stdout and the
+// sink follow slog's rules.
+func TestLoggerWithASinkPassesSlogtest(t *testing.T) {
+	var stdout, sink bytes.Buffer
+	l, err := logging.New(logging.Options{Writer: &stdout, Sinks: []logging.Sink{{Handler: slog.NewJSONHandler(&sink, nil)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, buf := range map[string]*bytes.Buffer{"stdout": &stdout, "sink": &sink} {
+		stdout.Reset()
+		sink.Reset()
+		if err := slogtest.TestHandler(l.Handler(), func() []map[string]any { return parseLines(t, buf) }); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
 func TestRecordHasTheContractKeys(t *testing.T) {
 	var buf bytes.Buffer
 	l, err := logging.New(logging.Options{Writer: &buf, Service: "svc", Version: "v1.2.3", Env: "staging"})

@@ -3,24 +3,34 @@ package logging
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 )
 
-// DefaultSensitiveKeys are the attribute keys, struct fields and map keys
-// whose values are always masked, compared without case and with "-" read
-// as "_". A key also counts as sensitive when it ends in "_" and one of
-// these (db_password, x_api_key, oauth_refresh_token).
-var DefaultSensitiveKeys = []string{
+// defaultSensitiveKeys is the list [DefaultSensitiveKeys] returns. It is
+// not exported, so that no caller can turn off or change the default
+// redaction of every logger made afterwards.
+var defaultSensitiveKeys = [...]string{
 	"password", "passwd", "pwd", "secret", "client_secret", "token", "access_token", "refresh_token",
 	"id_token", "api_key", "apikey", "authorization", "proxy_authorization", "cookie", "set_cookie",
 	"private_key", "credential", "credentials", "session", "session_id", "x_api_key",
 }
 
+// DefaultSensitiveKeys returns the attribute keys, struct fields and map
+// keys whose values are always masked, compared without case and with "-"
+// read as "_". A key also counts as sensitive when it ends in "_" and one
+// of these (db_password, x_api_key, oauth_refresh_token). The slice is a
+// new copy on every call: changing it changes nothing else. Add keys with
+// [RedactOptions].Keys or [Options].SensitiveKeys.
+func DefaultSensitiveKeys() []string {
+	return slices.Clone(defaultSensitiveKeys[:])
+}
+
 // RedactOptions configure [NewRedactHandler]. The zero value masks the
-// DefaultSensitiveKeys, secrets.Secret values, secret-shaped strings, and no
-// known values.
+// keys of [DefaultSensitiveKeys], secrets.Secret values, secret-shaped
+// strings, and no known values.
 type RedactOptions struct {
-	// Keys are sensitive keys added to DefaultSensitiveKeys.
+	// Keys are sensitive keys added to those of [DefaultSensitiveKeys].
 	Keys []string
 	// Known holds the secret values the service loaded; every occurrence in
 	// any string of a record is masked. Default: nil, none.
@@ -37,6 +47,10 @@ type redactor struct {
 	// one lookup.
 	tails [128 * 128 / 8]byte
 	known *KnownValues
+	// idKeys tell whether the keys of the context's ids are sensitive
+	// (only when the caller names them or a suffix of them, as "id"), so
+	// that the single pass masks them as the chain masks any attribute.
+	idKeys struct{ request, trace, span bool }
 }
 
 func tailIndex(a, b byte) int { return int(a&0x7f)<<7 | int(b&0x7f) }
@@ -84,13 +98,14 @@ func NewRedactHandler(next slog.Handler, opts RedactOptions) slog.Handler {
 
 func newRedactor(opts RedactOptions) *redactor {
 	r := &redactor{known: opts.Known}
-	for _, k := range append(append([]string(nil), DefaultSensitiveKeys...), opts.Keys...) {
+	for _, k := range slices.Concat(defaultSensitiveKeys[:], opts.Keys) {
 		if k = normalizeKey(k); len(k) >= 2 && len(k) <= maxKeyLen {
 			r.byLen[len(k)] = append(r.byLen[len(k)], k)
 			i := tailIndex(k[len(k)-2], k[len(k)-1])
 			r.tails[i/8] |= 1 << (i % 8)
 		}
 	}
+	r.idKeys.request, r.idKeys.trace, r.idKeys.span = r.sensitive("request_id"), r.sensitive("trace_id"), r.sensitive("span_id")
 	return r
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"testing/slogtest"
@@ -122,6 +123,22 @@ func TestRedaction(t *testing.T) {
 	}
 }
 
+func TestDefaultSensitiveKeysIsACopy(t *testing.T) {
+	keys := logging.DefaultSensitiveKeys()
+	if !slices.Contains(keys, "password") {
+		t.Fatalf("DefaultSensitiveKeys() = %q, want password among them", keys)
+	}
+	clear(keys)
+	if got := logging.DefaultSensitiveKeys(); !slices.Contains(got, "password") {
+		t.Errorf("changing the returned slice changed the list: %q", got)
+	}
+	var buf bytes.Buffer
+	newRedacting(&buf, nil).Info("m", "password", keyedVal)
+	if strings.Contains(buf.String(), keyedVal) {
+		t.Errorf("changing the returned slice turned off key redaction: %s", buf.String())
+	}
+}
+
 type valuer struct{}
 
 func (valuer) LogValue() slog.Value { return slog.StringValue("Bearer " + bearer) }
@@ -193,10 +210,11 @@ func FuzzRedaction(f *testing.F) {
 		value := text + " " + plant + " " + text
 		known := &logging.KnownValues{}
 		known.Add(knownVal)
-		// Both paths of logging.New: the single pass and the chain.
+		// Every path of logging.New: the single pass, the chain, and the
+		// single pass with a sink beside it.
 		var buf bytes.Buffer
-		single, chain, sb, cb := bothPaths(known)
-		for _, l := range []*slog.Logger{single, chain} {
+		p := newPipelines(known)
+		for _, l := range []*slog.Logger{p.single, p.chain, p.sinked} {
 			switch where % 7 {
 			case 0:
 				l.Info(value)
@@ -214,8 +232,9 @@ func FuzzRedaction(f *testing.F) {
 				l.Info("m", "password", text+plant)
 			}
 		}
-		buf.Write(sb.Bytes())
-		buf.Write(cb.Bytes())
+		for _, out := range []*bytes.Buffer{p.singleOut, p.chainOut, p.sinkedOut, p.sinkOut} {
+			buf.Write(out.Bytes())
+		}
 		out := buf.String()
 		for _, p := range planted {
 			if strings.Contains(out, p) && !strings.Contains(text, p) && !strings.Contains(key, p) {

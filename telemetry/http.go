@@ -62,9 +62,15 @@ func newServerMetrics(m metric.Meter) (serverMetrics, error) {
 // marks the span as an error. server.address is not taken from the
 // client's Host header, so a client cannot create series.
 //
-// The route is read from the pattern the router set on the request; put
-// httpmeta's route capture around the router when middleware between this
-// one and the router copies the request (the root package does).
+// The route is the pattern that a router such as [http.ServeMux] records
+// in the r.Pattern of the request it is handed. Put this middleware
+// directly around the ServeMux, or around middleware that passes that same
+// request on. Middleware that copies the request (r.WithContext, r.Clone)
+// hands the router a copy whose pattern this middleware does not see: the
+// requests are then recorded without http.route, and their spans are named
+// after the method alone. The root package's Service needs none of this:
+// it captures the route inside the router, whatever middleware sits in
+// between.
 func (p *Provider) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()

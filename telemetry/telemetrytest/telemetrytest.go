@@ -24,9 +24,14 @@ type Observer struct {
 }
 
 // New returns a provider built from opts with an Observer attached; the
-// provider is shut down when the test ends.
+// provider is shut down when the test ends. A nil opts.Environ stands for
+// an empty map here, not for the process environment, so that the OTEL_*
+// variables of the machine running the tests change nothing.
 func New(tb testing.TB, opts telemetry.Options) (*telemetry.Provider, *Observer) {
 	tb.Helper()
+	if opts.Environ == nil {
+		opts.Environ = map[string]string{}
+	}
 	o := &Observer{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
 	opts.MetricReaders = append(opts.MetricReaders, o.reader)
 	opts.SpanProcessors = append(opts.SpanProcessors, o.spans)

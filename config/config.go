@@ -32,7 +32,7 @@ type Options struct {
 
 	// Files are the files read from Dir, in order, later wins; "{env}" is
 	// replaced by the environment. A missing file is skipped; a malformed
-	// one is a problem. Default: DefaultFiles. An empty, non-nil slice
+	// one is a problem. Default: [DefaultFiles]. An empty, non-nil slice
 	// reads no file.
 	Files []string
 
@@ -53,8 +53,9 @@ type Options struct {
 	Sources *Sources
 }
 
-// Load returns a T filled from its `envDefault` tags and then from the
-// environment. T must be a struct type. See [LoadInto] for the errors.
+// Load returns a T filled from every layer, as [LoadAll] fills one struct:
+// its `envDefault` tags, the configuration files, the environment and the
+// secret references. T must be a struct type. See [LoadAll] for the errors.
 func Load[T any](opts Options) (T, error) {
 	var dst T
 	err := LoadInto(&dst, opts)

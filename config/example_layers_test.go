@@ -87,3 +87,10 @@ func ExampleDiff() {
 	fmt.Println(changed, restart)
 	// Output: [Addr Limit] [Addr]
 }
+
+// DefaultFiles are read from the config directory when Options.Files is
+// nil; "{env}" is the environment.
+func ExampleDefaultFiles() {
+	fmt.Println(config.DefaultFiles())
+	// Output: [base.yaml base.json {env}.yaml {env}.json]
+}

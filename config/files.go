@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -16,9 +17,13 @@ import (
 // DefaultDir is where the configuration files are looked for.
 const DefaultDir = "config"
 
-// DefaultFiles are the files read from the directory, in order, later
-// wins; "{env}" stands for the environment.
-var DefaultFiles = []string{"base.yaml", "base.json", "{env}.yaml", "{env}.json"}
+// defaultFiles are the files read from the directory by default.
+var defaultFiles = []string{"base.yaml", "base.json", "{env}.yaml", "{env}.json"}
+
+// DefaultFiles returns the files read from the directory when
+// Options.Files is nil, in order, later wins; "{env}" stands for the
+// environment: base.yaml, base.json, {env}.yaml, {env}.json.
+func DefaultFiles() []string { return slices.Clone(defaultFiles) }
 
 // fileValue is one value read from a file, with where it was written.
 type fileValue struct {

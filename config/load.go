@@ -149,7 +149,7 @@ func (l *loader) readFiles() {
 	}
 	files := l.opts.Files
 	if files == nil {
-		files = DefaultFiles
+		files = defaultFiles
 	}
 	dir := l.opts.Dir
 	if dir == "" {

@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/operable-go/operable/internal/dirwatch"
+	"github.com/operable-go/operable/internal/reload"
 )
 
 // Diff returns the paths of the fields whose values differ between two
@@ -81,102 +79,81 @@ type WatchOptions struct {
 // atomically; a reload that fails keeps the last good value and is
 // reported. It is safe for concurrent use.
 type Watcher[T any] struct {
-	opts    Options
-	wopts   WatchOptions
-	cur     atomic.Pointer[T]
-	sources atomic.Pointer[Sources]
-	mu      sync.Mutex // one reload at a time; guards err and subs
-	err     error
-	subs    []func(Change[T])
+	v *reload.Value[loaded[T]]
+}
+
+// loaded is one good load: the values and where they came from.
+type loaded[T any] struct {
+	val *T
+	src *Sources
 }
 
 // Watch loads T as [LoadAll] does and returns a Watcher holding it; Run
 // keeps it current. It fails as LoadAll does.
 func Watch[T any](ctx context.Context, opts Options, wopts WatchOptions) (*Watcher[T], error) {
-	if wopts.Settle <= 0 {
-		wopts.Settle = 100 * time.Millisecond
+	dir := opts.Dir
+	if dir == "" {
+		dir = DefaultDir
 	}
-	w := &Watcher[T]{opts: opts, wopts: wopts}
-	v := new(T)
-	src, err := LoadAll(ctx, opts, v)
+	first := true
+	v, err := reload.New(ctx, reload.Options[loaded[T]]{
+		Load: func(ctx context.Context) (loaded[T], error) {
+			val := new(T)
+			src, err := LoadAll(ctx, opts, val)
+			if err != nil && !first {
+				err = fmt.Errorf("config: reload failed, keeping the last good configuration: %w", err)
+			}
+			first = false
+			return loaded[T]{val, src}, err
+		},
+		Diff:   func(old, new loaded[T]) []string { changed, _ := Diff(old.val, new.val); return changed },
+		Dir:    filepath.Clean(dir),
+		Settle: wopts.Settle,
+	})
 	if err != nil {
 		return nil, err
 	}
-	w.cur.Store(v)
-	w.sources.Store(src)
-	return w, nil
+	if wopts.OnError != nil {
+		v.Subscribe(func(e reload.Event[loaded[T]]) {
+			if e.Err != nil {
+				wopts.OnError(e.Err)
+			}
+		})
+	}
+	return &Watcher[T]{v: v}, nil
 }
 
 // Current returns the current configuration. It must not be modified.
-func (w *Watcher[T]) Current() *T { return w.cur.Load() }
+func (w *Watcher[T]) Current() *T { return w.v.Current().val }
 
 // Sources returns where the current values came from.
-func (w *Watcher[T]) Sources() *Sources { return w.sources.Load() }
+func (w *Watcher[T]) Sources() *Sources { return w.v.Current().src }
 
 // Err returns why the last reload failed, or nil when the current value
 // is what the files say.
-func (w *Watcher[T]) Err() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.err
-}
+func (w *Watcher[T]) Err() error { return w.v.Err() }
 
 // Subscribe calls fn after every reload that changed something, from
 // Run's goroutine.
 func (w *Watcher[T]) Subscribe(fn func(Change[T])) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.subs = append(w.subs, fn)
+	w.v.Subscribe(func(e reload.Event[loaded[T]]) {
+		if e.Err != nil || len(e.Changed) == 0 {
+			return
+		}
+		_, restart := Diff(e.Old.val, e.New.val)
+		fn(Change[T]{Old: e.Old.val, New: e.New.val, Changed: e.Changed, Restart: restart})
+	})
 }
 
 // Run watches the configuration directory until ctx is done and reloads
 // after each settled burst of changes. It returns an error only when the
 // watch cannot be set up.
 func (w *Watcher[T]) Run(ctx context.Context) error {
-	dir := w.opts.Dir
-	if dir == "" {
-		dir = DefaultDir
-	}
-	err := dirwatch.Run(ctx, filepath.Clean(dir), w.wopts.Settle, func() { _ = w.Reload(ctx) }, w.fail)
-	if err != nil {
+	if err := w.v.Run(ctx); err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
 	return nil
 }
 
 // Reload reads every layer now; see [Watcher].
-func (w *Watcher[T]) Reload(ctx context.Context) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	v := new(T)
-	src, err := LoadAll(ctx, w.opts, v)
-	if err != nil {
-		w.err = fmt.Errorf("config: reload failed, keeping the last good configuration: %w", err)
-		if w.wopts.OnError != nil {
-			w.wopts.OnError(w.err)
-		}
-		return w.err
-	}
-	w.err = nil
-	old := w.cur.Load()
-	changed, restart := Diff(old, v)
-	w.cur.Store(v)
-	w.sources.Store(src)
-	if len(changed) == 0 {
-		return nil
-	}
-	c := Change[T]{Old: old, New: v, Changed: changed, Restart: restart}
-	for _, fn := range w.subs {
-		fn(c)
-	}
-	return nil
-}
-
-func (w *Watcher[T]) fail(err error) {
-	w.mu.Lock()
-	w.err = fmt.Errorf("config: %w", err)
-	w.mu.Unlock()
-	if w.wopts.OnError != nil {
-		w.wopts.OnError(err)
-	}
-}
+func (w *Watcher[T]) Reload(ctx context.Context) error { return w.v.Reload(ctx) }

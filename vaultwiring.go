@@ -21,7 +21,7 @@ func (s *Service) wireVault(ctx context.Context) error {
 		return nil
 	}
 	env := environ.Or(s.environ)
-	if _, err := vault.AuthFromEnv(func(k string) string { return env[k] }); err != nil {
+	if _, err := vault.AuthFromEnv(env); err != nil {
 		return &config.Error{Problems: []config.Problem{{Var: "VAULT_ADDR", Field: "VaultAddr", Reason: err.Error()}}}
 	}
 	c, err := vault.New(ctx, vault.Options{

@@ -7,5 +7,6 @@
 // environment variables (local development), [Files] from mounted files
 // such as Kubernetes secrets (re-read at every Get, so rotations are seen);
 // a [Resolver] dispatches "scheme:reference" strings to them. secretstest
-// checks third-party providers. The Vault provider comes next.
+// checks third-party providers. Package secrets/vault is the Vault provider:
+// a session that logs in, renews, re-reads and survives outages.
 package secrets

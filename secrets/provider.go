@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/operable-go/operable/internal/environ"
 )
 
 // Value is a secret fetched from a provider, with what the provider knows
@@ -39,7 +41,8 @@ var ErrNotFound = errors.New("secrets: not found")
 // variable's name. For local development; configuration policy refuses it
 // in production. The zero value reads the process environment.
 type Env struct {
-	// Environ replaces the process environment (for tests). Default: nil.
+	// Environ replaces the process environment (for tests). Default: nil,
+	// the process environment.
 	Environ map[string]string
 }
 
@@ -49,12 +52,7 @@ func (e Env) Get(ctx context.Context, ref string) (Value, error) {
 	if err := ctx.Err(); err != nil {
 		return Value{}, fmt.Errorf("secrets: env %s: %w", ref, err)
 	}
-	var v string
-	if e.Environ != nil {
-		v = e.Environ[ref]
-	} else {
-		v = os.Getenv(ref)
-	}
+	v := environ.Or(e.Environ)[ref]
 	if v == "" {
 		return Value{}, fmt.Errorf("secrets: env %s: %w", ref, ErrNotFound)
 	}

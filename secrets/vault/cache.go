@@ -277,11 +277,10 @@ func (c *Client) Subscribe(ctx context.Context, ref string, fn func(secrets.Valu
 // Run keeps the session and the cache alive until ctx is done: it renews
 // or replaces the token, renews leases and reads new credentials before
 // they expire, and reads the KV paths again every Options.Refresh. When
-// ctx is done it revokes the token it logged in for, closes its idle
-// connections, and returns nil.
+// ctx is done it closes the client (see [Client.Close]: the token it
+// logged in for revoked) and returns nil.
 func (c *Client) Run(ctx context.Context) error {
-	defer c.http.CloseIdleConnections()
-	defer c.revoke()
+	defer func() { _ = c.Close(context.WithoutCancel(ctx)) }()
 	nextRefresh := time.Now().Add(c.opts.Refresh)
 	timer := time.NewTimer(0)
 	defer timer.Stop()

@@ -39,12 +39,37 @@ func ExampleNew() {
 // AuthFromEnv says which login the variables select, and what is missing.
 func ExampleAuthFromEnv() {
 	env := map[string]string{"VAULT_ROLE_ID": "7f3c…"}
-	_, err := vault.AuthFromEnv(func(k string) string { return env[k] })
+	_, err := vault.AuthFromEnv(env)
 	fmt.Println(err)
 	env["VAULT_SECRET_ID_FILE"] = "/var/run/secrets/vault/secret-id"
-	a, _ := vault.AuthFromEnv(func(k string) string { return env[k] })
+	a, _ := vault.AuthFromEnv(env)
 	fmt.Println(a.Method, a.Mount)
 	// Output:
 	// vault: the approle login needs VAULT_SECRET_ID_FILE
 	// approle approle
+}
+
+// A program that reads its secrets once and exits, and so never runs the
+// session, closes it: the token it logged in with is revoked rather than
+// left to expire. The login comes from an Auth built in code here instead
+// of the VAULT_* login variables. (Not run: it needs a Vault server.)
+func ExampleClient_Close() {
+	ctx := context.Background()
+	c, err := vault.New(ctx, vault.Options{Auth: vault.Auth{
+		Method: "approle", RoleID: "7f3c…", SecretIDFile: "/var/run/secrets/vault/secret-id", Mount: "approle",
+	}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() {
+		if err := c.Close(ctx); err != nil {
+			log.Print(err)
+		}
+	}()
+	v, err := c.Get(ctx, "kv/data/migrations#dsn")
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	fmt.Println(v.Secret) // prints [REDACTED]
 }

@@ -225,20 +225,35 @@ func (s *session) nextTokenWork() time.Time {
 	return t
 }
 
-// revoke revokes a token the client logged in for, at the end of Run.
-func (c *Client) revoke() {
+// Close ends the session of a client that will not run (or no longer
+// does): it revokes the token the client logged in for (never a
+// VAULT_TOKEN it was given) and closes its idle connections. ctx bounds the
+// revocation, as does Options.RequestTimeout. Run does the same when its
+// context is done; only the first of them does it, later calls return
+// what it returned.
+func (c *Client) Close(ctx context.Context) error {
+	c.closeOnce.Do(func() {
+		c.closeErr = c.revoke(ctx)
+		c.http.CloseIdleConnections()
+	})
+	return c.closeErr
+}
+
+// revoke revokes a token the client logged in for.
+func (c *Client) revoke(ctx context.Context) error {
 	s := &c.session
 	s.mu.Lock()
 	ours := s.ours && s.generation > 0
 	s.mu.Unlock()
 	if !ours {
-		return
+		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestTimeout)
 	defer cancel()
 	if err := c.api.Auth().Token().RevokeSelfWithContext(ctx, ""); err != nil {
 		c.log.Warn("vault token revocation failed", slog.Any("error", err))
-		return
+		return fmt.Errorf("vault: revoke the token: %w", err)
 	}
 	c.log.Info("vault token revoked")
+	return nil
 }

@@ -32,7 +32,7 @@ func TestAuthFromEnv(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a, err := AuthFromEnv(func(k string) string { return c.env[k] })
+			a, err := AuthFromEnv(c.env)
 			if a.Method != c.method {
 				t.Errorf("method %q, want %q", a.Method, c.method)
 			}
@@ -49,7 +49,7 @@ func TestAuthFromEnv(t *testing.T) {
 			}
 		})
 	}
-	a, _ := AuthFromEnv(func(k string) string { return map[string]string{"VAULT_KUBERNETES_ROLE": "app"}[k] })
+	a, _ := AuthFromEnv(map[string]string{"VAULT_KUBERNETES_ROLE": "app"})
 	if a.JWTFile != DefaultJWTFile || a.Mount != "kubernetes" {
 		t.Errorf("kubernetes defaults: %+v", a)
 	}

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -17,15 +16,20 @@ import (
 
 	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/health"
+	envpkg "github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/secrets"
 )
 
-// Options configure [New]. Everything about where Vault is and how to log
-// in comes from the VAULT_* variables (see [Auth]).
+// Options configure [New]. Where Vault is comes from the VAULT_ADDR,
+// VAULT_CACERT and VAULT_NAMESPACE variables; how to log in, from Auth or
+// the VAULT_* login variables (see [AuthFromEnv]).
 type Options struct {
 	// Environ replaces the process environment (for tests). Default: nil,
 	// the process environment.
 	Environ map[string]string
+	// Auth is how to log in. Default: the zero Auth, read from Environ by
+	// [AuthFromEnv].
+	Auth Auth
 	// Logger gets the session's events: logins, renewals, rotations,
 	// outages and recoveries. Default: none.
 	Logger *slog.Logger
@@ -91,10 +95,13 @@ type Auth struct {
 // DefaultJWTFile is where Kubernetes mounts the service account's token.
 const DefaultJWTFile = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
-// AuthFromEnv picks the login method: VAULT_AUTH_METHOD when set, else
-// token when VAULT_TOKEN is set, AppRole when VAULT_ROLE_ID is, Kubernetes
-// when VAULT_KUBERNETES_ROLE is. Every missing variable is named.
-func AuthFromEnv(env func(string) string) (Auth, error) {
+// AuthFromEnv picks the login method from environ (nil: the process
+// environment): VAULT_AUTH_METHOD when set, else token when VAULT_TOKEN is
+// set, AppRole when VAULT_ROLE_ID is, Kubernetes when VAULT_KUBERNETES_ROLE
+// is. Every missing variable is named.
+func AuthFromEnv(environ map[string]string) (Auth, error) {
+	vars := envpkg.Or(environ)
+	env := func(k string) string { return vars[k] }
 	a := Auth{Method: env("VAULT_AUTH_METHOD")}
 	if a.Method == "" {
 		switch {
@@ -154,6 +161,9 @@ type Client struct {
 
 	session session
 
+	closeOnce sync.Once
+	closeErr  error
+
 	mu      sync.Mutex
 	entries map[string]*entry        // by path
 	reading map[string]chan struct{} // first reads in flight, by path
@@ -170,19 +180,18 @@ type outage struct {
 // bounds the login.
 func New(ctx context.Context, opts Options) (*Client, error) {
 	opts = opts.withDefaults()
-	env := func(k string) string {
-		if opts.Environ != nil {
-			return opts.Environ[k]
-		}
-		return os.Getenv(k)
-	}
+	vars := envpkg.Or(opts.Environ)
+	env := func(k string) string { return vars[k] }
 	addr := env("VAULT_ADDR")
 	if addr == "" {
 		return nil, errors.New("vault: VAULT_ADDR is not set")
 	}
-	auth, err := AuthFromEnv(env)
-	if err != nil {
-		return nil, err
+	auth := opts.Auth
+	if auth.Method == "" {
+		var err error
+		if auth, err = AuthFromEnv(vars); err != nil {
+			return nil, err
+		}
 	}
 	cfg := vaultapi.DefaultConfig()
 	cfg.Address = addr

@@ -548,3 +548,33 @@ func TestTLSWithVAULT_CACERT(t *testing.T) {
 		t.Errorf("a read over TLS: %v, want ErrNotFound", err)
 	}
 }
+
+// TestCloseRevokesTheLoginOfAClientNeverRun: a client given its login as an
+// Auth (no VAULT_* login variable in its environment) logs in; Close
+// revokes that token at once, without Run, and a second Close does not
+// call Vault again.
+func TestCloseRevokesTheLoginOfAClientNeverRun(t *testing.T) {
+	v := startVault(t)
+	env := v.approle(t, "1h", "2h")
+	auth := Auth{Method: "approle", RoleID: env["VAULT_ROLE_ID"], SecretIDFile: env["VAULT_SECRET_ID_FILE"], Mount: "approle"}
+	c, err := newClient(t, Options{Environ: v.env(), Auth: auth, Logger: logged(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := c.api.Token()
+	if token == "" {
+		t.Fatal("no token after the login")
+	}
+	if _, err := v.admin.Auth().Token().LookupWithContext(t.Context(), token); err != nil {
+		t.Fatalf("the new token does not look up: %v", err)
+	}
+	if err := c.Close(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v.admin.Auth().Token().LookupWithContext(t.Context(), token); err == nil {
+		t.Error("the token still looks up after Close")
+	}
+	if err := c.Close(t.Context()); err != nil {
+		t.Errorf("a second Close = %v", err)
+	}
+}

@@ -61,7 +61,8 @@ type Value[T any] struct {
 }
 
 // New loads the source once; its error is New's (a service should not start
-// on a source it cannot read).
+// on a source it cannot read). Load is never called concurrently with
+// itself.
 func New[T any](ctx context.Context, opts Options[T]) (*Value[T], error) {
 	if opts.Settle <= 0 {
 		opts.Settle = Settle
@@ -129,18 +130,17 @@ func (v *Value[T]) notify(e Event[T]) {
 }
 
 // Run watches Options.Dir until ctx is done and reloads after each settled
-// burst of changes; a failing watch counts as a bad source. It returns an
+// burst of changes. When the watch reports an error (its event queue
+// overflowed: changes may have been missed), it reloads at once, so that
+// the value is what the source holds whatever was missed. It returns an
 // error only when the watch cannot be set up.
 func (v *Value[T]) Run(ctx context.Context) error {
 	if v.opts.Dir == "" {
 		<-ctx.Done()
 		return nil
 	}
-	err := dirwatch.Run(ctx, v.opts.Dir, v.opts.Settle, func() { _ = v.Reload(ctx) }, func(err error) {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		v.fail(*v.cur.Load(), err)
-	})
+	reload := func() { _ = v.Reload(ctx) }
+	err := dirwatch.Run(ctx, v.opts.Dir, v.opts.Settle, reload, func(error) { reload() })
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}

@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -25,7 +26,9 @@ import (
 // the VAULT_* login variables (see [AuthFromEnv]).
 type Options struct {
 	// Environ replaces the process environment (for tests). Default: nil,
-	// the process environment.
+	// the process environment. (One process read remains: vault/api's
+	// NewClient fails when a process VAULT_* variable it parses is
+	// malformed, whatever Environ says.)
 	Environ map[string]string
 	// Auth is how to log in. Default: the zero Auth, read from Environ by
 	// [AuthFromEnv].
@@ -193,10 +196,7 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = addr
-	cfg.Timeout = opts.RequestTimeout
-	cfg.MaxRetries = 0 // the breaker and Run's backoff decide when to try again
+	cfg := apiConfig(addr, opts.RequestTimeout)
 	if ca := env("VAULT_CACERT"); ca != "" {
 		if err := cfg.ConfigureTLS(&vaultapi.TLSConfig{CACert: ca}); err != nil {
 			return nil, fmt.Errorf("vault: VAULT_CACERT: %w", err)
@@ -206,10 +206,12 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
-	// NewClient reads VAULT_TOKEN and VAULT_NAMESPACE from the process
-	// environment itself; the client uses only what Environ says.
+	// NewClient reads VAULT_TOKEN, VAULT_NAMESPACE and VAULT_HEADERS from
+	// the process environment itself; the client uses only what Environ
+	// says (and keeps the SSRF guard header NewClient sets).
 	api.ClearToken()
 	api.ClearNamespace()
+	api.SetHeaders(http.Header{vaultapi.RequestHeaderName: {"true"}})
 	if ns := env("VAULT_NAMESPACE"); ns != "" {
 		api.SetNamespace(ns)
 	}
@@ -231,6 +233,27 @@ func New(ctx context.Context, opts Options) (*Client, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// apiConfig is what vaultapi.DefaultConfig sets up, without its reading of
+// the process environment (VAULT_CACERT, VAULT_SKIP_VERIFY,
+// VAULT_CLIENT_CERT, VAULT_RATE_LIMIT, VAULT_MAX_RETRIES, ...): the client
+// takes only what Options.Environ says. No retries: the breaker and Run's
+// backoff decide when to try again.
+func apiConfig(addr string, timeout time.Duration) *vaultapi.Config {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSHandshakeTimeout = 10 * time.Second
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	return &vaultapi.Config{
+		Address: addr,
+		HttpClient: &http.Client{
+			Transport: tr,
+			// The api client follows Vault's redirects itself.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+		Timeout:    timeout,
+		MaxRetries: 0,
+	}
 }
 
 // mask registers a token or value with the redactor, when there is one.

@@ -51,20 +51,23 @@ type Config struct {
 	VaultAddr string `env:"VAULT_ADDR" reload:"restart" desc:"Vault address; the login comes from the other VAULT_* variables"`
 }
 
-// applyBuildInfo fills the service's name and version from the build when
-// the configuration leaves them empty, and tells info the effective ones.
-func (c *Config) applyBuildInfo(info *buildInfo) {
+// fillFromBuild fills the service's name and version from the options and
+// the build when the configuration leaves them empty.
+func (c *Config) fillFromBuild(info buildInfo) {
 	if c.ServiceName == "" {
 		c.ServiceName = info.Service
 	}
 	if c.ServiceVersion == "" {
 		c.ServiceVersion = info.Version
 	}
-	info.Service, info.Version, info.Environment = c.ServiceName, c.ServiceVersion, c.Environment
 }
 
-// Environments are the values ENVIRONMENT may take.
-var Environments = []string{"local", "development", "staging", "production"}
+// environments are the values ENVIRONMENT may take.
+var environments = []string{"local", "development", "staging", "production"}
+
+// Environments returns the values ENVIRONMENT may take: local,
+// development, staging and production.
+func Environments() []string { return slices.Clone(environments) }
 
 // DefaultDrainDelay is the drain delay outside the local environment.
 const DefaultDrainDelay = 5 * time.Second
@@ -87,8 +90,8 @@ func (c *Config) Validate() error {
 	bad := func(v, field, reason string) {
 		errs = append(errs, &config.Problem{Var: v, Field: field, Reason: reason})
 	}
-	if !slices.Contains(Environments, c.Environment) {
-		bad("ENVIRONMENT", "Environment", fmt.Sprintf("must be one of %v", Environments))
+	if !slices.Contains(environments, c.Environment) {
+		bad("ENVIRONMENT", "Environment", fmt.Sprintf("must be one of %v", environments))
 	}
 	if _, err := logging.ParseLevel(c.LogLevel); err != nil {
 		bad("LOG_LEVEL", "LogLevel", "must be one of debug, info, warn, error")

@@ -47,6 +47,7 @@ func ExampleService_AppHandler() {
 	if err != nil {
 		panic(err)
 	}
+	defer s.Close(context.Background()) // never run: release it
 	s.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "order %s\n", r.PathValue("id"))
 	})
@@ -56,4 +57,26 @@ func ExampleService_AppHandler() {
 	s.AppHandler().ServeHTTP(rec, req)
 	fmt.Print(rec.Code, " ", rec.Header().Get("X-Request-ID"), " ", rec.Body.String())
 	// Output: 200 req-7 order 7
+}
+
+// Close releases a service that is built but will not run, for instance
+// when the service's own set-up fails after New: its telemetry is flushed
+// and shut down, and a Vault token it logged in with is revoked.
+func ExampleService_Close() {
+	ctx := context.Background()
+	s, err := operable.New(ctx, operable.Options{Name: "orders", Stdout: io.Discard, Environ: map[string]string{}})
+	if err != nil {
+		panic(err)
+	}
+	if err := s.AddCheck(health.Check{Name: ""}); err != nil { // a set-up that fails
+		fmt.Println("setup failed:", err != nil, "close:", s.Close(ctx))
+		return
+	}
+	_ = s.Run(ctx)
+	// Output: setup failed: true close: <nil>
+}
+
+func ExampleEnvironments() {
+	fmt.Println(operable.Environments())
+	// Output: [local development staging production]
 }

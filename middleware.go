@@ -20,7 +20,7 @@ func (s *Service) appHandler() http.Handler {
 	var h http.Handler = httpmeta.CaptureRoute(s.app)
 	h = recoverPanics(s.logger)(h)
 	h = logging.AccessLog(s.logger)(h)
-	h = s.metrics.Middleware(h)
+	h = s.tel.Middleware(h)
 	return logging.RequestIDs(h)
 }
 

@@ -1,33 +1,34 @@
 package featureflags
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/operable-go/operable/internal/dirwatch"
+	"github.com/operable-go/operable/internal/environ"
+	"github.com/operable-go/operable/internal/reload"
 )
 
 // FileOptions configure [OpenFile]. The zero value coalesces events over
-// 100 ms and reports nothing.
+// 100 ms, takes FLAG_<KEY> overrides from the process environment and
+// reports nothing.
 type FileOptions struct {
 	// Settle is how long the directory must stay quiet after an event
 	// before the file is read again, so that a burst of events (an editor's
 	// temp file and rename, a ConfigMap's symlink swap) makes one reload.
 	// Default: 100ms.
 	Settle time.Duration
-	// OnReload, when set, is called after each reload attempt with the new
-	// set and the keys of the flags that changed (nil on failure), and the
-	// error (nil on success). Default: nil.
+	// OnReload, when set, is called after each failed reload with the
+	// error (the set and keys nil), and after each good one that changed a
+	// flag or ended a bad spell with the new set and the keys of the flags
+	// that changed (err nil). Default: nil.
 	OnReload func(set *Set, changed []string, err error)
-	// Env holds FLAG_<KEY> overrides (see [Set.WithOverrides]), applied to
-	// every version of the file. Default: nil, none.
-	Env map[string]string
+	// Environ holds the FLAG_<KEY> overrides (see [Set.WithOverrides]),
+	// applied to every version of the file. Default: nil, the process
+	// environment.
+	Environ map[string]string
 	// Metrics, when set, records the evaluations of every version of the
 	// file. Default: nil.
 	Metrics *Metrics
@@ -39,105 +40,75 @@ type FileOptions struct {
 // when it is valid: a bad file keeps the last good flags, and Err says why.
 // It is safe for concurrent use; the watch runs in [File.Run].
 type File struct {
-	path    string
-	opts    FileOptions
-	current atomic.Pointer[Set]
-	mu      sync.Mutex // guards last and err
-	last    []byte     // the content of the current set
-	err     error
+	v *reload.Value[*Set]
 }
 
 // OpenFile reads and parses path. It fails when the file cannot be read or
 // parsed: a service should not start on flags it cannot read.
 func OpenFile(path string, opts FileOptions) (*File, error) {
-	if opts.Settle <= 0 {
-		opts.Settle = 100 * time.Millisecond
-	}
-	f := &File{path: path, opts: opts}
-	data, err := os.ReadFile(path)
+	env := environ.Or(opts.Environ)
+	first := true
+	v, err := reload.New(context.Background(), reload.Options[*Set]{
+		Load: func(context.Context) (*Set, error) {
+			set, err := load(path, env, opts.Metrics)
+			if err != nil && !first {
+				err = fmt.Errorf("%w (keeping the last good flags)", err)
+			}
+			first = false
+			return set, err
+		},
+		Diff:   Changed,
+		Dir:    filepath.Dir(path),
+		Settle: opts.Settle,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("featureflags: %w", err)
+		return nil, err
 	}
-	set, err := f.parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("featureflags: %s: %w", path, err)
+	if opts.OnReload != nil {
+		v.Subscribe(func(e reload.Event[*Set]) {
+			switch {
+			case e.Err != nil:
+				opts.OnReload(nil, nil, e.Err)
+			case len(e.Changed) > 0 || e.Recovered:
+				opts.OnReload(e.New, e.Changed, nil)
+			}
+		})
 	}
-	f.current.Store(set)
-	f.last = data
-	return f, nil
+	return &File{v: v}, nil
 }
 
 // Set returns the current flags.
-func (f *File) Set() *Set { return f.current.Load() }
+func (f *File) Set() *Set { return f.v.Current() }
 
 // Err returns why the last reload failed, or nil when the current flags
 // are the file's content.
-func (f *File) Err() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.err
-}
+func (f *File) Err() error { return f.v.Err() }
 
 // Run watches the file until ctx is done, reloading it when its directory
 // changes. It returns an error only when the watch cannot be set up.
 func (f *File) Run(ctx context.Context) error {
-	err := dirwatch.Run(ctx, filepath.Dir(f.path), f.opts.Settle, f.reload, func(err error) {
-		f.fail(fmt.Errorf("featureflags: %w", err))
-	})
-	if err != nil {
+	if err := f.v.Run(ctx); err != nil {
 		return fmt.Errorf("featureflags: %w", err)
 	}
 	return nil
 }
 
-// reload reads the file (through any symlinks) and swaps in its flags when
-// the content changed and parses.
-func (f *File) reload() {
-	data, err := os.ReadFile(f.path)
+// load reads one version of the file (through any symlinks), with the
+// overrides and metrics.
+func load(path string, env map[string]string, m *Metrics) (*Set, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
-		f.fail(fmt.Errorf("featureflags: %w", err))
-		return
+		return nil, fmt.Errorf("featureflags: %w", err)
 	}
-	f.mu.Lock()
-	same := bytes.Equal(data, f.last) && f.err == nil
-	f.mu.Unlock()
-	if same {
-		return
+	set, err := parseNamed(path, data)
+	if err == nil {
+		set, err = set.WithOverrides(env)
 	}
-	set, err := f.parse(data)
 	if err != nil {
-		f.fail(fmt.Errorf("featureflags: %s: %w (keeping the last good flags)", f.path, err))
-		return
+		return nil, fmt.Errorf("featureflags: %s: %w", path, err)
 	}
-	f.mu.Lock()
-	old := f.current.Swap(set)
-	f.last, f.err = data, nil
-	f.mu.Unlock()
-	if f.opts.OnReload != nil {
-		f.opts.OnReload(set, Changed(old, set), nil)
-	}
-}
-
-// parse reads one version of the file, with the overrides and metrics.
-func (f *File) parse(data []byte) (*Set, error) {
-	set, err := parseNamed(f.path, data)
-	if err != nil {
-		return nil, err
-	}
-	if set, err = set.WithOverrides(f.opts.Env); err != nil {
-		return nil, err
-	}
-	if f.opts.Metrics != nil {
-		set = set.WithMetrics(f.opts.Metrics)
+	if m != nil {
+		set = set.WithMetrics(m)
 	}
 	return set, nil
-}
-
-func (f *File) fail(err error) {
-	f.mu.Lock()
-	f.err = err
-	f.mu.Unlock()
-	if f.opts.OnReload != nil {
-		f.opts.OnReload(nil, nil, err)
-	}
 }

@@ -1,7 +1,7 @@
 package operable
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,10 +12,18 @@ import (
 	"github.com/operable-go/operable/breaker"
 )
 
-// breakers are the service's circuit breakers, by name.
-type breakers struct {
+// breakersPart owns the service's circuit breakers, by name: each made
+// with Service.Breaker (and Vault's), their checks, and /debug/breakers.
+type breakersPart struct {
 	mu     sync.Mutex
 	byName map[string]*breaker.Breaker
+}
+
+// startBreakers serves /debug/breakers.
+func (s *Service) startBreakers(context.Context, Options) error {
+	s.debug.HandleFunc("GET /debug/breakers", s.serveBreakers)
+	s.debug.HandleFunc("PUT /debug/breakers/{name}", s.setBreakerMode)
+	return nil
 }
 
 // Breaker returns a circuit breaker for the named dependency, wired into
@@ -23,8 +31,9 @@ type breakers struct {
 // a log line per state change, a non-critical readiness check
 // ("breaker-<name>", warn while open) and operator control through
 // /debug/breakers. Settings usually come from the service's config struct
-// (see [breaker.Settings]); opts.IsSuccessful is passed on. Names are
-// unique. Call it before Run.
+// (see [breaker.Settings]); isSuccessful, when not nil, says which errors
+// count as successes (see [breaker.Options]). Names are unique. Call it
+// before Run.
 //
 // For an HTTP dependency, put the breaker inside the telemetry transport:
 //
@@ -38,21 +47,28 @@ func (s *Service) Breaker(name string, settings breaker.Settings, isSuccessful f
 	}
 	b, err := breaker.New(name, settings, breaker.Options{
 		Logger:       s.logger,
-		Meter:        s.metrics.MeterProvider().Meter("github.com/operable-go/operable/breaker"),
+		Meter:        s.tel.MeterProvider().Meter("github.com/operable-go/operable/breaker"),
 		IsSuccessful: isSuccessful,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("operable: %w", err)
 	}
-	if err := s.addBreaker(b); err != nil {
+	if err := s.addBreakerLocked(b); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// addBreaker registers b's check and lists it on /debug/breakers. The
-// caller holds s.breakers.mu.
+// addBreaker registers b (one made elsewhere, as Vault's): its check, and a
+// row on /debug/breakers.
 func (s *Service) addBreaker(b *breaker.Breaker) error {
+	s.breakers.mu.Lock()
+	defer s.breakers.mu.Unlock()
+	return s.addBreakerLocked(b)
+}
+
+// addBreakerLocked is addBreaker for a caller holding s.breakers.mu.
+func (s *Service) addBreakerLocked(b *breaker.Breaker) error {
 	if err := s.checks.Add(b.Check()); err != nil {
 		return fmt.Errorf("operable: breaker %q: %w", b.Name(), err)
 	}
@@ -108,12 +124,4 @@ func (s *Service) setBreakerMode(w http.ResponseWriter, r *http.Request) {
 	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "circuit breaker mode set by operator",
 		slog.String("breaker", name), slog.String("from_mode", before.String()), slog.String("to_mode", m.String()))
 	writeJSON(w, http.StatusOK, b.Info())
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(v)
 }

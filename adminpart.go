@@ -1,9 +1,9 @@
 package operable
 
 import (
+	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -13,12 +13,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/operable-go/operable/config"
-	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health"
-	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
 )
+
+// The admin listener: the probes, /metrics, and the /debug/ pages behind
+// the ADMIN_TOKEN guard; the pages of no part (build info, pprof); the
+// helpers every part's /debug/ page uses.
 
 // adminHandler serves the probes, /metrics, and /debug/ behind the guard.
 func (s *Service) adminHandler() http.Handler {
@@ -29,20 +30,16 @@ func (s *Service) adminHandler() http.Handler {
 		mux.Handle("GET "+path, h)
 		mux.Handle("GET "+path+"/{check}", h)
 	}
-	mux.Handle("GET /metrics", s.metrics.MetricsHandler())
+	mux.Handle("GET /metrics", s.tel.MetricsHandler())
 	mux.Handle("/debug/", s.guard(s.debug))
 	return mux
 }
 
-// routeDebug registers the SDK's own /debug/ pages.
-func (s *Service) routeDebug() {
+// routeAdmin is the last step: the SDK's own /debug/ pages that belong to
+// no part (build info, pprof). The parts registered theirs as they were
+// built.
+func (s *Service) routeAdmin(context.Context, Options) error {
 	s.debug.HandleFunc("GET /debug/info", s.serveInfo)
-	s.debug.HandleFunc("GET /debug/config", s.serveConfig)
-	s.debug.HandleFunc("GET /debug/flags", s.serveFlags)
-	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
-	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
-	s.debug.HandleFunc("GET /debug/breakers", s.serveBreakers)
-	s.debug.HandleFunc("PUT /debug/breakers/{name}", s.setBreakerMode)
 	// net/http/pprof also registers these on http.DefaultServeMux when
 	// imported; the SDK never serves that mux.
 	s.debug.HandleFunc("/debug/pprof/", pprof.Index)
@@ -50,6 +47,7 @@ func (s *Service) routeDebug() {
 	s.debug.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	s.debug.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	s.debug.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return nil
 }
 
 // authorized reports whether r carries "Authorization: Bearer <ADMIN_TOKEN>".
@@ -130,41 +128,10 @@ func readBuildInfo(opts Options) buildInfo {
 }
 
 func (s *Service) serveInfo(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	_ = enc.Encode(s.info)
+	writeJSON(w, http.StatusOK, s.info)
 }
 
-type logLevelJSON struct {
-	Level string `json:"level"`
-}
-
-func (s *Service) serveLogLevel(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(logLevelJSON{Level: strings.ToLower(s.level.Level().String())})
-}
-
-// setLogLevel changes the level at run time: PUT {"level":"debug"}, or the
-// bare level name as a text body.
-func (s *Service) setLogLevel(w http.ResponseWriter, r *http.Request) {
-	name, ok := readChoice(w, r, "level")
-	if !ok {
-		return
-	}
-	lv, err := logging.ParseLevel(name)
-	if err != nil {
-		http.Error(w, "level must be one of debug, info, warn, error", http.StatusBadRequest)
-		return
-	}
-	old := s.level.Level()
-	s.level.Set(lv)
-	s.logger.LogAttrs(r.Context(), slog.LevelWarn, "log level changed",
-		slog.String("from", strings.ToLower(old.String())), slog.String("to", strings.ToLower(lv.String())))
-	s.serveLogLevel(w, r)
-}
-
-// readChoice reads the one value of a PUT to an admin page: a JSON object
+// readChoice reads the one value of a PUT to a /debug/ page: a JSON object
 // {"<field>":"value"}, or the bare value as a text body of at most 1 KiB.
 // On a body it cannot read, it answers 400 and returns false.
 func readChoice(w http.ResponseWriter, r *http.Request, field string) (string, bool) {
@@ -180,37 +147,10 @@ func readChoice(w http.ResponseWriter, r *http.Request, field string) (string, b
 	return strings.TrimSpace(string(body)), true
 }
 
-// serveConfig shows the effective configuration, the SDK's and the
-// service's: every field with its variable, the layer it came from and its
-// value; secrets as [REDACTED] by type, and secret-shaped text or known
-// secret values inside other fields masked too.
-func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
-	describe := func(cfg any) []config.Field {
-		fields := config.Describe(cfg, config.Options{Environ: s.environ, Sources: s.sources.Load()})
-		for i := range fields {
-			fields[i].Value = logging.Mask(fields[i].Value, s.known)
-			fields[i].Default = logging.Mask(fields[i].Default, s.known)
-		}
-		return fields
-	}
-	body := struct {
-		SDK     []config.Field `json:"sdk"`
-		Service []config.Field `json:"service,omitempty"`
-	}{SDK: describe(&s.cfg)}
-	if app := s.appSnapshot.Load(); app != nil {
-		body.Service = describe(app)
-	}
-	writeJSON(w, http.StatusOK, body)
-}
-
-// serveFlags lists the feature flags and their state.
-func (s *Service) serveFlags(w http.ResponseWriter, _ *http.Request) {
-	body := struct {
-		File  string              `json:"file,omitempty"`
-		Flags []featureflags.Info `json:"flags"`
-	}{File: s.cfg.FlagsFile, Flags: s.Flags().Flags()}
-	if body.Flags == nil {
-		body.Flags = []featureflags.Info{}
-	}
-	writeJSON(w, http.StatusOK, body)
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
 }

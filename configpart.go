@@ -1,0 +1,264 @@
+package operable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"reflect"
+	"slices"
+	"sync"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/internal/environ"
+	"github.com/operable-go/operable/internal/reload"
+	"github.com/operable-go/operable/logging"
+	"github.com/operable-go/operable/secrets"
+)
+
+// configPart owns the configuration: both structs as loaded and where each
+// value came from, their reload when config/ changes (a lifecycle worker,
+// the config-files check, config_reloads_total, the OnConfigChange
+// subscribers) and /debug/config.
+type configPart struct {
+	appType  reflect.Type  // of *Options.Config; nil without one
+	template reflect.Value // a copy of *Options.Config as given: what every load starts from
+	pending  *pendingVault // stands for Vault in the first load; nil without VAULT_ADDR
+	value    *reload.Value[loadedConfig]
+	startup  loadedConfig // what the service started with, for reload:"restart" fields
+	reloads  metric.Int64Counter
+	subsMu  sync.Mutex
+	subs    []func(cfg any, changed []string)
+}
+
+// loadedConfig is one good load of every layer.
+type loadedConfig struct {
+	sdk *Config
+	app any // a new *T for Options.Config's *T; nil without one
+	src *config.Sources
+}
+
+// loadConfig is the first step: it reads the environment once and loads
+// the SDK's configuration and the service's from the same layers
+// (defaults, config/ files, environment, secret references), so that one
+// *config.Error lists every problem of both. With VAULT_ADDR, vault:
+// references are taken on trust until the session exists (see
+// resolveConfig).
+func (s *Service) loadConfig(ctx context.Context, opts Options) error {
+	s.env = environ.Or(opts.Environ)
+	s.info = readBuildInfo(opts)
+	if opts.Config != nil {
+		t := reflect.TypeOf(opts.Config)
+		if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || reflect.ValueOf(opts.Config).IsNil() {
+			return fmt.Errorf("operable: Options.Config is %T, want a non-nil pointer to a struct", opts.Config)
+		}
+		s.config.appType = t.Elem()
+		// Fields the service filled itself before New, and fields no layer
+		// sets, keep their values: each load starts from this copy.
+		s.config.template = reflect.New(t.Elem()).Elem()
+		s.config.template.Set(reflect.ValueOf(opts.Config).Elem())
+	}
+	if s.env["VAULT_ADDR"] != "" {
+		s.config.pending = &pendingVault{}
+	}
+	v, err := reload.New(ctx, reload.Options[loadedConfig]{Load: s.loadLayers, Diff: diffConfig, Dir: config.DefaultDir})
+	if err != nil {
+		return err
+	}
+	s.config.value = v
+	s.adoptConfig(opts)
+	return nil
+}
+
+// loadLayers reads every layer into new values.
+func (s *Service) loadLayers(ctx context.Context) (loadedConfig, error) {
+	l := loadedConfig{sdk: &Config{}}
+	dsts := []any{l.sdk}
+	if s.config.appType != nil {
+		app := reflect.New(s.config.appType)
+		app.Elem().Set(s.config.template)
+		l.app = app.Interface()
+		dsts = append(dsts, l.app)
+	}
+	var vault secrets.Provider = noVault{}
+	switch {
+	case s.vault.client != nil:
+		vault = s.vault.client
+	case s.config.pending != nil:
+		vault = s.config.pending
+	}
+	src, err := config.LoadAll(ctx, config.Options{Environ: s.env, Resolver: secrets.Resolver{"vault": vault}}, dsts...)
+	if err != nil {
+		return l, err
+	}
+	l.sdk.fillFromBuild(s.info)
+	l.src = src
+	return l, nil
+}
+
+// adoptConfig makes the current load the service's start-up configuration:
+// Service.Config, Options.Config's struct and /debug/info.
+func (s *Service) adoptConfig(opts Options) {
+	cur := s.config.value.Current()
+	s.config.startup = cur
+	s.cfg = *cur.sdk
+	s.info.Service, s.info.Version, s.info.Environment = s.cfg.ServiceName, s.cfg.ServiceVersion, s.cfg.Environment
+	if cur.app != nil {
+		reflect.ValueOf(opts.Config).Elem().Set(reflect.ValueOf(cur.app).Elem())
+	}
+}
+
+func diffConfig(old, new loadedConfig) []string {
+	changed, _ := config.Diff(old.sdk, new.sdk)
+	if old.app != nil {
+		app, _ := config.Diff(old.app, new.app)
+		changed = append(changed, app...)
+	}
+	return changed
+}
+
+// resolveConfig loads again once the Vault session exists, when the first
+// load took vault: references on trust, and registers every secret of the
+// configuration with the redactor: masked wherever it appears in a log
+// record, whatever its key.
+func (s *Service) resolveConfig(ctx context.Context, opts Options) error {
+	if s.config.pending != nil && s.config.pending.used {
+		if err := s.config.value.Reload(ctx); err != nil {
+			return err
+		}
+		s.adoptConfig(opts)
+	}
+	s.maskConfigSecrets(s.config.value.Current())
+	return nil
+}
+
+func (s *Service) maskConfigSecrets(l loadedConfig) {
+	for _, sec := range append(config.Secrets(l.sdk), config.Secrets(l.app)...) {
+		s.known.AddSecret(sec)
+	}
+}
+
+// noVault answers vault: references when VAULT_ADDR is not set.
+type noVault struct{}
+
+func (noVault) Get(context.Context, string) (secrets.Value, error) {
+	return secrets.Value{}, errors.New("VAULT_ADDR is not set")
+}
+
+// pendingVault stands for Vault in the first load, before the session
+// exists: it accepts every reference, with a placeholder value, so that
+// the first load can set up logging and telemetry; the second load
+// resolves the references for real.
+type pendingVault struct{ used bool }
+
+func (p *pendingVault) Get(context.Context, string) (secrets.Value, error) {
+	p.used = true
+	return secrets.Value{Secret: secrets.New("vault reference, resolved at the second load"), Version: "pending"}, nil
+}
+
+// watchConfig reloads the configuration when the files of the config
+// directory change, for the life of the service (nothing when the
+// directory does not exist at start-up), and serves /debug/config.
+func (s *Service) watchConfig(context.Context, Options) error {
+	s.debug.HandleFunc("GET /debug/config", s.serveConfig)
+	if fi, err := os.Stat(config.DefaultDir); err != nil || !fi.IsDir() {
+		return nil
+	}
+	reloads, err := s.tel.MeterProvider().Meter("github.com/operable-go/operable/config").Int64Counter("config.reloads",
+		metric.WithDescription("Reloads of the configuration files, by result."), metric.WithUnit("{reload}"))
+	if err != nil {
+		return fmt.Errorf("operable: config reload metric: %w", err)
+	}
+	s.config.reloads = reloads
+	s.config.value.Subscribe(s.configReloaded)
+	s.life.Go("config watcher", s.config.value.Run)
+	return s.checks.Add(health.Check{Name: "config-files", NonCritical: true, ComponentType: "component",
+		Func: func(context.Context) error { return s.config.value.Err() }})
+}
+
+// configReloaded follows each reload. A failure keeps the running
+// configuration, logs, counts and warns (through the check); a success
+// that changed something since the last load applies LOG_LEVEL, logs what
+// changed and which fields tagged reload:"restart" differ from what the
+// service started with, and hands the service's new configuration to its
+// subscribers.
+func (s *Service) configReloaded(e reload.Event[loadedConfig]) {
+	ctx := context.Background()
+	if e.Err != nil {
+		s.config.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		s.logger.Warn("config reload failed; keeping the running configuration", slog.Any("error", e.Err))
+		return
+	}
+	s.config.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "success")))
+	s.maskConfigSecrets(e.New)
+	sdkChanged, _ := config.Diff(e.Old.sdk, e.New.sdk)
+	if slices.Contains(sdkChanged, "LogLevel") {
+		lv, _ := logging.ParseLevel(e.New.sdk.LogLevel) // validated by the load
+		s.level.Set(lv)
+	}
+	var appChanged []string
+	if e.New.app != nil {
+		appChanged, _ = config.Diff(e.Old.app, e.New.app)
+	}
+	if len(sdkChanged)+len(appChanged) == 0 {
+		return
+	}
+	// What the running service still does not use, compared with what it
+	// started with: every reload says so again until a restart.
+	_, restart := config.Diff(s.config.startup.sdk, e.New.sdk)
+	if e.New.app != nil {
+		_, appRestart := config.Diff(s.config.startup.app, e.New.app)
+		restart = append(restart, appRestart...)
+	}
+	s.logger.Info("config reloaded", slog.Any("changed", append(sdkChanged, appChanged...)),
+		slog.Any("restart_needed", restart))
+	if len(appChanged) > 0 {
+		s.config.subsMu.Lock()
+		subs := slices.Clone(s.config.subs)
+		s.config.subsMu.Unlock()
+		for _, fn := range subs {
+			fn(e.New.app, appChanged)
+		}
+	}
+}
+
+// OnConfigChange calls fn after each reload of the configuration files
+// that changed the service's own configuration, with the new value (a
+// pointer of the same type as Options.Config, never modified afterwards)
+// and the paths of the changed fields. The struct given in Options.Config
+// keeps its start-up values. Register before Run.
+func (s *Service) OnConfigChange(fn func(cfg any, changed []string)) {
+	s.config.subsMu.Lock()
+	defer s.config.subsMu.Unlock()
+	s.config.subs = append(s.config.subs, fn)
+}
+
+// serveConfig shows the current configuration, the SDK's and the
+// service's: every field with its variable, the layer it came from and its
+// value; secrets as [REDACTED] by type, and secret-shaped text or known
+// secret values inside other fields masked too.
+func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
+	cur := s.config.value.Current()
+	describe := func(cfg any) []config.Field {
+		fields := config.Describe(cfg, config.Options{Environ: s.env, Sources: cur.src})
+		for i := range fields {
+			fields[i].Value = logging.Mask(fields[i].Value, s.known)
+			fields[i].Default = logging.Mask(fields[i].Default, s.known)
+		}
+		return fields
+	}
+	body := struct {
+		SDK     []config.Field `json:"sdk"`
+		Service []config.Field `json:"service,omitempty"`
+	}{SDK: describe(cur.sdk)}
+	if cur.app != nil {
+		body.Service = describe(cur.app)
+	}
+	writeJSON(w, http.StatusOK, body)
+}

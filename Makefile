@@ -68,6 +68,7 @@ bench:
 	cd bench && $(GO) test $(BENCH_FLAGS) ./... | tee bench.out
 	cd bench && $(GO) run ./cmd/startup
 	cd bench && $(GO) run ./cmd/probeload
+	cd bench && $(GO) run ./cmd/footprint
 
 startup:
 	cd bench && $(GO) run ./cmd/startup

@@ -15,8 +15,10 @@ import (
 
 // Run watches dir until ctx is done, and calls settled once the directory
 // has been quiet for settle after one or more events; errors of the watch
-// go to failed. It returns an error only when the watch cannot be set up.
-func Run(ctx context.Context, dir string, settle time.Duration, settled func(), failed func(error)) error {
+// go to failed. It calls ready, when not nil, once the watch is set up: a
+// change made before then was not seen, and the caller may look again.
+// It returns an error only when the watch cannot be set up.
+func Run(ctx context.Context, dir string, settle time.Duration, ready, settled func(), failed func(error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -24,6 +26,9 @@ func Run(ctx context.Context, dir string, settle time.Duration, settled func(), 
 	defer w.Close()
 	if err := w.Add(dir); err != nil {
 		return fmt.Errorf("watch %s: %w", dir, err)
+	}
+	if ready != nil {
+		ready()
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()

@@ -98,7 +98,11 @@ func (v *Value[T]) Subscribe(fn func(Event[T])) {
 
 // Reload loads the source now: a good value is swapped in, a bad one is
 // kept out and returned.
-func (v *Value[T]) Reload(ctx context.Context) error {
+func (v *Value[T]) Reload(ctx context.Context) error { return v.reload(ctx, false) }
+
+// reload is Reload; a catch-up reload tells the subscribers only when it
+// found something: a change, a bad source, a recovery.
+func (v *Value[T]) reload(ctx context.Context, catchUp bool) error {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	old := *v.cur.Load()
@@ -113,7 +117,9 @@ func (v *Value[T]) Reload(ctx context.Context) error {
 		changed = v.opts.Diff(old, next)
 	}
 	v.cur.Store(&next)
-	v.notify(Event[T]{Old: old, New: next, Changed: changed, Recovered: recovered})
+	if !catchUp || len(changed) > 0 || recovered || v.opts.Diff == nil {
+		v.notify(Event[T]{Old: old, New: next, Changed: changed, Recovered: recovered})
+	}
 	return nil
 }
 
@@ -130,7 +136,8 @@ func (v *Value[T]) notify(e Event[T]) {
 }
 
 // Run watches Options.Dir until ctx is done and reloads after each settled
-// burst of changes. When the watch reports an error (its event queue
+// burst of changes, and once as soon as the watch is set up, for a change
+// made between New and then (told only when it found one). When the watch reports an error (its event queue
 // overflowed: changes may have been missed), it reloads at once, so that
 // the value is what the source holds whatever was missed. It returns an
 // error only when the watch cannot be set up.
@@ -139,8 +146,11 @@ func (v *Value[T]) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
+	// Once the watch exists, one catch-up load sees what changed since New
+	// loaded, before anything could be watched.
+	catchUp := func() { _ = v.reload(ctx, true) }
 	reload := func() { _ = v.Reload(ctx) }
-	err := dirwatch.Run(ctx, v.opts.Dir, v.opts.Settle, reload, func(error) { reload() })
+	err := dirwatch.Run(ctx, v.opts.Dir, v.opts.Settle, catchUp, reload, func(error) { reload() })
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}

@@ -160,3 +160,48 @@ func TestRunReloadsOnceASettledBurstOfWrites(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 }
+
+// TestRunCatchesUpOnAChangeMadeBeforeTheWatch: a write between New and the
+// watch being set up raises no event; Run's catch-up load sees it anyway,
+// and tells the subscriber, while a catch-up that finds nothing tells
+// nobody.
+func TestRunCatchesUpOnAChangeMadeBeforeTheWatch(t *testing.T) {
+	for _, changeFirst := range []bool{true, false} {
+		dir := t.TempDir()
+		file := filepath.Join(dir, "v")
+		if err := os.WriteFile(file, []byte("old"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		v, err := reload.New(t.Context(), reload.Options[string]{
+			Load: func(context.Context) (string, error) { b, err := os.ReadFile(file); return string(b), err },
+			Diff: diff,
+			Dir:  dir,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var mu sync.Mutex
+		var told []string
+		v.Subscribe(func(e reload.Event[string]) { mu.Lock(); told = append(told, e.Changed...); mu.Unlock() })
+		want := "old"
+		if changeFirst {
+			want = "new"
+			if err := os.WriteFile(file, []byte(want), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- v.Run(ctx) }()
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		if got := v.Current(); got != want || changeFirst != (len(told) == 1) {
+			t.Errorf("changed before the watch: %v; Current = %q, told %q", changeFirst, got, told)
+		}
+		mu.Unlock()
+	}
+}

@@ -33,8 +33,8 @@ type configPart struct {
 	value    *reload.Value[loadedConfig]
 	startup  loadedConfig // what the service started with, for reload:"restart" fields
 	reloads  metric.Int64Counter
-	subsMu  sync.Mutex
-	subs    []func(cfg any, changed []string)
+	subsMu   sync.Mutex
+	subs     []func(cfg any, changed []string)
 }
 
 // loadedConfig is one good load of every layer.

@@ -239,10 +239,11 @@ func (s *Service) OnConfigChange(fn func(cfg any, changed []string)) {
 	s.config.subs = append(s.config.subs, fn)
 }
 
-// serveConfig shows the current configuration, the SDK's and the
-// service's: every field with its variable, the layer it came from and its
-// value; secrets as [REDACTED] by type, and secret-shaped text or known
-// secret values inside other fields masked too.
+// serveConfig shows the configuration, the SDK's (as the service started
+// with it) and the service's (as last loaded): every field with its
+// variable, the layer it came from in the last load and its value; secrets
+// as [REDACTED] by type, and secret-shaped text or known secret values
+// inside other fields masked too.
 func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	cur := s.config.value.Current()
 	describe := func(cfg any) []config.Field {
@@ -256,7 +257,7 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	body := struct {
 		SDK     []config.Field `json:"sdk"`
 		Service []config.Field `json:"service,omitempty"`
-	}{SDK: describe(cur.sdk)}
+	}{SDK: describe(&s.cfg)} // the values the running service uses; the layers of the last load
 	if cur.app != nil {
 		body.Service = describe(cur.app)
 	}

@@ -285,7 +285,7 @@ func (l *loader) locateAll(ps []Problem) []Problem {
 // resolver is Options.Resolver with the env: and file: providers it lacks,
 // in a copy: the caller's map is left as it was.
 func (l *loader) resolver() secrets.Resolver {
-	r := secrets.Resolver{"env": secrets.Env{Environ: l.opts.Environ}, "file": secrets.Files{}}
+	r := secrets.Resolver{"env": secrets.Env{Environ: l.env}, "file": secrets.Files{}}
 	maps.Copy(r, l.opts.Resolver)
 	return r
 }

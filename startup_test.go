@@ -89,27 +89,8 @@ func everyPart(t *testing.T) (env map[string]string, tokens func() []string) {
 // holding its root token.
 func devVault(t *testing.T) *vaultapi.Client {
 	t.Helper()
-	bin := testserver.Tool(t, "VAULT_BIN")
-	addr := testserver.FreeAddr(t)
-	const root = "root-token-startup-test"
-	testserver.Start(t, addr, bin, "server", "-dev", "-dev-root-token-id="+root, "-dev-listen-address="+addr, "-dev-no-store-token")
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = "http://" + addr
-	admin, err := vaultapi.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin.SetToken(root)
-	t.Cleanup(cfg.HttpClient.CloseIdleConnections)
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		h, err := admin.Sys().HealthWithContext(t.Context())
-		if err == nil && h.Initialized && !h.Sealed {
-			return admin
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vault not healthy after 30s: %v", err)
-		}
-	}
+	_, admin := testserver.Vault(t, testserver.Tool(t, "VAULT_BIN"), testserver.FreeAddr(t), "root-token-startup-test")
+	return admin
 }
 
 // TestEveryStartupStepReleasesWhatCameBefore makes New fail right after

@@ -8,9 +8,6 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
-
-	vaultapi "github.com/hashicorp/vault/api"
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/config"
@@ -32,26 +29,12 @@ func TestVaultWithoutALoginIsAConfigurationProblem(t *testing.T) {
 // check and breaker in readiness and on /debug/breakers, and masks the
 // values it read in its logs.
 func TestVaultIsPartOfTheService(t *testing.T) {
-	bin := testserver.Tool(t, "VAULT_BIN")
 	addr := testserver.FreeAddr(t)
 	const root = "root-token-service-test"
-	testserver.Start(t, addr, bin, "server", "-dev", "-dev-root-token-id="+root, "-dev-listen-address="+addr, "-dev-no-store-token")
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = "http://" + addr
-	admin, _ := vaultapi.NewClient(cfg)
-	admin.SetToken(root)
-	t.Cleanup(cfg.HttpClient.CloseIdleConnections)
+	_, admin := testserver.Vault(t, testserver.Tool(t, "VAULT_BIN"), addr, root)
 	const pw = "service-db-password-42"
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		_, err := admin.Logical().WriteWithContext(t.Context(), "secret/data/svc", map[string]any{"data": map[string]any{"db_password": pw}})
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	if _, err := admin.Logical().WriteWithContext(t.Context(), "secret/data/svc", map[string]any{"data": map[string]any{"db_password": pw}}); err != nil {
+		t.Fatal(err)
 	}
 	var logs syncbuf.Buffer
 	var appCfg struct {

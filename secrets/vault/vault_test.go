@@ -51,29 +51,7 @@ func startVault(t *testing.T) *devVault {
 // keeps nothing, but the root token is the same).
 func (v *devVault) start(t *testing.T) {
 	t.Helper()
-	v.server = testserver.Start(t, v.addr, v.bin, "server", "-dev", "-dev-root-token-id="+rootToken,
-		"-dev-listen-address="+v.addr, "-dev-no-store-token")
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = "http://" + v.addr
-	admin, err := vaultapi.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	admin.SetToken(rootToken)
-	t.Cleanup(cfg.HttpClient.CloseIdleConnections)
-	v.admin = admin
-	// The listener accepts before the core is unsealed: wait for health.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		h, err := admin.Sys().HealthWithContext(t.Context())
-		if err == nil && h.Initialized && !h.Sealed {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("vault not healthy after 30s: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	v.server, v.admin = testserver.Vault(t, v.bin, v.addr, rootToken)
 }
 
 func (v *devVault) write(t *testing.T, path string, data map[string]any) *vaultapi.Secret {

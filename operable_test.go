@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,29 @@ func TestBreakersAreListedAndForcedThroughTheAdminEndpoint(t *testing.T) {
 	// Its health check is registered, non-critical.
 	if _, ok := s.Health().Lookup(context.Background(), "breaker-alpha"); !ok {
 		t.Error("no breaker-alpha check")
+	}
+}
+
+// TestBadOTELVariablesAreOneProblemEach: bad OTEL_* values are
+// configuration problems (exit code 78), one per variable, named, and a
+// header's value never printed.
+func TestBadOTELVariablesAreOneProblemEach(t *testing.T) {
+	_, err := operable.New(context.Background(), operable.Options{Stdout: io.Discard, Environ: loopbackEnv(
+		"OTEL_PROPAGATORS", "bogus", "OTEL_TRACES_EXPORTER", "otlp",
+		"OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318", "OTEL_EXPORTER_OTLP_HEADERS", "api-key=s3cr3t%zz")})
+	var cerr *config.Error
+	if !errors.As(err, &cerr) || operable.ExitCode(err) != 78 {
+		t.Fatalf("New = %v, want a configuration error", err)
+	}
+	var vars []string
+	for _, p := range cerr.Problems {
+		vars = append(vars, p.Var)
+	}
+	want := []string{"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_HEADERS", "OTEL_PROPAGATORS"}
+	if slices.Sort(vars); !slices.Equal(vars, want) {
+		t.Errorf("problems name %v, want %v", vars, want)
+	}
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the header's value is in the error: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package operable
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/operable-go/operable/config"
@@ -19,12 +20,42 @@ func (s *Service) startTelemetry(ctx context.Context, opts Options) error {
 		Environ: s.env, Console: opts.Stderr,
 	})
 	if err != nil {
-		// Bad OTEL_* values are configuration too: exit code 78.
-		return &config.Error{Problems: []config.Problem{{Reason: err.Error()}}}
+		// Bad OTEL_* values are configuration too (exit code 78): one
+		// problem per variable.
+		return &config.Error{Problems: telemetryProblems(err)}
 	}
 	s.tel = tel
 	s.release.push("telemetry", tel.Shutdown)
 	return nil
+}
+
+// telemetryProblems turns telemetry.New's error into problems: one per bad
+// variable (a *telemetry.VarError anywhere in the tree of joined and
+// wrapped errors), or the error itself when it holds none.
+func telemetryProblems(err error) []config.Problem {
+	var problems []config.Problem
+	var walk func(error)
+	walk = func(err error) {
+		var ve *telemetry.VarError
+		switch u := err.(type) {
+		case *telemetry.VarError:
+			problems = append(problems, config.Problem{Var: u.Var, Reason: u.Err.Error()})
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if errors.As(err, &ve) {
+				walk(u.Unwrap())
+				return
+			}
+			problems = append(problems, config.Problem{Reason: err.Error()})
+		default:
+			problems = append(problems, config.Problem{Reason: err.Error()})
+		}
+	}
+	walk(err)
+	return problems
 }
 
 // telemetryFlushTimeout bounds the final flush of metrics, spans and logs.

@@ -45,6 +45,19 @@ type settings struct {
 	otlp map[string]otlpConfig
 }
 
+// VarError is one bad OTEL_* variable, as [New] reports it (all of them
+// joined): the variable's name and why its value was refused, which never
+// quotes the value of a variable that can hold a secret.
+type VarError struct {
+	Var string
+	Err error
+}
+
+func (e *VarError) Error() string { return e.Var + ": " + e.Err.Error() }
+
+// Unwrap returns why the value was refused.
+func (e *VarError) Unwrap() error { return e.Err }
+
 // vars reads the variables of one map and collects what is wrong with them,
 // each problem once, named after its variable.
 type vars struct {
@@ -69,7 +82,7 @@ func (v *vars) first(keys ...string) (key, value string) {
 // problem records that key holds a bad value. Callers quote the value only
 // when the variable cannot hold a secret.
 func (v *vars) problem(key, format string, args ...any) {
-	err := fmt.Errorf("%s: "+format, append([]any{key}, args...)...)
+	err := &VarError{Var: key, Err: fmt.Errorf(format, args...)}
 	if v.seen == nil {
 		v.seen = map[string]bool{}
 	}

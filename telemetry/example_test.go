@@ -2,6 +2,8 @@ package telemetry_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log"
 	"net/http"
 
@@ -21,4 +23,18 @@ func ExampleProvider_Middleware() {
 	go func() { _ = http.ListenAndServe("127.0.0.1:8080", tp.Middleware(mux)) }()
 	// Metrics on a separate listener.
 	_ = http.ListenAndServe("127.0.0.1:9090", tp.MetricsHandler())
+}
+
+// New reports every bad variable at once, each as a *VarError naming it.
+func ExampleVarError() {
+	_, err := telemetry.New(context.Background(), telemetry.Options{Environ: map[string]string{
+		"OTEL_TRACES_SAMPLER": "sometimes", "OTEL_BSP_MAX_QUEUE_SIZE": "lots",
+	}})
+	var ve *telemetry.VarError
+	fmt.Println(errors.As(err, &ve))
+	fmt.Println(err)
+	// Output:
+	// true
+	// telemetry: OTEL_TRACES_SAMPLER: unsupported sampler "sometimes" (want always_off, always_on, parentbased_always_off, parentbased_always_on, parentbased_traceidratio or traceidratio)
+	// OTEL_BSP_MAX_QUEUE_SIZE: "lots" is not a positive integer
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/config/configtest"
 	"github.com/operable-go/operable/secrets"
 	"github.com/operable-go/operable/secrets/secretstest"
 )
@@ -30,18 +31,6 @@ type svcConfig struct {
 	} `envPrefix:"DB_"`
 }
 
-// writeFiles writes name → content into a new directory.
-func writeFiles(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
-}
-
 func loadSvc(t *testing.T, opts config.Options) (svcConfig, *config.Sources, error) {
 	t.Helper()
 	var c svcConfig
@@ -53,7 +42,7 @@ func loadSvc(t *testing.T, opts config.Options) (svcConfig, *config.Sources, err
 }
 
 func TestLayersDefaultsThenFilesThenEnvironment(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	dir := configtest.WriteDir(t, map[string]string{
 		"base.yaml":       "PORT: 9000\nTIMEOUT: 2s\nGREETING: base\nHOSTS: [a, b]\nLABELS:\n  team: core\n  tier: web\nDB:\n  URL: postgres://base/app\n",
 		"production.json": `{"GREETING": "prod", "DB": {"URL": "postgres://prod/app"}}`,
 	})
@@ -88,7 +77,7 @@ func TestLayersDefaultsThenFilesThenEnvironment(t *testing.T) {
 }
 
 func TestMissingEnvironmentFileIsFineAMalformedOneIsNot(t *testing.T) {
-	dir := writeFiles(t, map[string]string{"base.yaml": "PORT: 9000\n"})
+	dir := configtest.WriteDir(t, map[string]string{"base.yaml": "PORT: 9000\n"})
 	if c, _, err := loadSvc(t, config.Options{Dir: dir, Environment: "staging"}); err != nil || c.Port != 9000 {
 		t.Errorf("without staging.yaml: %v, %+v", err, c)
 	}
@@ -101,7 +90,7 @@ func TestMissingEnvironmentFileIsFineAMalformedOneIsNot(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeFiles(t, map[string]string{c.file: c.content})
+			dir := configtest.WriteDir(t, map[string]string{c.file: c.content})
 			_, _, err := loadSvc(t, config.Options{Dir: dir})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("err = %v, want it to contain %q", err, c.want)
@@ -111,7 +100,7 @@ func TestMissingEnvironmentFileIsFineAMalformedOneIsNot(t *testing.T) {
 }
 
 func TestEveryProblemIsReportedWithItsPositionAndNoValue(t *testing.T) {
-	dir := writeFiles(t, map[string]string{
+	dir := configtest.WriteDir(t, map[string]string{
 		"base.yaml": "PORT: " + canary + "\nTIMEOUT: 5s\nGREETTING: hi\nDB:\n  URLL: x\n",
 	})
 	_, _, err := loadSvc(t, config.Options{Dir: dir, Prefix: "APP_", Environ: map[string]string{
@@ -161,7 +150,7 @@ func TestSecretReferencesAreResolvedInAnyLayer(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, src, err := loadSvc(t, config.Options{Dir: writeFiles(t, c.files), Environ: c.env, Resolver: resolver})
+			got, src, err := loadSvc(t, config.Options{Dir: configtest.WriteDir(t, c.files), Environ: c.env, Resolver: resolver})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,7 +204,7 @@ func TestProductionSecretsMustComeFromTheSecretManagerOrAFile(t *testing.T) {
 		for k, v := range c.environ {
 			environ[k] = v
 		}
-		_, _, err := loadSvc(t, config.Options{Dir: writeFiles(t, c.files), Environ: environ, Resolver: resolver})
+		_, _, err := loadSvc(t, config.Options{Dir: configtest.WriteDir(t, c.files), Environ: environ, Resolver: resolver})
 		switch {
 		case c.want == "" && err != nil:
 			t.Errorf("%s %v: %v, want no problem", c.env, c.environ, err)

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/caarlos0/env/v11"
 
@@ -19,7 +21,7 @@ import (
 // references.
 type Options struct {
 	// Prefix is put before every variable name, e.g. "APP_". Keys in files
-	// are written without it. Default: none.
+	// are written without it ("db: {url: x}" sets APP_DB_URL). Default: none.
 	Prefix string
 
 	// Environ holds the variables to read instead of the process environment
@@ -71,8 +73,8 @@ func LoadInto(dst any, opts Options) error {
 // validateNested calls the Validate method of every nested config struct
 // (a struct field without an env tag, which caarlos0/env fills field by
 // field), at any depth, and names each problem by its full field path and
-// variable.
-func validateNested(v reflect.Value, path, prefix string, problems []Problem) []Problem {
+// variable; locate adds where each rejected value was written.
+func validateNested(v reflect.Value, path, prefix string, problems []Problem, locate func([]Problem) []Problem) []Problem {
 	t := v.Type()
 	for i := range t.NumField() {
 		sf := t.Field(i)
@@ -90,7 +92,7 @@ func validateNested(v reflect.Value, path, prefix string, problems []Problem) []
 		if path != "" {
 			p = path + "." + sf.Name
 		}
-		problems = validateNested(fv, p, pre, problems)
+		problems = validateNested(fv, p, pre, problems, locate)
 		val, ok := fv.Addr().Interface().(interface{ Validate() error })
 		if !ok {
 			continue
@@ -112,7 +114,7 @@ func validateNested(v reflect.Value, path, prefix string, problems []Problem) []
 				pr.Field = p
 			}
 		}
-		problems = appendValidation(problems, found)
+		problems = appendValidation(problems, locate(found))
 	}
 	return problems
 }
@@ -252,8 +254,10 @@ func (e *Error) Error() string {
 
 // parseProblems turns caarlos0/env's errors into Problems. Its parse errors
 // repeat the raw value (strconv and time errors quote their input), so only
-// the error's kind is kept.
-func parseProblems(t reflect.Type, prefix string, err error) []Problem {
+// the error's kind is kept. They name the Go field only: when nested
+// structs share the name, the field is the one whose variable is set in
+// vars.
+func parseProblems(t reflect.Type, prefix string, err error, vars map[string]string) []Problem {
 	var errs []error
 	var agg env.AggregateError
 	if errors.As(err, &agg) {
@@ -264,12 +268,12 @@ func parseProblems(t reflect.Type, prefix string, err error) []Problem {
 	fields := fieldVars(t, prefix)
 	out := make([]Problem, 0, len(errs))
 	for _, e := range errs {
-		out = append(out, problemOf(e, fields))
+		out = append(out, problemOf(e, fields, vars))
 	}
 	return out
 }
 
-func problemOf(err error, fields map[string][]field) Problem {
+func problemOf(err error, fields map[string][]field, vars map[string]string) Problem {
 	var (
 		parse    env.ParseError
 		notSet   env.VarIsNotSetError
@@ -279,8 +283,18 @@ func problemOf(err error, fields map[string][]field) Problem {
 	)
 	switch {
 	case errors.As(err, &parse):
-		p := Problem{Reason: "not a valid " + parse.Type.String() + sanitizedCause(parse.Err)}
-		if fs := fields[parse.Name]; len(fs) == 1 {
+		p := Problem{Reason: "not a valid " + parse.Type.String() + sanitizedCause(parse.Err) + wantForm(parse.Type)}
+		fs := fields[parse.Name]
+		if len(fs) > 1 {
+			var set []field
+			for _, f := range fs {
+				if _, ok := vars[f.key]; ok {
+					set = append(set, f)
+				}
+			}
+			fs = set
+		}
+		if len(fs) == 1 {
 			p.Field, p.Var = fs[0].path, fs[0].key
 		} else {
 			p.Field = parse.Name
@@ -306,6 +320,51 @@ func sanitizedCause(err error) string {
 	var num *strconv.NumError
 	if errors.As(err, &num) {
 		return ": " + num.Err.Error()
+	}
+	return ""
+}
+
+// wantForm says what a value of type t looks like, with an example:
+// " (want a duration such as 30s or 1m30s)".
+func wantForm(t reflect.Type) string {
+	if w := form(t); w != "" {
+		return " (want " + w + ")"
+	}
+	return ""
+}
+
+func form(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[time.Duration]():
+		return "a duration such as 30s or 1m30s"
+	case reflect.TypeFor[time.Location]():
+		return "a time zone such as UTC or Europe/Paris"
+	case reflect.TypeFor[url.URL]():
+		return "a URL such as https://example.com/path"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return form(t.Elem())
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if t.Bits() < 64 {
+			return fmt.Sprintf("a whole number such as 42 or -1, from -%d to %d", uint64(1)<<(t.Bits()-1), uint64(1)<<(t.Bits()-1)-1)
+		}
+		return "a whole number such as 42 or -1"
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if t.Bits() < 64 {
+			return fmt.Sprintf("a whole number such as 0 or 42, up to %d", ^uint64(0)>>(64-t.Bits()))
+		}
+		return "a whole number such as 0 or 42"
+	case reflect.Float32, reflect.Float64:
+		return "a number such as 0.5, 2 or 1e-3"
+	case reflect.Bool:
+		return "true or false (or 1, 0, t, f)"
+	case reflect.Slice:
+		if w := form(t.Elem()); w != "" {
+			return "a comma-separated list, each " + w
+		}
+	case reflect.Map:
+		return "comma-separated key:value pairs such as a:1,b:2"
 	}
 	return ""
 }

@@ -3,8 +3,11 @@
 // change, and reports every bad input at once without ever echoing a value.
 //
 // Layers, later wins (see [LoadAll]): struct defaults (`envDefault` tags);
-// config/base.yaml and config/<ENVIRONMENT>.yaml (or .json), whose keys are
-// the variable names; environment variables (`env` tags, with an optional
+// config/base.yaml and config/<ENVIRONMENT>.yaml (or .json), whose keys
+// bind relaxed to the variable names, as Spring Boot's do: nested mappings,
+// lower case and kebab case ("shutdown: {timeout: 30s}",
+// "shutdown-timeout: 30s") set the same variable as SHUTDOWN_TIMEOUT, and
+// sequences and mappings fill slice and map fields; environment variables (`env` tags, with an optional
 // prefix), parsed by github.com/caarlos0/env/v11; and, for fields of type
 // [secrets.Secret], references resolved through the secrets package
 // ("vault:kv/data/app#password", "file:/var/run/secrets/db", "env:NAME"),
@@ -12,8 +15,10 @@
 // or file: reference.
 //
 // Every problem names its file, line and column or its variable, the field
-// and why: unknown keys and unknown prefixed variables get the closest
-// valid name. [Sources] records the layer of each value and the ones it
+// and why, validation problems included: unknown keys (in the form they
+// were written) and unknown prefixed variables get the closest valid name,
+// syntax errors the parser's reason, and values that do not parse the form
+// wanted, with an example. [Sources] records the layer of each value and the ones it
 // shadowed; [Describe] shows them (secrets as [secrets.Redacted], by type),
 // and [WriteText] and [WriteMarkdown] print a reference of the variables.
 // [Watch] reloads when the files change (Kubernetes ConfigMap swaps

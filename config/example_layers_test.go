@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/secrets"
@@ -93,4 +94,35 @@ func ExampleDiff() {
 func ExampleDefaultFiles() {
 	fmt.Println(config.DefaultFiles())
 	// Output: [base.yaml base.json {env}.yaml {env}.json]
+}
+
+// Keys in files bind relaxed, as Spring Boot's do: nested mappings, lower
+// case and kebab case set the same variables as the variable names, and
+// each value's source is where its key was written.
+func ExampleLoadAll_relaxedKeys() {
+	type Config struct {
+		Shutdown struct {
+			Timeout time.Duration `env:"TIMEOUT" envDefault:"10s"`
+		} `envPrefix:"SHUTDOWN_"`
+		DBMaxOpenConns int      `env:"DB_MAX_OPEN_CONNS" envDefault:"2"`
+		Currencies     []string `env:"CURRENCIES"`
+	}
+	dir, _ := os.MkdirTemp("", "config")
+	defer os.RemoveAll(dir)
+	_ = os.WriteFile(filepath.Join(dir, "base.yaml"), []byte(
+		"shutdown:\n  timeout: 30s\ndb:\n  max-open-conns: 5\ncurrencies: [EUR, USD]\n"), 0o600)
+	_ = os.WriteFile(filepath.Join(dir, "staging.yaml"), []byte("shutdown:\n  timout: 1m\n"), 0o600)
+
+	var cfg Config
+	src, err := config.LoadAll(context.Background(), config.Options{Dir: dir, Prefix: "APP_", Environ: map[string]string{}}, &cfg)
+	fmt.Println(cfg.Shutdown.Timeout, cfg.DBMaxOpenConns, cfg.Currencies, err)
+	o := src.Of("APP_DB_MAX_OPEN_CONNS")
+	fmt.Println(strings.ReplaceAll(o[len(o)-1], dir, "config"))
+
+	_, err = config.LoadAll(context.Background(), config.Options{Dir: dir, Environment: "staging", Environ: map[string]string{}}, &cfg)
+	fmt.Println(strings.ReplaceAll(err.Error(), dir, "config"))
+	// Output:
+	// 30s 5 [EUR USD] <nil>
+	// file:config/base.yaml:4:19
+	// config: 1 problem; config/staging.yaml:2:3: unknown key shutdown.timout (did you mean shutdown.timeout?)
 }

@@ -37,5 +37,5 @@ func ExampleLoad_errors() {
 		"TIMEOUT": "soon",
 	}})
 	fmt.Println(err)
-	// Output: config: 3 problems; PORT (field Port): not a valid int: invalid syntax; REGION: required but not set; TIMEOUT (field Timeout): not a valid time.Duration
+	// Output: config: 3 problems; PORT (field Port): not a valid int: invalid syntax (want a whole number such as 42 or -1); REGION: required but not set; TIMEOUT (field Timeout): not a valid time.Duration (want a duration such as 30s or 1m30s)
 }

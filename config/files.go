@@ -29,13 +29,20 @@ func DefaultFiles() []string { return slices.Clone(defaultFiles) }
 type fileValue struct {
 	value string
 	pos   string // "config/base.yaml:12:3"
+	key   int    // the index of its key in parsedFile.keys
 }
 
 // fileKey is a key as written, with its position, for unknown-key reports.
 type fileKey struct {
-	name string
-	pos  string
+	name    string // the variable it binds to, without the prefix: DB_MAX_OPEN_CONNS
+	written string // the path as written, nested keys joined by ".": db.max-open-conns
+	pos     string
+	line    int
+	parent  int // the index of the mapping's key in parsedFile.keys; -1 at the top level
 }
+
+// duplicate is a variable a file sets twice, by the indexes of its keys.
+type duplicate struct{ first, second int }
 
 // parsedFile is one file's values by variable name (no prefix).
 type parsedFile struct {
@@ -45,6 +52,8 @@ type parsedFile struct {
 	// containers are the keys that held a mapping, which are accepted as
 	// groups of nested keys.
 	containers map[string]bool
+	// dups are the variables set twice, in two spellings or the same one.
+	dups []duplicate
 }
 
 // readFile reads and parses a YAML or JSON file. A missing file is (nil,
@@ -67,12 +76,31 @@ func readFile(path string) (*parsedFile, []Problem) {
 	return parseFile(path, data)
 }
 
-// yamlLine finds the line number in yaml.v3's error texts.
-var yamlLine = regexp.MustCompile(`line (\d+)`)
+// yamlError splits yaml.v3's error texts, "yaml: line 3: mapping values
+// are not allowed in this context", into the line and the reason.
+var yamlError = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// quoted matches the bits of input a parser's message may quote in single
+// quotes: yaml.v3 quotes anchor names, encoding/json the offending
+// character (escaped, as in a Go rune literal).
+var quoted = regexp.MustCompile(`'(?:\\.|[^'\\])*'`)
+
+// syntaxReason is a parser's reason with whatever it quotes from the input
+// left out: the input may be a secret.
+func syntaxReason(kind, reason string) string {
+	reason = strings.TrimSpace(strings.Join(strings.Fields(quoted.ReplaceAllString(reason, "")), " "))
+	if reason == "" {
+		return "not valid " + kind
+	}
+	return "not valid " + kind + ": " + reason
+}
 
 // parseFile parses data, YAML or JSON (by the name's extension), into
-// variables: nested mappings join their keys with "_" (DB: {URL: x} sets
-// DB_URL), sequences become comma-separated lists.
+// variables. Keys bind as the variables do, relaxed: a nested mapping joins
+// its keys with "_", a key is upper-cased and "-" is read as "_", so
+// "db: {max-open-conns: 5}", "db_max_open_conns: 5" and
+// "DB_MAX_OPEN_CONNS: 5" all set DB_MAX_OPEN_CONNS. Sequences become
+// comma-separated lists.
 func parseFile(path string, data []byte) (*parsedFile, []Problem) {
 	if strings.EqualFold(filepath.Ext(path), ".json") {
 		if err := json.Unmarshal(data, new(any)); err != nil {
@@ -80,20 +108,22 @@ func parseFile(path string, data []byte) (*parsedFile, []Problem) {
 			if errors.As(err, &se) {
 				// Offset counts the bytes read, the bad one included.
 				line, col := lineCol(data, int(se.Offset)-1)
-				return nil, []Problem{{Source: fmt.Sprintf("%s:%d:%d", path, line, col), Reason: "not valid JSON"}}
+				return nil, []Problem{{Source: fmt.Sprintf("%s:%d:%d", path, line, col), Reason: syntaxReason("JSON", se.Error())}}
 			}
 			return nil, []Problem{{Source: path, Reason: "not valid JSON"}}
 		}
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// yaml.v3's syntax errors say the line, and can quote a bit of the
-		// text: only the line is kept.
-		src := path
-		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
-			src += ":" + m[1]
+		// yaml.v3's errors say the line but not the column.
+		src, reason := path, ""
+		if m := yamlError.FindStringSubmatch(err.Error()); m != nil {
+			if m[1] != "" {
+				src += ":" + m[1]
+			}
+			reason = m[2]
 		}
-		return nil, []Problem{{Source: src, Reason: "not valid YAML"}}
+		return nil, []Problem{{Source: src, Reason: syntaxReason("YAML", reason)}}
 	}
 	f := &parsedFile{path: path, values: map[string]fileValue{}, containers: map[string]bool{}}
 	if len(doc.Content) == 0 {
@@ -104,7 +134,7 @@ func parseFile(path string, data []byte) (*parsedFile, []Problem) {
 		return nil, []Problem{{Source: f.at(root), Reason: "the top level must be a mapping of names to values"}}
 	}
 	var problems []Problem
-	f.walk(root, "", &problems)
+	f.walk(root, "", "", -1, &problems)
 	return f, problems
 }
 
@@ -112,9 +142,17 @@ func (f *parsedFile) at(n *yaml.Node) string {
 	return fmt.Sprintf("%s:%d:%d", f.path, n.Line, n.Column)
 }
 
-// walk flattens a mapping into f.values.
-func (f *parsedFile) walk(m *yaml.Node, prefix string, problems *[]Problem) {
-	seen := map[string]bool{}
+// bindName is the variable a key binds to: upper case, "-" read as "_".
+// A key already in that form is returned as it is, with no allocation.
+func bindName(key string) string {
+	return strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+}
+
+// walk flattens a mapping into f.values. prefix is the variable prefix of
+// the mapping's keys ("DB_"), written its path as written ("db."), parent
+// the index of its key.
+func (f *parsedFile) walk(m *yaml.Node, prefix, written string, parent int, problems *[]Problem) {
+	seen := make(map[string]bool, len(m.Content)/2)
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		for v.Kind == yaml.AliasNode && v.Alias != nil {
@@ -124,22 +162,23 @@ func (f *parsedFile) walk(m *yaml.Node, prefix string, problems *[]Problem) {
 			*problems = append(*problems, Problem{Source: f.at(k), Reason: "a key must be a plain name"})
 			continue
 		}
-		name := prefix + k.Value
+		name := prefix + bindName(k.Value)
 		if seen[k.Value] {
 			*problems = append(*problems, Problem{Source: f.at(k), Var: name, Reason: "key written twice in the same mapping"})
 			continue
 		}
 		seen[k.Value] = true
+		key := fileKey{name: name, written: written + k.Value, pos: f.at(k), line: k.Line, parent: parent}
 		switch v.Kind {
 		case yaml.ScalarNode:
 			if v.Tag == "!!null" {
 				continue // "KEY:" with no value sets nothing
 			}
-			f.set(name, v.Value, k, v)
+			f.set(key, v.Value, v)
 		case yaml.MappingNode:
 			f.containers[name] = true
-			f.keys = append(f.keys, fileKey{name: name, pos: f.at(k)})
-			f.walk(v, name+"_", problems)
+			f.keys = append(f.keys, key)
+			f.walk(v, name+"_", key.written+".", len(f.keys)-1, problems)
 		case yaml.SequenceNode:
 			items := make([]string, 0, len(v.Content))
 			ok := true
@@ -152,7 +191,7 @@ func (f *parsedFile) walk(m *yaml.Node, prefix string, problems *[]Problem) {
 				items = append(items, it.Value)
 			}
 			if ok {
-				f.set(name, strings.Join(items, ","), k, v)
+				f.set(key, strings.Join(items, ","), v)
 			}
 		default:
 			*problems = append(*problems, Problem{Source: f.at(v), Var: name, Reason: "unsupported value"})
@@ -160,27 +199,45 @@ func (f *parsedFile) walk(m *yaml.Node, prefix string, problems *[]Problem) {
 	}
 }
 
-func (f *parsedFile) set(name, value string, k, v *yaml.Node) {
-	f.values[name] = fileValue{value: value, pos: f.at(v)}
-	f.keys = append(f.keys, fileKey{name: name, pos: f.at(k)})
+// set records a value; a variable already set in the file is a duplicate,
+// the later value kept.
+func (f *parsedFile) set(key fileKey, value string, v *yaml.Node) {
+	f.keys = append(f.keys, key)
+	i := len(f.keys) - 1
+	if prev, ok := f.values[key.name]; ok {
+		f.dups = append(f.dups, duplicate{first: prev.key, second: i})
+	}
+	f.values[key.name] = fileValue{value: value, pos: f.at(v), key: i}
 }
 
 // mapValue renders the mapping held under a map-typed variable in
-// caarlos0/env's "k1:v1,k2:v2" form, from the flattened values.
+// caarlos0/env's "k1:v1,k2:v2" form, from the flattened values. The map's
+// own keys keep their spelling: "labels: {Team: core}" is Team.
 func (f *parsedFile) mapValue(name string) (fileValue, bool) {
 	if !f.containers[name] {
 		return fileValue{}, false
 	}
 	var parts []string
 	var pos string
-	for _, k := range f.keys {
-		if sub, ok := strings.CutPrefix(k.name, name+"_"); ok {
-			if v, ok := f.values[k.name]; ok {
-				parts = append(parts, sub+":"+v.value)
-				if pos == "" {
-					pos = v.pos
-				}
+	for i, k := range f.keys {
+		sub, ok := strings.CutPrefix(k.name, name+"_")
+		if !ok {
+			continue
+		}
+		v, ok := f.values[k.name]
+		if !ok || v.key != i {
+			continue
+		}
+		// Under the map's mapping, the key as written; else as bound.
+		for a := k.parent; a >= 0; a = f.keys[a].parent {
+			if f.keys[a].name == name {
+				sub = strings.ReplaceAll(k.written[len(f.keys[a].written)+1:], ".", "_")
+				break
 			}
+		}
+		parts = append(parts, sub+":"+v.value)
+		if pos == "" {
+			pos = v.pos
 		}
 	}
 	return fileValue{value: strings.Join(parts, ","), pos: pos}, true

@@ -113,7 +113,7 @@ func TestEveryProblemIsReportedWithItsPositionAndNoValue(t *testing.T) {
 	want := []string{
 		dir + "/base.yaml:1:7: APP_PORT (field Port): not a valid int",
 		dir + "/base.yaml:3:1: unknown key GREETTING (did you mean GREETING?)",
-		dir + "/base.yaml:5:3: unknown key DB_URLL (did you mean DB_URL?)",
+		dir + "/base.yaml:5:3: unknown key DB.URLL (did you mean DB.URL?)",
 		"APP_DB_PASWORD: unknown variable (did you mean APP_DB_PASSWORD?)",
 		"APP_TIMEOUT (field Timeout): not a valid time.Duration",
 	}
@@ -222,6 +222,10 @@ func FuzzFileParsing(f *testing.F) {
 	f.Add(`{"PORT": 1, "DB": {"URL": "x"}}`, true)
 	f.Add("a: &x 1\nb: *x\n", false)
 	f.Add("{\"PORT\": \"", true)
+	f.Add("db:\n  url: x\n  max: a: SECRET\n", false)
+	f.Add("greeting: *SECRET\n", false)
+	f.Add("{\"db_url\": SECRET}", true)
+	f.Add("db: {url: SECRET}\nDB_URL: SECRET\n", false)
 	f.Fuzz(func(t *testing.T, content string, isJSON bool) {
 		name := "base.yaml"
 		if isJSON {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/caarlos0/env/v11"
@@ -54,9 +55,13 @@ var strictEnvironments = map[string]bool{"staging": true, "production": true}
 // wins:
 //
 //  1. struct defaults (`envDefault` tags);
-//  2. the files of Options.Files in Options.Dir (YAML or JSON, the keys
-//     being the variable names without the prefix; nested mappings join
-//     their keys with "_", lists become comma-separated);
+//  2. the files of Options.Files in Options.Dir (YAML or JSON), whose
+//     keys bind relaxed to the variable names without the prefix: a nested
+//     mapping joins its keys with "_", a key is upper-cased and "-" read as
+//     "_", so "shutdown: {timeout: 30s}", "shutdown_timeout: 30s",
+//     "shutdown-timeout: 30s" and "SHUTDOWN_TIMEOUT: 30s" all set
+//     SHUTDOWN_TIMEOUT; a sequence fills a slice field (as "a,b"), a
+//     mapping under a map field fills the map, its keys as written;
 //  3. the environment variables (`env` tags, with Options.Prefix);
 //  4. for secrets.Secret fields, a reference in any layer
 //     ("vault:kv/data/app#password", "file:/var/run/secrets/db",
@@ -65,11 +70,19 @@ var strictEnvironments = map[string]bool{"staging": true, "production": true}
 // Then it calls the Validate methods of the structs and of their nested
 // structs. In staging and production a secret must come from a vault: or
 // file: reference. Keys in files that name no field, and variables with
-// the prefix that name no field, are problems, with the closest valid name.
+// the prefix that name no field, are problems, with the closest valid name
+// (for a key, in the form it was written: "shutdown.timout (did you mean
+// shutdown.timeout?)"); a mapping that matches no field is one problem, not
+// one per key in it. A file that sets a variable twice, in one spelling or
+// two, is a problem naming both lines.
 //
 // On bad input LoadAll returns a *[Error] that lists every problem at once,
 // each with the file, line and column or the variable, the field, and why,
-// never the value. It returns, in any case, where each value came from.
+// never the value: a syntax error gives the parser's reason with whatever
+// it quotes of the input left out (YAML errors have a line but no column),
+// a value that does not parse the form wanted ("want a duration such as
+// 30s or 1m30s"), and a problem a Validate method reports, at any depth,
+// about a value from a file, the file, line and column. It returns, in any case, where each value came from.
 // ctx bounds the resolution of references.
 func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 	for _, dst := range dsts {
@@ -104,7 +117,7 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 			},
 		})
 		if err != nil {
-			for _, p := range parseProblems(reflect.TypeOf(dst).Elem(), opts.Prefix, err) {
+			for _, p := range parseProblems(reflect.TypeOf(dst).Elem(), opts.Prefix, err, merged) {
 				l.problems = append(l.problems, l.locate(p))
 			}
 		}
@@ -117,7 +130,7 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 		if v, ok := dst.(interface{ Validate() error }); ok {
 			l.problems = appendValidation(l.problems, l.locateAll(flattenErr(v.Validate())))
 		}
-		l.problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, l.problems)
+		l.problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, l.problems, l.locateAll)
 	}
 	if len(l.problems) > 0 {
 		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].sortKey() < l.problems[j].sortKey() })
@@ -162,18 +175,7 @@ func (l *loader) readFiles() {
 		if f == nil {
 			continue
 		}
-		for _, k := range f.keys {
-			if _, ok := l.known[k.name]; ok {
-				continue
-			}
-			if f.containers[k.name] && l.isGroup(k.name) {
-				continue
-			}
-			if l.insideMap(k.name) {
-				continue
-			}
-			l.problems = append(l.problems, Problem{Source: k.pos, Reason: "unknown key " + k.name + suggest(k.name, l.names(""))})
-		}
+		l.checkKeys(f)
 		for name, fld := range l.known {
 			v, ok := f.values[name]
 			if !ok && strings.HasPrefix(fld.Type, "map[") {
@@ -185,6 +187,93 @@ func (l *loader) readFiles() {
 			}
 		}
 	}
+}
+
+// checkKeys reports the keys of f that name no field, once for a whole
+// mapping that matches none, with the closest valid key in the file's own
+// form, and the settings f writes twice.
+func (l *loader) checkKeys(f *parsedFile) {
+	var unknown []bool // by key index, allocated on the first unknown key
+	for i, k := range f.keys {
+		if _, ok := l.known[k.name]; ok {
+			continue
+		}
+		if k.parent >= 0 && unknown != nil && unknown[k.parent] {
+			unknown[i] = true // inside a mapping already reported
+			continue
+		}
+		if f.containers[k.name] && l.isGroup(k.name) {
+			continue
+		}
+		if l.insideMap(k.name) {
+			continue
+		}
+		if unknown == nil {
+			unknown = make([]bool, len(f.keys))
+		}
+		unknown[i] = true
+		l.problems = append(l.problems, Problem{Source: k.pos, Reason: "unknown key " + k.written + l.suggestKey(f, k)})
+	}
+	for _, d := range f.dups {
+		first, second := f.keys[d.first], f.keys[d.second]
+		if _, ok := l.known[second.name]; !ok {
+			continue // unknown, reported as such; or a map's key, whose spelling counts
+		}
+		how := "as " + first.written + " (line " + strconv.Itoa(first.line) + ") and as " + second.written + " (line " + strconv.Itoa(second.line) + ")"
+		if first.written == second.written {
+			how = "on lines " + strconv.Itoa(first.line) + " and " + strconv.Itoa(second.line)
+		}
+		l.problems = append(l.problems, Problem{Source: second.pos, Var: l.opts.Prefix + second.name,
+			Reason: "set twice in the same file, " + how})
+	}
+}
+
+// suggestKey returns " (did you mean X?)" for the known variable closest to
+// the unknown key k, X written in k's form: nested under the same mapping
+// ("db.max_conns"), in its case, with its "-" or "_".
+func (l *loader) suggestKey(f *parsedFile, k fileKey) string {
+	best, bestD := "", len(k.name)/3+2
+	consider := func(name string) {
+		if d := distance(k.name, name); d < bestD || d == bestD && best != "" && name < best {
+			best, bestD = name, d
+		}
+	}
+	for name := range l.known {
+		consider(name)
+		if f.containers[k.name] { // a mapping may mean a group: db for dbs
+			for i := range len(name) {
+				if name[i] == '_' {
+					consider(name[:i])
+				}
+			}
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	leaf := k.written[strings.LastIndexByte(k.written, '.')+1:]
+	for a := k.parent; a >= 0; a = f.keys[a].parent {
+		if rest, ok := strings.CutPrefix(best, f.keys[a].name+"_"); ok {
+			return " (did you mean " + f.keys[a].written + "." + inForm(rest, leaf) + "?)"
+		}
+	}
+	top := k.written
+	if k.parent >= 0 {
+		top = k.written[:strings.IndexByte(k.written, '.')]
+	}
+	return " (did you mean " + inForm(best, top) + "?)"
+}
+
+// inForm writes the variable name v as the key written is: lower case if
+// it has no capital, "-" for "_" if it uses "-" and no "_".
+func inForm(v, written string) string {
+	if strings.ToLower(written) == written {
+		v = strings.ToLower(v)
+	}
+	if strings.Contains(written, "-") && !strings.Contains(written, "_") {
+		v = strings.ReplaceAll(v, "_", "-")
+	}
+	return v
 }
 
 // isGroup reports whether name is the parent of known variables

@@ -18,24 +18,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/operable-go/operable/internal/servicetest"
+	"github.com/operable-go/operable/operabletest"
 	"github.com/operable-go/operable/shutdown/shutdowntest"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	servicetest.Cleanup()
+	operabletest.RemoveBuilds()
 	os.Exit(code)
 }
 
 const pkg = "github.com/operable-go/operable/examples/service"
 
-// start builds and starts the example and waits until /startupz passes.
-func start(t *testing.T, env ...string) *servicetest.Process {
+// start builds and starts the example; operabletest.Start returns once
+// /startupz passes.
+func start(t *testing.T, env ...string) *operabletest.Process {
 	t.Helper()
-	p := servicetest.Start(t, servicetest.Build(t, pkg), env...)
-	p.WaitStatus(p.AdminURL, "/startupz", http.StatusOK, 10*time.Second)
-	return p
+	return operabletest.Start(t, operabletest.Build(t, pkg), env...)
 }
 
 func TestProbesAnswerAsTheContractSays(t *testing.T) {
@@ -248,7 +247,7 @@ func TestNoRequestIsDroppedWhileTheServiceStops(t *testing.T) {
 			p.AppURL + "/items/1", p.AppURL + "/work?duration=50ms",
 		},
 		Clients: 16,
-	}, func() error { return syscall.Kill(p.PID(), syscall.SIGTERM) })
+	}, p.SignalFunc(syscall.SIGTERM))
 	if report.ServedAfterStop == 0 {
 		t.Errorf("no request was served during the drain delay: %s", report)
 	}
@@ -289,7 +288,7 @@ func auditSink(t *testing.T, hang bool) (*httptest.Server, func() []map[string]a
 	}
 }
 
-func createItem(t *testing.T, p *servicetest.Process, name string) {
+func createItem(t *testing.T, p *operabletest.Process, name string) {
 	t.Helper()
 	resp, err := p.Client.Post(p.AppURL+"/items", "application/json", strings.NewReader(`{"name":"`+name+`"}`))
 	if err != nil {
@@ -348,8 +347,8 @@ func TestAHangingHookMakesTheExitCode1AndTheLaterHooksStillRun(t *testing.T) {
 
 func TestBadConfigurationExits78WithEveryProblemAndNoValue(t *testing.T) {
 	t.Parallel()
-	bin := servicetest.Build(t, pkg)
-	code, lines := servicetest.Run(t, bin,
+	bin := operabletest.Build(t, pkg)
+	code, lines := operabletest.Run(t, bin,
 		"SHUTDOWN_TIMEOUT=s3cr3t-not-a-duration",
 		"LOG_LEVEL=loud",
 		"MAX_ITEMS=-5",
@@ -385,7 +384,7 @@ func TestDebugPagesNeedTheAdminToken(t *testing.T) {
 	// so that /readyz?verbose has error text to show or hide.
 	withoutToken := start(t, "MAX_ITEMS=1")
 	withToken := start(t, "MAX_ITEMS=1", "ADMIN_TOKEN="+token)
-	for _, p := range []*servicetest.Process{withoutToken, withToken} {
+	for _, p := range []*operabletest.Process{withoutToken, withToken} {
 		resp, err := p.Client.Post(p.AppURL+"/items", "application/json", strings.NewReader(`{"name":"only"}`))
 		if err != nil || resp.StatusCode != http.StatusCreated {
 			t.Fatalf("POST /items: %v %v", resp, err)
@@ -394,7 +393,7 @@ func TestDebugPagesNeedTheAdminToken(t *testing.T) {
 	}
 	cases := []struct {
 		name       string
-		p          *servicetest.Process
+		p          *operabletest.Process
 		header     string
 		want       int
 		wantOutput bool
@@ -807,8 +806,8 @@ func TestConfigFilesAreLayeredAndBadOnesNamedByLine(t *testing.T) {
 	}
 	write("base.yaml", "GREETING: Hi\nMAX_ITEMS: 50\nAUDIT_BREAKER:\n  MIN_CALLS: 7\n")
 	write("development.yaml", "GREETING: Howdy\n")
-	bin := servicetest.Build(t, pkg)
-	p := servicetest.StartIn(t, dir, bin, "ENVIRONMENT=development", "MAX_ITEMS=60", "ADMIN_TOKEN="+token)
+	bin := operabletest.Build(t, pkg)
+	p := operabletest.StartIn(t, dir, bin, "ENVIRONMENT=development", "MAX_ITEMS=60", "ADMIN_TOKEN="+token)
 	if _, body := p.Get(p.AppURL, "/hello?name=x"); !strings.Contains(body, "Howdy, x") {
 		t.Errorf("GET /hello = %s, want the development file's greeting", body)
 	}
@@ -841,7 +840,7 @@ func TestConfigFilesAreLayeredAndBadOnesNamedByLine(t *testing.T) {
 	}
 
 	write("base.yaml", "GREETING: Hi\nMAX_ITEMS: lots\nGRETING: typo\n")
-	code, lines := servicetest.RunIn(t, dir, bin)
+	code, lines := operabletest.RunIn(t, dir, bin)
 	out := strings.Join(lines, "\n")
 	if code != 78 || !strings.Contains(out, "config/base.yaml:2:12: MAX_ITEMS (field MaxItems): not a valid int") ||
 		!strings.Contains(out, "config/base.yaml:3:1: unknown key GRETING (did you mean GREETING?)") {
@@ -872,7 +871,7 @@ func TestConfigFilesAreReloadedAtRunTime(t *testing.T) {
 		}
 	}
 	write("GREETING: Hi\n")
-	p := servicetest.StartIn(t, dir, servicetest.Build(t, pkg))
+	p := operabletest.StartIn(t, dir, operabletest.Build(t, pkg))
 	greets := func(want string) bool {
 		_, body := p.Get(p.AppURL, "/hello?name=x")
 		return strings.Contains(body, want+", x")
@@ -912,7 +911,7 @@ func TestConfigFilesAreReloadedAtRunTime(t *testing.T) {
 // it reads, the SDK's and its own, and exits 0 without starting.
 func TestHelpConfigPrintsTheReference(t *testing.T) {
 	t.Parallel()
-	bin := servicetest.Build(t, pkg)
+	bin := operabletest.Build(t, pkg)
 	for arg, want := range map[string][]string{
 		"-help-config":          {"VARIABLE", "SHUTDOWN_TIMEOUT", "GREETING", "AUDIT_BREAKER_MIN_CALLS", "API_KEY                        secrets.Secret           secret"},
 		"-help-config=markdown": {"| `GREETING` | string | `Hello` |  | how GET /hello greets; follows config/ at run time |"},

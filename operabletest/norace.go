@@ -1,5 +1,5 @@
 //go:build !race
 
-package servicetest
+package operabletest
 
 const raceEnabled = false

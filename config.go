@@ -29,6 +29,21 @@ type Config struct {
 	HTTPAddr string `env:"HTTP_ADDR" envDefault:":8080" reload:"restart" desc:"the application listener's address"`
 	// AdminAddr is the admin listener's address (probes, metrics, debug).
 	AdminAddr string `env:"ADMIN_ADDR" envDefault:":9090" reload:"restart" desc:"the admin listener's address (probes, metrics, /debug/)"`
+	// HTTP and Admin bound what a client of each listener may hold: time
+	// to send the headers and the request, to read the answer, to stay idle,
+	// and the size of the headers (HTTP_READ_TIMEOUT, ADMIN_READ_TIMEOUT, ...).
+	HTTP  ServerConfig `envPrefix:"HTTP_"`
+	Admin ServerConfig `envPrefix:"ADMIN_"`
+	// TLSCertFile and TLSKeyFile, both or neither, make the application
+	// listener serve TLS (1.2 at least) with this PEM certificate chain and
+	// key, read again when the files change (cert-manager and the kubelet
+	// rotate them in place). Default: none, plain HTTP.
+	TLSCertFile string `env:"TLS_CERT_FILE" reload:"restart" desc:"PEM certificate chain of the app listener's TLS, re-read when it changes"`
+	TLSKeyFile  string `env:"TLS_KEY_FILE" reload:"restart" desc:"PEM private key of the app listener's TLS"`
+	// AdminTLSCertFile and AdminTLSKeyFile do the same for the admin
+	// listener. Default: none, plain HTTP.
+	AdminTLSCertFile string `env:"ADMIN_TLS_CERT_FILE" reload:"restart" desc:"PEM certificate chain of the admin listener's TLS, re-read when it changes"`
+	AdminTLSKeyFile  string `env:"ADMIN_TLS_KEY_FILE" reload:"restart" desc:"PEM private key of the admin listener's TLS"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info" desc:"debug, info, warn or error; follows config/ at run time"`
 	// LogFormat is json or text.
@@ -39,7 +54,9 @@ type Config struct {
 	// stop signal while readiness fails. Default: 5s, 0 when Environment
 	// is local.
 	ShutdownDrainDelay *time.Duration `env:"SHUTDOWN_DRAIN_DELAY" reload:"restart" desc:"serving time after a stop signal while readiness fails (default 5s, 0 when local)"`
-	// AdminToken guards /debug/. Without it, /debug/ answers 404.
+	// AdminToken guards /debug/. Without it, /debug/ answers 404. Outside
+	// the local environment it must be at least [MinAdminTokenLength]
+	// bytes.
 	AdminToken secrets.Secret `env:"ADMIN_TOKEN" reload:"restart" desc:"bearer token for /debug/; without it /debug/ answers 404"`
 	// FlagsFile is a feature flag file in flagd's format, read at start-up
 	// (see [Service.Flags]). Default: none, no flags.
@@ -49,6 +66,40 @@ type Config struct {
 	// other settings come from the VAULT_* variables that package
 	// secrets/vault reads. Default: none, no Vault.
 	VaultAddr string `env:"VAULT_ADDR" reload:"restart" desc:"Vault address; the login comes from the other VAULT_* variables"`
+}
+
+// ServerConfig bounds one listener's clients. Its defaults leave room for a
+// 30 s CPU profile on the admin listener.
+type ServerConfig struct {
+	// ReadHeaderTimeout bounds the time to send a request's headers.
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s" reload:"restart" desc:"bounds the time a client takes to send a request's headers"`
+	// ReadTimeout bounds the time to send a whole request.
+	ReadTimeout time.Duration `env:"READ_TIMEOUT" envDefault:"30s" reload:"restart" desc:"bounds the time a client takes to send a whole request"`
+	// WriteTimeout bounds the time from the end of the headers to the end
+	// of the answer.
+	WriteTimeout time.Duration `env:"WRITE_TIMEOUT" envDefault:"60s" reload:"restart" desc:"bounds the time to write an answer"`
+	// IdleTimeout bounds the wait for the next request on a kept-alive
+	// connection.
+	IdleTimeout time.Duration `env:"IDLE_TIMEOUT" envDefault:"120s" reload:"restart" desc:"bounds the wait for the next request on a kept-alive connection"`
+	// MaxHeaderBytes bounds the size of a request's headers.
+	MaxHeaderBytes int `env:"MAX_HEADER_BYTES" envDefault:"1048576" reload:"restart" desc:"bounds the size of a request's headers, in bytes"`
+}
+
+// Validate reports every bound that is not positive.
+func (c ServerConfig) Validate() error {
+	var errs []error
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{{"ReadHeaderTimeout", c.ReadHeaderTimeout}, {"ReadTimeout", c.ReadTimeout}, {"WriteTimeout", c.WriteTimeout}, {"IdleTimeout", c.IdleTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, &config.Problem{Field: d.field, Reason: "must be positive"})
+		}
+	}
+	if c.MaxHeaderBytes <= 0 {
+		errs = append(errs, &config.Problem{Field: "MaxHeaderBytes", Reason: "must be positive"})
+	}
+	return errors.Join(errs...)
 }
 
 // fillFromBuild fills the service's name and version from the options and
@@ -69,6 +120,10 @@ var environments = []string{"local", "development", "staging", "production"}
 // development, staging and production.
 func Environments() []string { return slices.Clone(environments) }
 
+// MinAdminTokenLength is the shortest ADMIN_TOKEN accepted outside the
+// local environment: a guessable token opens pprof and the configuration.
+const MinAdminTokenLength = 16
+
 // DefaultDrainDelay is the drain delay outside the local environment.
 const DefaultDrainDelay = 5 * time.Second
 
@@ -82,6 +137,15 @@ func (c Config) DrainDelay() time.Duration {
 		return 0
 	}
 	return DefaultDrainDelay
+}
+
+// tlsFiles returns the certificate and key files of the listener whose
+// certificate field is named field.
+func (c *Config) tlsFiles(field string) (cert, key string) {
+	if field == "AdminTLSCertFile" {
+		return c.AdminTLSCertFile, c.AdminTLSKeyFile
+	}
+	return c.TLSCertFile, c.TLSKeyFile
 }
 
 // Validate reports every value outside its allowed set.
@@ -99,6 +163,19 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		bad("LOG_FORMAT", "LogFormat", "must be json or text")
 	}
+	for _, pair := range [][4]string{
+		{"TLS_CERT_FILE", "TLSCertFile", "TLS_KEY_FILE", "TLSKeyFile"},
+		{"ADMIN_TLS_CERT_FILE", "AdminTLSCertFile", "ADMIN_TLS_KEY_FILE", "AdminTLSKeyFile"},
+	} {
+		cert, key := c.tlsFiles(pair[1])
+		if (cert == "") != (key == "") {
+			if cert == "" {
+				bad(pair[0], pair[1], "must be set with "+pair[2])
+			} else {
+				bad(pair[2], pair[3], "must be set with "+pair[0])
+			}
+		}
+	}
 	if c.HTTPAddr == "" {
 		bad("HTTP_ADDR", "HTTPAddr", "must not be empty")
 	}
@@ -107,6 +184,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "ShutdownTimeout", "must be positive")
+	}
+	if n := len(c.AdminToken.Reveal()); n > 0 && n < MinAdminTokenLength && c.Environment != "local" {
+		bad("ADMIN_TOKEN", "AdminToken", fmt.Sprintf("must be at least %d bytes outside the local environment (it guards pprof and the config)", MinAdminTokenLength))
 	}
 	if d := c.DrainDelay(); d < 0 {
 		bad("SHUTDOWN_DRAIN_DELAY", "ShutdownDrainDelay", "must not be negative")

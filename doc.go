@@ -19,6 +19,14 @@
 //   - graceful shutdown on SIGTERM or SIGINT: drain delay, servers drained,
 //     hooks run within their budgets, exit 0; a second signal exits with 130.
 //
+// The /debug/ pages answer only "Authorization: Bearer <ADMIN_TOKEN>":
+// GET /debug/info (build and runtime), GET /debug/config (every setting
+// with its layer, secrets redacted), GET /debug/flags, GET /debug/breakers
+// and PUT /debug/breakers/{name} (open, closed or auto), GET /debug/loglevel
+// and PUT or POST /debug/loglevel with {"level":"debug"} or the bare level
+// (debug, info, warn, error; logged, and kept until the next change or a
+// config reload that changes LOG_LEVEL), and /debug/pprof/.
+//
 // [New] builds a small core (configuration, telemetry, logger, checks,
 // lifecycle) and then one part per capability, each owning its settings,
 // checks, workers, hooks, debug pages and clean-up; if any step fails,

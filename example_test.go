@@ -18,7 +18,7 @@ func ExampleMain() {
 	var cfg struct {
 		Greeting string `env:"GREETING" envDefault:"hello"`
 	}
-	operable.Main(operable.Options{Name: "greeter", Config: &cfg}, func(s *operable.Service) error {
+	operable.Main(operable.Options{Name: "greeter", Config: &cfg}, func(ctx context.Context, s *operable.Service) error {
 		s.HandleFunc("GET /greet/{name}", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, "%s, %s\n", cfg.Greeting, r.PathValue("name"))
 		})

@@ -76,3 +76,9 @@ func (s *Service) serveFlags(w http.ResponseWriter, _ *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// flagVariables are the variables of the flags part beyond FLAGS_FILE, for
+// the reference.
+var flagVariables = []config.Field{
+	{Var: "FLAG_<KEY>", Type: "variant", Description: "makes the flag <KEY> (upper case, - and . as _) evaluate to this variant"},
+}

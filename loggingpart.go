@@ -36,6 +36,7 @@ func (s *Service) startLogging(_ context.Context, opts Options) error {
 	s.logger = logger
 	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
 	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
+	s.debug.HandleFunc("POST /debug/loglevel", s.setLogLevel)
 	return nil
 }
 
@@ -48,8 +49,8 @@ func (s *Service) serveLogLevel(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(logLevelJSON{Level: strings.ToLower(s.level.Level().String())})
 }
 
-// setLogLevel changes the level at run time: PUT {"level":"debug"}, or the
-// bare level name as a text body.
+// setLogLevel changes the level at run time: PUT or POST
+// {"level":"debug"}, or the bare level name as a text body.
 func (s *Service) setLogLevel(w http.ResponseWriter, r *http.Request) {
 	name, ok := readChoice(w, r, "level")
 	if !ok {

@@ -26,6 +26,7 @@ import (
 	"github.com/operable-go/operable/health/healthtest"
 	"github.com/operable-go/operable/internal/syncbuf"
 	"github.com/operable-go/operable/shutdown"
+	"github.com/operable-go/operable/telemetry/telemetrytest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -330,5 +331,92 @@ func TestBadOTELVariablesAreOneProblemEach(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "s3cr3t") {
 		t.Errorf("the header's value is in the error: %v", err)
+	}
+}
+
+// TestServiceOwnTelemetryIsObservedWithTheSDKs: a service's own meter and
+// tracer, observed through Options.Telemetry on the real wiring: the
+// counter is collected with the SDK's request metrics, and the handler's
+// span is a child of the request's server span.
+func TestServiceOwnTelemetryIsObservedWithTheSDKs(t *testing.T) {
+	obs := telemetrytest.NewObserver()
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv(), Stdout: io.Discard, Telemetry: obs.Attach})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	orders, err := s.Meter("orders").Int64Counter("orders.placed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tracer := s.Tracer("orders")
+	s.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
+		ctx, span := tracer.Start(r.Context(), "reserve stock")
+		defer span.End()
+		orders.Add(ctx, 1)
+		w.WriteHeader(http.StatusCreated)
+	})
+	rec := httptest.NewRecorder()
+	s.AppHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/orders", nil))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("POST /orders = %d", rec.Code)
+	}
+	if p := obs.Points(t, "orders.placed"); len(p) != 1 || p[0].Value != 1 {
+		t.Errorf("orders.placed points = %+v, want one of 1", p)
+	}
+	if p := obs.Points(t, "http.server.request.duration"); len(p) != 1 || p[0].Attrs["http.route"] != "/orders" {
+		t.Errorf("the SDK's request metric beside it = %+v", p)
+	}
+	spans := obs.Spans()
+	byName := map[string]int{}
+	for i, sp := range spans {
+		byName[sp.Name()] = i
+	}
+	child, okc := byName["reserve stock"]
+	server, oks := byName["POST /orders"]
+	if !okc || !oks {
+		t.Fatalf("spans %v, want the handler's and the server's", byName)
+	}
+	if spans[child].Parent().SpanID() != spans[server].SpanContext().SpanID() {
+		t.Error("the handler's span is not a child of the request's server span")
+	}
+}
+
+// TestShortAdminTokenIsAProblemOutsideLocal: a guessable ADMIN_TOKEN opens
+// pprof and the configuration; outside local it must be 16 bytes or more.
+func TestShortAdminTokenIsAProblemOutsideLocal(t *testing.T) {
+	for _, c := range []struct {
+		env, token string
+		ok         bool
+	}{
+		{"local", "t0k", true},
+		{"development", "t0k", false},
+		{"development", "fifteen-bytes!!", false},
+		{"development", "sixteen-bytes!!!", true},
+	} {
+		_, err := operable.New(context.Background(), operable.Options{Stdout: io.Discard,
+			Environ: loopbackEnv("ENVIRONMENT", c.env, "ADMIN_TOKEN", c.token)})
+		if (err == nil) != c.ok || (err != nil && (operable.ExitCode(err) != 78 || strings.Contains(err.Error(), c.token))) {
+			t.Errorf("%s with a %d-byte token: %v", c.env, len(c.token), err)
+		}
+	}
+}
+
+// TestLogLevelTakesPOSTAsPUT: POST /debug/loglevel changes the level as PUT
+// does.
+func TestLogLevelTakesPOSTAsPUT(t *testing.T) {
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("ADMIN_TOKEN", "t0k"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	for method, level := range map[string]string{http.MethodPost: "debug", http.MethodPut: "warn"} {
+		req := httptest.NewRequest(method, "/debug/loglevel", strings.NewReader(level))
+		req.Header.Set("Authorization", "Bearer t0k")
+		rec := httptest.NewRecorder()
+		s.AdminHandler().ServeHTTP(rec, req)
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"level":"`+level+`"`) {
+			t.Errorf("%s /debug/loglevel %s = %d %s", method, level, rec.Code, rec.Body)
+		}
 	}
 }

@@ -2,13 +2,13 @@ package operable
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/operable-go/operable/shutdown"
 )
@@ -31,6 +31,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.life.Phase() == shutdown.Starting { // it refused to start: nothing ran, nothing stopped
 		return s.abandon(ctx, err)
 	}
+	s.sighup.stop() // caught until the stop sequence is over
 	return err
 }
 
@@ -58,10 +59,19 @@ func (s *Service) bind(ctx context.Context) error {
 		s.listeners = append(s.listeners, ln)
 	}
 	errorLog := slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)
-	s.life.Serve("admin", newServer(s.adminHandler(), errorLog), s.listeners[0])
-	s.life.Serve("app", newServer(s.appHandler(), errorLog), s.listeners[1])
-	for i, name := range []string{"admin", "app"} {
-		s.logger.Info("listening", slog.String("listener", name), slog.String("addr", s.listeners[i].Addr().String()))
+	for i, l := range []struct {
+		name    string
+		handler http.Handler
+		limits  ServerConfig
+		cert    *certificate
+	}{{"admin", s.adminHandler(), s.cfg.Admin, s.tls.admin}, {"app", s.appHandler(), s.cfg.HTTP, s.tls.app}} {
+		ln, scheme := s.listeners[i], "http"
+		if l.cert != nil {
+			ln, scheme = tls.NewListener(ln, l.cert.config()), "https"
+		}
+		s.life.Serve(l.name, newServer(l.handler, errorLog, l.limits), ln)
+		s.logger.Info("listening", slog.String("listener", l.name), slog.String("addr", ln.Addr().String()),
+			slog.String("scheme", scheme))
 	}
 	return nil
 }
@@ -75,24 +85,14 @@ func listen(ctx context.Context, name, addr string) (net.Listener, error) {
 	return ln, nil
 }
 
-// Server timeouts. The write timeout leaves room for a 30 s CPU profile
-// on the admin listener.
-const (
-	readHeaderTimeout = 5 * time.Second
-	readTimeout       = 30 * time.Second
-	writeTimeout      = 60 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 1 << 20
-)
-
-func newServer(h http.Handler, errorLog *log.Logger) *http.Server {
+func newServer(h http.Handler, errorLog *log.Logger, limits ServerConfig) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		ReadTimeout:       readTimeout,
-		WriteTimeout:      writeTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		WriteTimeout:      limits.WriteTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
 		ErrorLog:          errorLog,
 	}
 }

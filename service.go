@@ -11,6 +11,9 @@ import (
 	"strings"
 	"sync"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
@@ -43,6 +46,11 @@ type Options struct {
 	// Stderr receives the console exporters' output (OTEL_TRACES_EXPORTER
 	// or OTEL_METRICS_EXPORTER set to console). Default: os.Stderr.
 	Stderr io.Writer
+	// Telemetry, when set, adjusts the telemetry options before the
+	// provider is built, for tests and custom exports: it may add metric
+	// readers and span processors. telemetrytest.Observer.Attach observes
+	// a whole service this way. Default: nil.
+	Telemetry func(*telemetry.Options)
 }
 
 // Service is one operable service: an application listener, an admin
@@ -66,10 +74,13 @@ type Service struct {
 	debug  *http.ServeMux // the /debug/ pages, behind the guard
 
 	// The parts, each in the file named for it.
-	config   configPart   // configpart.go
-	flags    flagsPart    // flagspart.go
-	breakers breakersPart // breakerspart.go
-	vault    vaultPart    // vaultpart.go
+	config   configPart       // configpart.go
+	flags    flagsPart        // flagspart.go
+	breakers breakersPart     // breakerspart.go
+	vault    vaultPart        // vaultpart.go
+	tls      tlsPart          // tlspart.go
+	sighup   sighupPart       // sighuppart.go
+	tasks    startupTasksPart // startuptaskspart.go
 
 	// release undoes what start-up built when a later step fails, when
 	// Close is called, or when Run fails before serving. Once the service
@@ -147,6 +158,23 @@ func (s *Service) Handle(pattern string, handler http.Handler) { s.app.Handle(pa
 // HandleFunc registers f for pattern on the application listener.
 func (s *Service) HandleFunc(pattern string, f func(http.ResponseWriter, *http.Request)) {
 	s.app.HandleFunc(pattern, f)
+}
+
+// Meter returns a meter of the service's meter provider for its own
+// instruments (a business metric such as orders placed), named for the
+// instrumentation scope, usually the package path. They are exported with
+// the SDK's: on /metrics and, with OTEL_METRICS_EXPORTER, over OTLP, under
+// the service's resource.
+func (s *Service) Meter(name string, opts ...metric.MeterOption) metric.Meter {
+	return s.tel.MeterProvider().Meter(name, opts...)
+}
+
+// Tracer returns a tracer of the service's tracer provider for its own
+// spans. A span started from a request's context is a child of the
+// request's server span; with no trace exporter it records nothing and
+// costs nothing, and still carries the caller's trace context.
+func (s *Service) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return s.tel.TracerProvider().Tracer(name, opts...)
 }
 
 // Transport wraps next (http.DefaultTransport when nil) with the client

@@ -30,6 +30,9 @@ var steps = [...]step{
 	{"vault", (*Service).startVault},
 	{"config secrets", (*Service).resolveConfig},
 	{"config reload", (*Service).watchConfig},
+	{"tls", (*Service).loadTLS},
+	{"sighup", (*Service).catchSIGHUP},
+	{"startup tasks", (*Service).startStartupTasks},
 	{"admin", (*Service).routeAdmin},
 }
 

@@ -52,3 +52,18 @@ func (s *Service) startVault(ctx context.Context, _ Options) error {
 // secrets.Provider: Get("kv/data/app#password") answers from its cache
 // once a path was read; Subscribe tells of rotations.
 func (s *Service) Vault() *vault.Client { return s.vault.client }
+
+// vaultVariables are the VAULT_* variables the Vault part reads (package
+// secrets/vault), for the reference.
+var vaultVariables = []config.Field{
+	{Var: "VAULT_TOKEN", Type: "string", Secret: true, Description: "token login: used as given, renewed, never revoked"},
+	{Var: "VAULT_ROLE_ID", Type: "string", Description: "AppRole login, with VAULT_SECRET_ID_FILE"},
+	{Var: "VAULT_SECRET_ID_FILE", Type: "file", Description: "the AppRole secret id, re-read at each login"},
+	{Var: "VAULT_APPROLE_MOUNT", Type: "string", Default: "approle", Description: "the AppRole mount path"},
+	{Var: "VAULT_KUBERNETES_ROLE", Type: "string", Description: "Kubernetes login with the service account's token"},
+	{Var: "VAULT_KUBERNETES_TOKEN_FILE", Type: "file", Default: vault.DefaultJWTFile, Description: "the service account token, re-read at each login"},
+	{Var: "VAULT_KUBERNETES_MOUNT", Type: "string", Default: "kubernetes", Description: "the Kubernetes auth mount path"},
+	{Var: "VAULT_AUTH_METHOD", Type: "string", Description: "token, approle or kubernetes; by default the one whose variables are set"},
+	{Var: "VAULT_NAMESPACE", Type: "string", Description: "the Vault Enterprise namespace"},
+	{Var: "VAULT_CACERT", Type: "file", Description: "the CA bundle that verifies Vault"},
+}

@@ -84,6 +84,10 @@ func (f *File) Set() *Set { return f.v.Current() }
 // are the file's content.
 func (f *File) Err() error { return f.v.Err() }
 
+// Reload reads the file now, as a change seen by Run does: a good file is
+// swapped in, a bad one kept out (and returned, and told to OnReload).
+func (f *File) Reload(ctx context.Context) error { return f.v.Reload(ctx) }
+
 // Run watches the file until ctx is done, reloading it when its directory
 // changes. It returns an error only when the watch cannot be set up.
 func (f *File) Run(ctx context.Context) error {

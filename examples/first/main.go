@@ -9,7 +9,7 @@ import (
 )
 
 func main() {
-	operable.Main(operable.Options{Name: "first"}, func(s *operable.Service) error {
+	operable.Main(operable.Options{Name: "first"}, func(ctx context.Context, s *operable.Service) error {
 		s.HandleFunc("GET /hello/{name}", func(w http.ResponseWriter, r *http.Request) {
 			s.Logger().InfoContext(r.Context(), "greeting", "name", r.PathValue("name"))
 			_, _ = w.Write([]byte("hello, " + r.PathValue("name") + "\n"))

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/operable-go/operable"
@@ -26,6 +27,9 @@ type Config struct {
 	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s" desc:"the longest duration GET /work accepts"`
 	// MaxItems is how many items the store holds.
 	MaxItems int `env:"MAX_ITEMS" envDefault:"10000" desc:"how many items the store holds"`
+	// SeedItems are created by a start-up task, before the service reports
+	// ready.
+	SeedItems []string `env:"SEED_ITEMS" desc:"item names created at start-up, before the service is ready (comma-separated)"`
 	// AuditURL, when set, receives every item change, batched as a JSON
 	// array in a POST.
 	AuditURL string `env:"AUDIT_URL" desc:"receives every item change, batched, as a JSON POST"`
@@ -44,7 +48,7 @@ type Config struct {
 
 func main() {
 	var cfg Config
-	operable.Main(operable.Options{Name: "example", Config: &cfg}, func(s *operable.Service) error {
+	operable.Main(operable.Options{Name: "example", Config: &cfg}, func(ctx context.Context, s *operable.Service) error {
 		return routes(s, &cfg)
 	})
 }

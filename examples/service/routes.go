@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/health"
@@ -48,7 +50,14 @@ func (c *Config) Validate() error {
 // routes registers the example's routes, its health checks, and, when
 // AUDIT_URL is set, the audit worker and its final flush at shutdown.
 func routes(s *operable.Service, cfg *Config) error {
-	st := &store{max: cfg.MaxItems, items: map[int]item{}}
+	// The service's own instruments come from its meter: exported with the
+	// SDK's, under the service's resource (items_created_total on /metrics).
+	created, err := s.Meter("github.com/operable-go/operable/examples/service").Int64Counter("items.created",
+		metric.WithDescription("Items created through POST /items."), metric.WithUnit("{item}"))
+	if err != nil {
+		return err
+	}
+	st := &store{max: cfg.MaxItems, items: map[int]item{}, created: created}
 	if cfg.AuditURL != "" {
 		// Calls to the upstream go through a circuit breaker, so that a
 		// failing upstream is left alone until it recovers, and are
@@ -79,6 +88,13 @@ func routes(s *operable.Service, cfg *Config) error {
 				return err
 			}
 		}
+	}
+	// Start-up work runs once the service serves and before it reports
+	// ready: /startupz and /readyz answer 503 until it is done.
+	if err := s.AddStartupTask(operable.StartupTask{Name: "seed items", Timeout: 5 * time.Second, Func: func(ctx context.Context) error {
+		return st.seed(ctx, cfg.SeedItems)
+	}}); err != nil {
+		return err
 	}
 	// A goroutine leak ends in a restart rather than in memory exhaustion.
 	if err := s.AddCheck(health.Check{Name: "goroutines", Groups: health.Liveness, Func: checkers.Goroutines(50_000)}); err != nil {
@@ -176,12 +192,30 @@ type item struct {
 
 // store is an in-memory item store, safe for concurrent use.
 type store struct {
-	audit *auditLog // nil: no auditing
+	audit   *auditLog // nil: no auditing
+	created metric.Int64Counter
 
 	mu     sync.Mutex
 	max    int
 	nextID int
 	items  map[int]item
+}
+
+// seed creates the named items, as a start-up task.
+func (st *store) seed(ctx context.Context, names []string) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	for _, name := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if len(st.items) >= st.max {
+			return fmt.Errorf("SEED_ITEMS holds more than MAX_ITEMS (%d) items", st.max)
+		}
+		st.nextID++
+		st.items[st.nextID] = item{ID: st.nextID, Name: name}
+	}
+	return nil
 }
 
 func (st *store) list(w http.ResponseWriter, _ *http.Request) {
@@ -214,6 +248,9 @@ func (st *store) create(w http.ResponseWriter, r *http.Request) {
 	st.items[it.ID] = it
 	st.mu.Unlock()
 	st.audit.record("create", it.ID)
+	// Created items become a business metric on /metrics, tied by the
+	// request's context to its trace (an exemplar when tracing is on).
+	st.created.Add(r.Context(), 1)
 	w.Header().Set("Location", "/items/"+strconv.Itoa(it.ID))
 	writeJSON(w, http.StatusCreated, it)
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -913,12 +914,16 @@ func TestHelpConfigPrintsTheReference(t *testing.T) {
 	t.Parallel()
 	bin := operabletest.Build(t, pkg)
 	for arg, want := range map[string][]string{
-		"-help-config":          {"VARIABLE", "SHUTDOWN_TIMEOUT", "GREETING", "AUDIT_BREAKER_MIN_CALLS", "API_KEY                        secrets.Secret           secret"},
+		"-help-config": {"VARIABLE", "SHUTDOWN_TIMEOUT", "GREETING", "AUDIT_BREAKER_MIN_CALLS", "SEED_ITEMS",
+			"HTTP_READ_TIMEOUT", "ADMIN_MAX_HEADER_BYTES", "TLS_CERT_FILE", "OTEL_EXPORTER_OTLP_ENDPOINT", "VAULT_ROLE_ID", "FLAG_<KEY>"},
 		"-help-config=markdown": {"| `GREETING` | string | `Hello` |  | how GET /hello greets; follows config/ at run time |"},
 	} {
 		out, err := exec.Command(bin, arg).Output()
 		if err != nil {
 			t.Fatalf("%s: %v", arg, err)
+		}
+		if arg == "-help-config" && !regexp.MustCompile(`(?m)^API_KEY +secrets\.Secret +secret `).Match(out) {
+			t.Errorf("%s does not mark API_KEY a secret:\n%s", arg, out)
 		}
 		for _, w := range want {
 			if !strings.Contains(string(out), w) {

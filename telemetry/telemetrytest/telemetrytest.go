@@ -1,7 +1,8 @@
 // Package telemetrytest observes what a telemetry.Provider records, in
 // memory, so that service authors can test their own metrics and spans
 // without a backend: a manual metric reader and a span recorder wired into
-// a real provider.
+// a real provider, one made by [New] or a whole service's (attach an
+// [Observer] through operable.Options.Telemetry).
 package telemetrytest
 
 import (
@@ -23,6 +24,19 @@ type Observer struct {
 	spans  *tracetest.SpanRecorder
 }
 
+// NewObserver returns an Observer to attach to a provider's options with
+// [Observer.Attach]: for a provider built elsewhere, such as the one of an
+// operable.Service (its Options.Telemetry takes Attach).
+func NewObserver() *Observer {
+	return &Observer{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
+}
+
+// Attach adds the observer's metric reader and span recorder to opts.
+func (o *Observer) Attach(opts *telemetry.Options) {
+	opts.MetricReaders = append(opts.MetricReaders, o.reader)
+	opts.SpanProcessors = append(opts.SpanProcessors, o.spans)
+}
+
 // New returns a provider built from opts with an Observer attached; the
 // provider is shut down when the test ends. A nil opts.Environ stands for
 // an empty map here, not for the process environment, so that the OTEL_*
@@ -32,9 +46,8 @@ func New(tb testing.TB, opts telemetry.Options) (*telemetry.Provider, *Observer)
 	if opts.Environ == nil {
 		opts.Environ = map[string]string{}
 	}
-	o := &Observer{reader: sdkmetric.NewManualReader(), spans: tracetest.NewSpanRecorder()}
-	opts.MetricReaders = append(opts.MetricReaders, o.reader)
-	opts.SpanProcessors = append(opts.SpanProcessors, o.spans)
+	o := NewObserver()
+	o.Attach(&opts)
 	p, err := telemetry.New(context.Background(), opts)
 	if err != nil {
 		tb.Fatalf("telemetrytest: %v", err)

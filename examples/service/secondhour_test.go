@@ -1,0 +1,99 @@
+package main_test
+
+import (
+	"net/http"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/operable-go/operable/operabletest"
+)
+
+// TestSeededItemsAndTheBusinessMetric: SEED_ITEMS are created by a
+// start-up task before the service reports ready, and each item created
+// through the API is counted in the example's own metric on /metrics.
+func TestSeededItemsAndTheBusinessMetric(t *testing.T) {
+	t.Parallel()
+	p := start(t, "SEED_ITEMS=apple,pear")
+	if code, body := p.Get(p.AppURL, "/items"); code != http.StatusOK || !strings.Contains(body, `"name":"apple"`) || !strings.Contains(body, `"name":"pear"`) {
+		t.Errorf("GET /items once ready = %d %s, want the seeded items", code, body)
+	}
+	p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "start-up task done" && m["task"] == "seed items" })
+	req, _ := http.NewRequest(http.MethodPost, p.AppURL+"/items", strings.NewReader(`{"name":"fig"}`))
+	resp, err := p.Client.Do(req)
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /items: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	if _, m := p.Get(p.AdminURL, "/metrics"); !strings.Contains(m, "items_created_total{") || !strings.Contains(m, "} 1\n") {
+		t.Errorf("/metrics lacks items_created_total 1:\n%s", grepLines(m, "items_created"))
+	}
+}
+
+// TestTooManySeedItemsStopTheServiceNamingTheTask: a failing start-up task
+// stops the service with exit code 1, and the log names the task.
+func TestTooManySeedItemsStopTheServiceNamingTheTask(t *testing.T) {
+	t.Parallel()
+	code, lines := operabletest.Run(t, operabletest.Build(t, pkg), "MAX_ITEMS=1", "SEED_ITEMS=a,b")
+	if code != 1 || !strings.Contains(strings.Join(lines, "\n"), `start-up task \"seed items\"`) {
+		t.Errorf("exit %d, want 1 and the task named in:\n%s", code, strings.Join(lines, "\n"))
+	}
+}
+
+// TestSIGHUPReloadsAndKeepsServing: SIGHUP is logged as a reload and the
+// process keeps serving, then stops cleanly on SIGTERM.
+func TestSIGHUPReloadsAndKeepsServing(t *testing.T) {
+	t.Parallel()
+	p := start(t)
+	p.Signal(syscall.SIGHUP)
+	p.WaitLog(5*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "SIGHUP: reloading the configuration and the flags file"
+	})
+	if code, _ := p.Get(p.AppURL, "/hello"); code != http.StatusOK {
+		t.Errorf("GET /hello after SIGHUP = %d", code)
+	}
+	p.Signal(syscall.SIGTERM)
+	if code := p.Wait(10 * time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM, want 0", code)
+	}
+}
+
+// TestFlagsOfTheBinary: -h prints the usage and exits 0; an unknown flag
+// or an argument exits 64; none starts the service.
+func TestFlagsOfTheBinary(t *testing.T) {
+	t.Parallel()
+	bin := operabletest.Build(t, pkg)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"-h"}, 0, "usage:"},
+		{[]string{"--help"}, 0, "GREETING"},
+		{[]string{"-bogus"}, 64, "flag provided but not defined"},
+		{[]string{"serve"}, 64, "unexpected argument"},
+	} {
+		out, err := exec.Command(bin, c.args...).CombinedOutput()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != c.code || !strings.Contains(string(out), c.want) {
+			t.Errorf("%v: exit %d, want %d with %q in:\n%s", c.args, code, c.code, c.want, out)
+		}
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,61 @@
+package operable
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+)
+
+// sighupPart makes SIGHUP reload the configuration files and the flags
+// file, as daemons do, instead of ending the process (the default action
+// of SIGHUP, with no shutdown sequence at all).
+type sighupPart struct {
+	ch   chan os.Signal
+	once sync.Once
+}
+
+// catchSIGHUP starts catching SIGHUP at once, so that one sent while the
+// service starts is not fatal either, and reloads on each from a lifecycle
+// worker. The catch ends when Run returns, or is released with the rest
+// when the service never runs.
+func (s *Service) catchSIGHUP(context.Context, Options) error {
+	s.sighup.ch = make(chan os.Signal, 1)
+	signal.Notify(s.sighup.ch, syscall.SIGHUP)
+	s.release.push("SIGHUP catch", func(context.Context) error { s.sighup.stop(); return nil })
+	s.life.Go("sighup", func(ctx context.Context) error {
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-s.sighup.ch:
+				s.reloadOnSIGHUP(ctx)
+			}
+		}
+	})
+	return nil
+}
+
+// stop ends the catch: SIGHUP has its default action again.
+func (p *sighupPart) stop() {
+	p.once.Do(func() { signal.Stop(p.ch) })
+}
+
+// reloadOnSIGHUP reloads both sources now; each logs its own outcome as a
+// reload from the watch does (a bad file keeps the running values).
+func (s *Service) reloadOnSIGHUP(ctx context.Context) {
+	s.logger.Info("SIGHUP: reloading the configuration and the flags file")
+	err := s.config.value.Reload(ctx)
+	if s.config.reloads == nil { // no config/ watch: nobody else logs it
+		if err != nil {
+			s.logger.Warn("config reload failed; keeping the running configuration", slog.Any("error", err))
+		} else {
+			s.logger.Info("config reloaded on SIGHUP")
+		}
+	}
+	if s.flags.file != nil {
+		_ = s.flags.file.Reload(ctx)
+	}
+}

@@ -33,8 +33,9 @@ type configPart struct {
 	value    *reload.Value[loadedConfig]
 	startup  loadedConfig // what the service started with, for reload:"restart" fields
 	reloads  metric.Int64Counter
-	subsMu   sync.Mutex
-	subs     []func(cfg any, changed []string)
+	subsMu   sync.Mutex // guards subs and live
+	subs     []func(old, new any, changed []string)
+	live     bool // a LiveConfig reads the struct as it reloads
 }
 
 // loadedConfig is one good load of every layer.
@@ -209,57 +210,137 @@ func (s *Service) configReloaded(e reload.Event[loadedConfig]) {
 	if len(sdkChanged)+len(appChanged) == 0 {
 		return
 	}
-	// What the running service still does not use, compared with what it
+	// What the running service does not use, compared with what it
 	// started with: every reload says so again until a restart.
-	_, restart := config.Diff(s.config.startup.sdk, e.New.sdk)
-	if e.New.app != nil {
-		_, appRestart := config.Diff(s.config.startup.app, e.New.app)
-		restart = append(restart, appRestart...)
+	sdkPending, appPending := s.pending(e.New)
+	changed := append(sdkChanged, appChanged...)
+	restart := append(sdkPending, appPending...)
+	var applied []string
+	for _, f := range changed {
+		if !slices.Contains(restart, f) {
+			applied = append(applied, f)
+		}
 	}
-	s.logger.Info("config reloaded", slog.Any("changed", append(sdkChanged, appChanged...)),
+	s.logger.Info("config reloaded", slog.Any("changed", changed), slog.Any("applied", applied),
 		slog.Any("restart_needed", restart))
 	if len(appChanged) > 0 {
 		s.config.subsMu.Lock()
 		subs := slices.Clone(s.config.subs)
 		s.config.subsMu.Unlock()
 		for _, fn := range subs {
-			fn(e.New.app, appChanged)
+			fn(e.Old.app, e.New.app, appChanged)
 		}
 	}
+}
+
+// pending returns the fields of a load that the running service does not
+// use: of the SDK's, every one that differs from what it started with but
+// LOG_LEVEL (the one it applies at once); of the service's own struct, the
+// ones tagged reload:"restart" that differ, or, when nothing reads the
+// struct as it reloads (no [Live] handle, no OnConfigChange subscriber),
+// every one that differs.
+func (s *Service) pending(cur loadedConfig) (sdk, app []string) {
+	changed, _ := config.Diff(s.config.startup.sdk, cur.sdk)
+	sdk = slices.DeleteFunc(changed, func(f string) bool { return f == "LogLevel" })
+	if cur.app == nil {
+		return sdk, nil
+	}
+	changed, restart := config.Diff(s.config.startup.app, cur.app)
+	s.config.subsMu.Lock()
+	live := s.config.live || len(s.config.subs) > 0
+	s.config.subsMu.Unlock()
+	if live {
+		return sdk, restart
+	}
+	return sdk, changed
+}
+
+// LiveConfig is the service's own configuration as it is now: loaded with
+// the SDK's at start-up and swapped atomically at each reload of the
+// config files. Read it at each use, with Load; a field tagged
+// reload:"restart" keeps the value the service started with in what it
+// serves, and reloads name it as needing a restart. It is safe for
+// concurrent use.
+type LiveConfig[T any] struct {
+	s *Service
+}
+
+// Live returns the handle to the service's configuration struct, of the
+// type T that Options.Config points to. From then on, reloads report the
+// fields not tagged reload:"restart" as applied. Call it before Run.
+func Live[T any](s *Service) (*LiveConfig[T], error) {
+	if s.config.appType != reflect.TypeFor[T]() {
+		return nil, fmt.Errorf("operable: Live[%v]: Options.Config points to %v", reflect.TypeFor[T](), s.config.appType)
+	}
+	s.config.subsMu.Lock()
+	s.config.live = true
+	s.config.subsMu.Unlock()
+	return &LiveConfig[T]{s: s}, nil
+}
+
+// Load returns the current configuration. It must not be modified.
+func (l *LiveConfig[T]) Load() *T {
+	cur := l.s.config.value.Current()
+	if t, ok := cur.app.(*T); ok && cur.app != nil {
+		return t
+	}
+	return new(T)
+}
+
+// OnChange calls fn after each reload that changed the configuration, with
+// the configurations before and after (never modified) and the paths of
+// the changed fields. Register before Run.
+func (l *LiveConfig[T]) OnChange(fn func(old, new *T, changed []string)) {
+	l.s.config.subsMu.Lock()
+	defer l.s.config.subsMu.Unlock()
+	l.s.config.subs = append(l.s.config.subs, func(old, new any, changed []string) { fn(old.(*T), new.(*T), changed) })
 }
 
 // OnConfigChange calls fn after each reload of the configuration files
 // that changed the service's own configuration, with the new value (a
 // pointer of the same type as Options.Config, never modified afterwards)
 // and the paths of the changed fields. The struct given in Options.Config
-// keeps its start-up values. Register before Run.
+// keeps its start-up values. [Live] gives the same typed, with the value
+// before the change. Register before Run.
 func (s *Service) OnConfigChange(fn func(cfg any, changed []string)) {
 	s.config.subsMu.Lock()
 	defer s.config.subsMu.Unlock()
-	s.config.subs = append(s.config.subs, fn)
+	s.config.subs = append(s.config.subs, func(_, new any, changed []string) { fn(new, changed) })
 }
 
-// serveConfig shows the configuration, the SDK's (as the service started
-// with it) and the service's (as last loaded): every field with its
-// variable, the layer it came from in the last load and its value; secrets
-// as [REDACTED] by type, and secret-shaped text or known secret values
-// inside other fields masked too.
+// debugField is one row of /debug/config.
+type debugField struct {
+	config.Field
+	// RestartNeeded marks a field whose loaded value the running service
+	// does not use (see Service.pending).
+	RestartNeeded bool `json:"restart_needed,omitempty"`
+}
+
+// serveConfig shows the configuration, the SDK's (as the service runs with
+// it) and the service's (as last loaded): every field with its variable,
+// the layer it came from in the last load and its value, and
+// restart_needed where the files say something the running service does
+// not use; secrets as [REDACTED] by type, and secret-shaped text or known
+// secret values inside other fields masked too.
 func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	cur := s.config.value.Current()
-	describe := func(cfg any) []config.Field {
+	sdkPending, appPending := s.pending(cur)
+	describe := func(cfg any, pending []string) []debugField {
 		fields := config.Describe(cfg, config.Options{Environ: s.env, Sources: cur.src})
-		for i := range fields {
-			fields[i].Value = logging.Mask(fields[i].Value, s.known)
-			fields[i].Default = logging.Mask(fields[i].Default, s.known)
+		out := make([]debugField, len(fields))
+		for i, f := range fields {
+			f.Value = logging.Mask(f.Value, s.known)
+			f.Default = logging.Mask(f.Default, s.known)
+			out[i] = debugField{Field: f, RestartNeeded: slices.Contains(pending, f.Path)}
 		}
-		return fields
+		return out
 	}
 	body := struct {
-		SDK     []config.Field `json:"sdk"`
-		Service []config.Field `json:"service,omitempty"`
-	}{SDK: describe(&s.cfg)} // the values the running service uses; the layers of the last load
+		SDK     []debugField `json:"sdk"`
+		Service []debugField `json:"service,omitempty"`
+	}{SDK: describe(&s.cfg, sdkPending)}
 	if cur.app != nil {
-		body.Service = describe(cur.app)
+		body.Service = describe(cur.app, appPending)
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -420,3 +420,27 @@ func TestLogLevelTakesPOSTAsPUT(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveNeedsTheTypeOfOptionsConfig: Live[T] refuses a T that is not
+// what Options.Config points to, and Load gives the loaded values.
+func TestLiveNeedsTheTypeOfOptionsConfig(t *testing.T) {
+	type appConfig struct {
+		Workers int `env:"WORKERS" envDefault:"3"`
+	}
+	var cfg appConfig
+	s, err := operable.New(context.Background(), operable.Options{Config: &cfg, Environ: loopbackEnv("WORKERS", "7"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	if _, err := operable.Live[struct{ Other int }](s); err == nil {
+		t.Error("Live of another type was accepted")
+	}
+	live, err := operable.Live[appConfig](s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := live.Load().Workers; got != 7 || cfg.Workers != 7 {
+		t.Errorf("Load().Workers = %d, Options.Config's = %d; want 7", got, cfg.Workers)
+	}
+}

@@ -36,19 +36,25 @@ func Diff(old, new any) (changed, restart []string) {
 }
 
 // tagAt returns the tag key of the field at path in t.
+// A nested struct's tag holds for every field inside it (a
+// `reload:"restart"` on a breaker.Settings field covers its MinCalls),
+// unless a field nearer the leaf sets its own.
 func tagAt(t reflect.Type, path, key string) string {
-	var sf reflect.StructField
+	tag := ""
 	for _, name := range strings.Split(path, ".") {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
-		var ok bool
-		if sf, ok = t.FieldByName(name); !ok {
+		sf, ok := t.FieldByName(name)
+		if !ok {
 			return ""
+		}
+		if v, set := sf.Tag.Lookup(key); set {
+			tag = v
 		}
 		t = sf.Type
 	}
-	return sf.Tag.Get(key)
+	return tag
 }
 
 // Change is one successful reload.

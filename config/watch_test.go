@@ -162,3 +162,21 @@ func TestDiffNamesChangedFieldsSecretsIncluded(t *testing.T) {
 		t.Errorf("Diff of a value with itself = %v", c)
 	}
 }
+
+// TestDiffTakesANestedStructsRestartTag: a reload:"restart" tag on a
+// struct field covers the fields inside it, unless one of them says
+// otherwise.
+func TestDiffTakesANestedStructsRestartTag(t *testing.T) {
+	type inner struct {
+		A int `env:"A"`
+		B int `env:"B" reload:""`
+	}
+	type outer struct {
+		In  inner `envPrefix:"IN_" reload:"restart"`
+		Top int   `env:"TOP"`
+	}
+	changed, restart := config.Diff(&outer{}, &outer{In: inner{A: 1, B: 1}, Top: 1})
+	if fmt.Sprint(changed) != "[In.A In.B Top]" || fmt.Sprint(restart) != "[In.A]" {
+		t.Errorf("Diff = %v, restart %v; want [In.A In.B Top], restart [In.A]", changed, restart)
+	}
+}

@@ -20,30 +20,33 @@ import (
 
 // Config is the example's own configuration, loaded and validated together
 // with the SDK's: a bad value in either stops start-up with exit code 78.
+// Greeting and MaxWork follow config/ at run time (the handlers read them
+// through operable.Live); the fields tagged reload:"restart" are read once,
+// at start-up, and a reload that changes them says a restart is needed.
 type Config struct {
 	// Greeting is how GET /hello greets.
 	Greeting string `env:"GREETING" envDefault:"Hello" desc:"how GET /hello greets; follows config/ at run time"`
 	// MaxWork is the longest duration GET /work accepts.
-	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s" desc:"the longest duration GET /work accepts"`
+	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s" desc:"the longest duration GET /work accepts; follows config/ at run time"`
 	// MaxItems is how many items the store holds.
-	MaxItems int `env:"MAX_ITEMS" envDefault:"10000" desc:"how many items the store holds"`
+	MaxItems int `env:"MAX_ITEMS" envDefault:"10000" reload:"restart" desc:"how many items the store holds"`
 	// SeedItems are created by a start-up task, before the service reports
 	// ready.
-	SeedItems []string `env:"SEED_ITEMS" desc:"item names created at start-up, before the service is ready (comma-separated)"`
+	SeedItems []string `env:"SEED_ITEMS" reload:"restart" desc:"item names created at start-up, before the service is ready (comma-separated)"`
 	// AuditURL, when set, receives every item change, batched as a JSON
 	// array in a POST.
-	AuditURL string `env:"AUDIT_URL" desc:"receives every item change, batched, as a JSON POST"`
+	AuditURL string `env:"AUDIT_URL" reload:"restart" desc:"receives every item change, batched, as a JSON POST"`
 	// AuditInterval is how often the batch is sent.
-	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s" desc:"how often the audit batch is sent"`
+	AuditInterval time.Duration `env:"AUDIT_INTERVAL" envDefault:"10s" reload:"restart" desc:"how often the audit batch is sent"`
 	// AuditFlushTimeout bounds the last send, at shutdown.
-	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s" desc:"bounds the last audit send, at shutdown"`
+	AuditFlushTimeout time.Duration `env:"AUDIT_FLUSH_TIMEOUT" envDefault:"2s" reload:"restart" desc:"bounds the last audit send, at shutdown"`
 	// AuditBreaker is the circuit breaker in front of the audit upstream
 	// (AUDIT_BREAKER_MIN_CALLS, AUDIT_BREAKER_FAILURE_RATIO, ...).
-	AuditBreaker breaker.Settings `envPrefix:"AUDIT_BREAKER_"`
+	AuditBreaker breaker.Settings `envPrefix:"AUDIT_BREAKER_" reload:"restart"`
 	// APIKey, when set, is required as "Authorization: Bearer <key>" on the
 	// routes that change items. A secret: it never prints, and the logger
 	// masks its value wherever it appears.
-	APIKey secrets.Secret `env:"API_KEY" desc:"required as a bearer token on the routes that change items"`
+	APIKey secrets.Secret `env:"API_KEY" reload:"restart" desc:"required as a bearer token on the routes that change items"`
 }
 
 func main() {

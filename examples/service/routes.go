@@ -8,12 +8,10 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -100,15 +98,13 @@ func routes(s *operable.Service, cfg *Config) error {
 	if err := s.AddCheck(health.Check{Name: "goroutines", Groups: health.Liveness, Func: checkers.Goroutines(50_000)}); err != nil {
 		return err
 	}
-	// The greeting follows the config files at run time; the other
-	// settings keep their start-up values.
-	var greeting atomic.Pointer[string]
-	greeting.Store(&cfg.Greeting)
-	s.OnConfigChange(func(c any, changed []string) {
-		if slices.Contains(changed, "Greeting") {
-			greeting.Store(&c.(*Config).Greeting)
-		}
-	})
+	// The settings that follow the config files at run time are read at
+	// each request through the live handle; the others keep their start-up
+	// values (tagged reload:"restart").
+	live, err := operable.Live[Config](s)
+	if err != nil {
+		return err
+	}
 	s.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
 		name := r.URL.Query().Get("name")
 		if name == "" {
@@ -118,7 +114,7 @@ func routes(s *operable.Service, cfg *Config) error {
 		// request so that a reload of the file takes effect at once; the
 		// user's name is the targeting key, so each user keeps one answer.
 		user := featureflags.EvalContext{TargetingKey: name}
-		msg := *greeting.Load() + ", " + name
+		msg := live.Load().Greeting + ", " + name
 		if s.Flags().String("greeting-style", "classic", user) == "warm" {
 			msg = "Welcome back, " + name
 		}
@@ -132,7 +128,7 @@ func routes(s *operable.Service, cfg *Config) error {
 	s.HandleFunc("GET /items/{id}", st.get)
 	s.Handle("DELETE /items/{id}", requireKey(s, cfg.APIKey, st.delete))
 	s.HandleFunc("GET /work", func(w http.ResponseWriter, r *http.Request) {
-		work(w, r, cfg.MaxWork)
+		work(w, r, live.Load().MaxWork)
 	})
 	// The store warns (non-critical) when it is nearly full: the service
 	// still takes traffic, and /readyz?verbose says why it is degraded.

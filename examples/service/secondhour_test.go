@@ -1,8 +1,12 @@
 package main_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -96,4 +100,67 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestLiveConfigCannotLie: MAX_WORK follows config/base.yaml with no
+// restart, and the reload says it was applied; MAX_ITEMS, read once at
+// start-up, is reported as needing a restart, in the log line and on
+// /debug/config, and the store keeps its start-up bound.
+func TestLiveConfigCannotLie(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(content string) {
+		tmp := filepath.Join(cfgDir, ".base.yaml.tmp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(cfgDir, "base.yaml")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("max_work: 1s\nmax_items: 1\n")
+	const token = "live-config-admin-token"
+	p := operabletest.StartIn(t, dir, operabletest.Build(t, pkg), "ADMIN_TOKEN="+token)
+	if code, _ := p.Get(p.AppURL, "/work?duration=1500ms"); code != http.StatusBadRequest {
+		t.Fatalf("GET /work?duration=1500ms with MAX_WORK 1s = %d, want 400", code)
+	}
+	write("max_work: 5s\nmax_items: 1000\n")
+	p.WaitLog(10*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "config reloaded" && fmt.Sprint(m["applied"]) == "[MaxWork]" && fmt.Sprint(m["restart_needed"]) == "[MaxItems]"
+	})
+	if code, body := p.Get(p.AppURL, "/work?duration=1500ms"); code != http.StatusOK {
+		t.Errorf("GET /work?duration=1500ms after MAX_WORK 5s = %d %s, want 200 with no restart", code, body)
+	}
+	for i, want := range []int{http.StatusCreated, http.StatusInsufficientStorage} {
+		req, _ := http.NewRequest(http.MethodPost, p.AppURL+"/items", strings.NewReader(fmt.Sprintf(`{"name":"n%d"}`, i)))
+		resp, err := p.Client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("POST /items #%d = %d, want %d: MAX_ITEMS keeps its start-up value 1", i+1, resp.StatusCode, want)
+		}
+	}
+	_, body := p.Get(p.AdminURL, "/debug/config", "Authorization: Bearer "+token)
+	var dump struct {
+		Service []struct {
+			Path          string `json:"path"`
+			RestartNeeded bool   `json:"restart_needed"`
+		} `json:"service"`
+	}
+	if err := json.Unmarshal([]byte(body), &dump); err != nil {
+		t.Fatal(err)
+	}
+	marked := map[string]bool{}
+	for _, f := range dump.Service {
+		marked[f.Path] = f.RestartNeeded
+	}
+	if !marked["MaxItems"] || marked["MaxWork"] {
+		t.Errorf("/debug/config restart_needed: MaxItems %v, MaxWork %v; want true, false", marked["MaxItems"], marked["MaxWork"])
+	}
 }

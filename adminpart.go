@@ -92,27 +92,33 @@ type buildInfo struct {
 	Modified    bool      `json:"modified,omitempty"`
 	GoVersion   string    `json:"go_version"`
 	StartTime   time.Time `json:"start_time"`
+	// serviceFrom and versionFrom say where the defaults of SERVICE_NAME
+	// and SERVICE_VERSION came from, for /debug/config.
+	serviceFrom, versionFrom string
 }
 
 func readBuildInfo(opts Options) buildInfo {
 	info := buildInfo{
-		Service:   opts.Name,
-		Version:   opts.Version,
-		GoVersion: runtime.Version(),
-		StartTime: time.Now().UTC(),
+		Service:     opts.Name,
+		Version:     opts.Version,
+		GoVersion:   runtime.Version(),
+		StartTime:   time.Now().UTC(),
+		serviceFrom: "Options.Name",
+		versionFrom: "Options.Version",
 	}
 	if info.Service == "" {
-		info.Service = filepath.Base(os.Args[0])
+		info.Service, info.serviceFrom = filepath.Base(os.Args[0]), "the executable's name"
 	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
 		if info.Version == "" {
-			info.Version = "(devel)"
+			info.Version, info.versionFrom = "(devel)", "no build info"
 		}
 		return info
 	}
 	if info.Version == "" {
-		info.Version = bi.Main.Version // "(devel)" when built without a module version
+		// "(devel)" when built without a module version
+		info.Version, info.versionFrom = bi.Main.Version, "the build info"
 	}
 	for _, kv := range bi.Settings {
 		switch kv.Key {

@@ -331,6 +331,15 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		for i, f := range fields {
 			f.Value = logging.Mask(f.Value, s.known)
 			f.Default = logging.Mask(f.Default, s.known)
+			if f.Source == "unset" && cfg == any(&s.cfg) {
+				// No layer set them: New filled them in.
+				switch f.Path {
+				case "ServiceName":
+					f.Source = s.info.serviceFrom
+				case "ServiceVersion":
+					f.Source = s.info.versionFrom
+				}
+			}
 			out[i] = debugField{Field: f, RestartNeeded: slices.Contains(pending, f.Path)}
 		}
 		return out

@@ -444,3 +444,28 @@ func TestLiveNeedsTheTypeOfOptionsConfig(t *testing.T) {
 		t.Errorf("Load().Workers = %d, Options.Config's = %d; want 7", got, cfg.Workers)
 	}
 }
+
+// TestDebugConfigSaysWhereTheNameCameFrom: a SERVICE_NAME no layer set
+// shows Options.Name as its source, not "unset".
+func TestDebugConfigSaysWhereTheNameCameFrom(t *testing.T) {
+	s, err := operable.New(context.Background(), operable.Options{Name: "orders", Environ: loopbackEnv("ADMIN_TOKEN", "t0k"), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	req := httptest.NewRequest(http.MethodGet, "/debug/config", nil)
+	req.Header.Set("Authorization", "Bearer t0k")
+	rec := httptest.NewRecorder()
+	s.AdminHandler().ServeHTTP(rec, req)
+	var dump struct {
+		SDK []config.Field `json:"sdk"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &dump); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range dump.SDK {
+		if f.Path == "ServiceName" && (f.Source != "Options.Name" || f.Value != "orders") {
+			t.Errorf("ServiceName on /debug/config: %+v, want orders from Options.Name", f)
+		}
+	}
+}

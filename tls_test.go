@@ -2,16 +2,9 @@ package operable_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,61 +16,8 @@ import (
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/internal/syncbuf"
+	"github.com/operable-go/operable/internal/testserver"
 )
-
-// testCA is a CA that signs certificates for 127.0.0.1.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &testCA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
-
-// issue writes a certificate for 127.0.0.1 with serial into dir as
-// tls.crt and tls.key, each renamed into place as a rotation does.
-func (ca *testCA) issue(t *testing.T, dir string, serial int64) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "svc"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, block := range map[string]*pem.Block{"tls.crt": {Type: "CERTIFICATE", Bytes: der}, "tls.key": {Type: "PRIVATE KEY", Bytes: kder}} {
-		tmp := filepath.Join(dir, "."+name+".tmp")
-		if err := os.WriteFile(tmp, pem.EncodeToMemory(block), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // TestTLSCertificatesRotateWithoutARestart: both listeners serve TLS from
 // their files; after the files are rotated to a certificate from another
@@ -85,9 +25,9 @@ func (ca *testCA) issue(t *testing.T, dir string, serial int64) {
 // to a broken pair keeps the last good certificate and warns.
 func TestTLSCertificatesRotateWithoutARestart(t *testing.T) {
 	dir, adminDir := t.TempDir(), t.TempDir()
-	caA, caB := newTestCA(t, "ca-a"), newTestCA(t, "ca-b")
-	caA.issue(t, dir, 100)
-	caA.issue(t, adminDir, 200)
+	caA, caB := testserver.NewCA(t, "ca-a"), testserver.NewCA(t, "ca-b")
+	caA.Issue(t, dir, 100)
+	caA.Issue(t, adminDir, 200)
 	var out syncbuf.Buffer
 	s, err := operable.New(context.Background(), operable.Options{Stdout: &out, Environ: loopbackEnv(
 		"TLS_CERT_FILE", filepath.Join(dir, "tls.crt"), "TLS_KEY_FILE", filepath.Join(dir, "tls.key"),
@@ -110,9 +50,9 @@ func TestTLSCertificatesRotateWithoutARestart(t *testing.T) {
 	}
 	// serial makes a new connection to addr and returns the certificate's
 	// serial, verified against ca.
-	serial := func(addr string, ca *testCA) (int64, error) {
+	serial := func(addr string, ca *testserver.CA) (int64, error) {
 		pool := x509.NewCertPool()
-		pool.AddCert(ca.cert)
+		pool.AddCert(ca.Cert)
 		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
 		if err != nil {
 			return 0, err
@@ -130,7 +70,7 @@ func TestTLSCertificatesRotateWithoutARestart(t *testing.T) {
 		t.Error("a TLS 1.1 handshake succeeded")
 	}
 
-	caB.issue(t, dir, 101)
+	caB.Issue(t, dir, 101)
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if n, err := serial(addrs["app"], caB); n == 101 && err == nil {
 			break
@@ -139,10 +79,7 @@ func TestTLSCertificatesRotateWithoutARestart(t *testing.T) {
 			t.Fatalf("the rotated certificate is not served:\n%s", out.String())
 		}
 	}
-	caFile := filepath.Join(t.TempDir(), "ca-b.pem")
-	if err := os.WriteFile(caFile, caB.pem, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	caFile := caB.WriteCA(t, t.TempDir())
 	if curl, err := exec.LookPath("curl"); err == nil {
 		got, err := exec.Command(curl, "-sS", "--cacert", caFile, "https://"+addrs["app"]+"/hi").CombinedOutput()
 		if err != nil || string(got) != "HTTP/2.0" {

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,7 +19,9 @@ import (
 
 // Settings configure one breaker. The zero value of a field means its
 // default, which the envDefault tags repeat so that a config struct that
-// embeds Settings describes them.
+// embeds Settings describes them. In JSON (as in [Info] on
+// /debug/breakers) the durations are strings in time.Duration's form,
+// "30s", "1m0s"; UnmarshalJSON reads that form or a number of nanoseconds.
 type Settings struct {
 	// Window is the rolling window over which calls are counted, in ten
 	// buckets. Default: 60s.
@@ -42,6 +45,69 @@ type Settings struct {
 	// MaxConcurrent bounds the calls in flight; a call beyond it is
 	// rejected at once. Negative: no bound. Default: 100.
 	MaxConcurrent int `env:"MAX_CONCURRENT" envDefault:"100" desc:"bound of the calls in flight; negative: none"`
+}
+
+// settingsJSON is Settings with its durations as strings; the other fields
+// keep their names and types.
+type settingsJSON struct {
+	Window        string
+	MinCalls      uint32
+	FailureRatio  float64
+	OpenTimeout   string
+	HalfOpenCalls uint32
+	CallTimeout   string
+	MaxConcurrent int
+}
+
+// MarshalJSON writes the durations as strings, "30s", not nanoseconds.
+func (s Settings) MarshalJSON() ([]byte, error) {
+	return json.Marshal(settingsJSON{
+		Window: s.Window.String(), MinCalls: s.MinCalls, FailureRatio: s.FailureRatio,
+		OpenTimeout: s.OpenTimeout.String(), HalfOpenCalls: s.HalfOpenCalls,
+		CallTimeout: s.CallTimeout.String(), MaxConcurrent: s.MaxConcurrent,
+	})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a duration may also be a
+// number of nanoseconds, as encoding/json wrote it before.
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	var v struct {
+		settingsJSON
+		Window, OpenTimeout, CallTimeout jsonDuration
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = Settings{
+		Window: time.Duration(v.Window), MinCalls: v.MinCalls, FailureRatio: v.FailureRatio,
+		OpenTimeout: time.Duration(v.OpenTimeout), HalfOpenCalls: v.HalfOpenCalls,
+		CallTimeout: time.Duration(v.CallTimeout), MaxConcurrent: v.MaxConcurrent,
+	}
+	return nil
+}
+
+// jsonDuration reads a duration as a string ("30s") or as nanoseconds.
+type jsonDuration time.Duration
+
+func (d *jsonDuration) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("breaker: %w", err)
+		}
+		*d = jsonDuration(v)
+		return nil
+	}
+	var n int64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return err
+	}
+	*d = jsonDuration(n)
+	return nil
 }
 
 // Defaults of Settings.
@@ -419,7 +485,9 @@ type Counts struct {
 	Neutral   uint32 `json:"neutral"`
 }
 
-// Info is a breaker's state for an admin page.
+// Info is a breaker's state for an admin page. Its JSON (on
+// /debug/breakers) writes the settings' durations as strings, "30s" (see
+// [Settings.MarshalJSON]), and reads them back.
 type Info struct {
 	Name     string   `json:"name"`
 	State    State    `json:"state"`

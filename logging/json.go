@@ -306,7 +306,10 @@ func (e *encoder) value(v slog.Value) {
 	case slog.KindBool:
 		e.buf = strconv.AppendBool(e.buf, v.Bool())
 	case slog.KindDuration:
-		e.buf = strconv.AppendInt(e.buf, int64(v.Duration()), 10)
+		// As its String, "25s", which the chain's redactor passes on.
+		e.buf = append(e.buf, '"')
+		e.buf = appendDuration(e.buf, v.Duration())
+		e.buf = append(e.buf, '"')
 	case slog.KindTime:
 		e.time(v.Time())
 	default:
@@ -425,6 +428,102 @@ func appendMillis(b []byte, t time.Time) []byte {
 		return append(b, 'Z')
 	}
 	return t.AppendFormat(b, "Z07:00")
+}
+
+// appendDuration appends d as d.String() writes it ("1h2m3.5s", "25ms",
+// "0s"), without the allocation of the string: the algorithm of the time
+// package, writing backwards into a buffer on the stack.
+func appendDuration(b []byte, d time.Duration) []byte {
+	var buf [32]byte
+	w := len(buf)
+	u := uint64(d)
+	neg := d < 0
+	if neg {
+		u = -u
+	}
+	if u < uint64(time.Second) {
+		// Less than a second: a smaller unit, "1.2ms".
+		var prec int
+		w--
+		buf[w] = 's'
+		w--
+		switch {
+		case u == 0:
+			return append(b, '0', 's')
+		case u < uint64(time.Microsecond):
+			prec = 0
+			buf[w] = 'n'
+		case u < uint64(time.Millisecond):
+			prec = 3
+			// U+00B5 'µ' micro sign == 0xC2 0xB5.
+			w--
+			copy(buf[w:], "µ")
+		default:
+			prec = 6
+			buf[w] = 'm'
+		}
+		w, u = fmtFrac(buf[:w], u, prec)
+		w = fmtInt(buf[:w], u)
+	} else {
+		w--
+		buf[w] = 's'
+		w, u = fmtFrac(buf[:w], u, 9)
+		w = fmtInt(buf[:w], u%60)
+		u /= 60
+		if u > 0 {
+			w--
+			buf[w] = 'm'
+			w = fmtInt(buf[:w], u%60)
+			u /= 60
+			if u > 0 {
+				w--
+				buf[w] = 'h'
+				w = fmtInt(buf[:w], u)
+			}
+		}
+	}
+	if neg {
+		w--
+		buf[w] = '-'
+	}
+	return append(b, buf[w:]...)
+}
+
+// fmtFrac writes the fraction of v/10^prec (with the dot, trailing zeros
+// left out) at the end of buf, and returns where it starts and v/10^prec.
+func fmtFrac(buf []byte, v uint64, prec int) (int, uint64) {
+	w := len(buf)
+	printed := false
+	for range prec {
+		digit := v % 10
+		printed = printed || digit != 0
+		if printed {
+			w--
+			buf[w] = byte(digit) + '0'
+		}
+		v /= 10
+	}
+	if printed {
+		w--
+		buf[w] = '.'
+	}
+	return w, v
+}
+
+// fmtInt writes v at the end of buf and returns where it starts.
+func fmtInt(buf []byte, v uint64) int {
+	w := len(buf)
+	if v == 0 {
+		w--
+		buf[w] = '0'
+		return w
+	}
+	for v > 0 {
+		w--
+		buf[w] = byte(v%10) + '0'
+		v /= 10
+	}
+	return w
 }
 
 const hexDigits = "0123456789abcdef"

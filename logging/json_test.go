@@ -106,7 +106,12 @@ func (g *recordGen) attr(depth int) slog.Attr {
 	case 4:
 		return slog.Bool(key, g.next()%2 == 0)
 	case 5:
-		return slog.Duration(key, time.Duration(g.next())*time.Millisecond)
+		// Durations of every unit, negative too, also as slog.Any.
+		d := time.Duration(int64(g.next())-100) * []time.Duration{1, time.Microsecond + 7, time.Millisecond, 1001 * time.Millisecond, time.Minute + 3}[g.next()%5]
+		if g.next()%2 == 0 {
+			return slog.Any(key, d)
+		}
+		return slog.Duration(key, d)
 	case 6:
 		return slog.Time(key, time.Date(2026, 11, 26, 10, 0, 0, int(g.next())*1e6+7, time.FixedZone("X", 3600)))
 	case 7:
@@ -303,5 +308,51 @@ func TestTimeHasThreeFractionalDigits(t *testing.T) {
 		if _, err := time.Parse("2006-01-02T15:04:05.000Z", ts); err != nil {
 			t.Errorf("chain %v: time %q is not RFC 3339 UTC with milliseconds: %v", withChain, ts, err)
 		}
+	}
+}
+
+// TestDurationsAreStrings: a duration is written as its String, "25s",
+// not as nanoseconds, on every path (the single pass, the chain, stdout
+// beside a sink, the sink, the text format), given with slog.Duration or
+// slog.Any, at the top level, in a group and in With.
+func TestDurationsAreStrings(t *testing.T) {
+	p := newPipelines(nil)
+	var text bytes.Buffer
+	tl, err := logging.New(logging.Options{Writer: &text, Format: "text", Service: "svc", Env: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []*slog.Logger{p.single, p.chain, p.sinked, tl} {
+		l.With(slog.Duration("max_stale", 15*time.Minute)).Info("m",
+			slog.Duration("open_for", 25*time.Second), slog.Any("any", 1500*time.Microsecond),
+			slog.Group("g", slog.Duration("neg", -2*time.Hour), slog.Duration("zero", 0)),
+			slog.Float64("duration", 0.0038))
+	}
+	wantJSON := `"level":"INFO","msg":"m","service":"svc","env":"test","max_stale":"15m0s","open_for":"25s","any":"1.5ms","g":{"neg":"-2h0m0s","zero":"0s"},"duration":0.0038}`
+	for name, out := range map[string]*bytes.Buffer{"single pass": p.singleOut, "chain": p.chainOut, "stdout beside a sink": p.sinkedOut, "sink": p.sinkOut} {
+		line := strings.TrimSpace(out.String())
+		if _, rest, ok := strings.Cut(line, `",`); !ok || rest != wantJSON {
+			t.Errorf("%s wrote\n%s\nwant after the time\n%s", name, line, wantJSON)
+		}
+	}
+	wantText := `level=INFO msg=m service=svc env=test max_stale=15m0s open_for=25s any=1.5ms g.neg=-2h0m0s g.zero=0s duration=0.0038`
+	if _, rest, ok := strings.Cut(strings.TrimSpace(text.String()), " "); !ok || rest != wantText {
+		t.Errorf("the text format wrote\n%s\nwant after the time\n%s", text.String(), wantText)
+	}
+}
+
+// TestDurationAllocationBudget: a duration attribute costs the single
+// pass no allocation.
+func TestDurationAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	l, _ := logging.New(logging.Options{Writer: discard{}})
+	without := testing.AllocsPerRun(200, func() { l.LogAttrs(context.Background(), slog.LevelInfo, "m", slog.Int("n", 1)) })
+	with := testing.AllocsPerRun(200, func() {
+		l.LogAttrs(context.Background(), slog.LevelInfo, "m", slog.Int("n", 1), slog.Duration("d", 1500*time.Millisecond), slog.Any("a", -time.Nanosecond))
+	})
+	if with > without {
+		t.Errorf("%.0f allocations per record with durations, %.0f without", with, without)
 	}
 }

@@ -89,6 +89,11 @@ const maxKeyLen = 64
 //     the matched part is masked;
 //   - by value: every value registered in opts.Known.
 //
+// It also turns every duration (slog.Duration, or a time.Duration passed
+// with slog.Any) into a string value of its String form, "25s", so that
+// the handlers behind, slog's JSON handler among them, write it as the
+// logs of [New] do everywhere rather than as nanoseconds.
+//
 // Known limits: values implementing json.Marshaler, encoding.TextMarshaler
 // or fmt.Stringer are trusted to render themselves safely; a struct that
 // needs masking loses its unexported fields in the copy.
@@ -248,6 +253,11 @@ func (r *redactor) value(v slog.Value, known []string, depth int) (slog.Value, b
 		if out != nil {
 			return slog.GroupValue(out...), true
 		}
+	case slog.KindDuration:
+		// Written as its String, "25s", by every handler behind, as the
+		// single pass writes it; slog's JSON handler would write
+		// nanoseconds.
+		return slog.StringValue(v.Duration().String()), true
 	case slog.KindAny:
 		if nv, c := r.anyValue(v.Any(), known, depth); c {
 			return slog.AnyValue(nv), true

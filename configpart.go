@@ -94,7 +94,13 @@ func (s *Service) loadLayers(ctx context.Context) (loadedConfig, error) {
 	case s.config.pending != nil:
 		vault = s.config.pending
 	}
-	src, err := config.LoadAll(ctx, config.Options{Environ: s.env, Resolver: secrets.Resolver{"vault": vault}}, dsts...)
+	// A file the last good load read must still be there: a reload never
+	// falls back to the defaults because a file vanished.
+	var previous *config.Sources
+	if s.config.value != nil {
+		previous = s.config.value.Current().src
+	}
+	src, err := config.LoadAll(ctx, config.Options{Environ: s.env, Resolver: secrets.Resolver{"vault": vault}, Previous: previous}, dsts...)
 	if err != nil {
 		return l, err
 	}

@@ -33,8 +33,10 @@ type Options struct {
 	Dir string
 
 	// Files are the files read from Dir, in order, later wins; "{env}" is
-	// replaced by the environment. A missing file is skipped; a malformed
-	// one is a problem. Default: [DefaultFiles]. An empty, non-nil slice
+	// replaced by the environment. A missing file is skipped (unless
+	// Previous read it); one that is there but cannot be read (a dangling
+	// symbolic link, a directory, no permission, larger than MaxFileSize)
+	// or is malformed is a problem naming the file and why. Default: [DefaultFiles]. An empty, non-nil slice
 	// reads no file.
 	Files []string
 
@@ -53,6 +55,19 @@ type Options struct {
 	// every value and the ones it shadowed. Default: nil, Describe looks at
 	// the environment only.
 	Sources *Sources
+
+	// Previous, for a reload, is what the last good [LoadAll] returned:
+	// every file it read must still be there, or the load fails with a
+	// problem naming the file, so that deleting config/base.yaml from a
+	// running service keeps its configuration instead of falling back to
+	// the defaults. [Watcher] sets it itself. Default: nil, a missing file
+	// is skipped.
+	Previous *Sources
+
+	// MaxFileSize is the size limit of each configuration file, in bytes:
+	// LoadAll reads at most one byte more, and a larger file is a problem
+	// naming the file and the limit. Default: 1 MiB (1048576).
+	MaxFileSize int64
 }
 
 // Load returns a T filled from every layer, as [LoadAll] fills one struct:
@@ -191,10 +206,15 @@ func flatten(err error) []Problem {
 	return []Problem{{Reason: err.Error()}}
 }
 
-// Error is the error [Load] returns for bad input: every problem found, in a
-// stable order.
+// Error is the error [Load] returns for bad input: the problems found,
+// sorted by file, then line and column (as numbers), then variable. At
+// most [MaxProblems] are listed; when there were more, the last entry of
+// Problems is "and N more problems" (a Problem with only a Reason) and
+// More is N.
 type Error struct {
 	Problems []Problem
+	// More is how many problems were found beyond those listed.
+	More int
 }
 
 // Problem is one rejected input. It never holds the rejected value. A
@@ -214,7 +234,56 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.String() }
 
-func (p Problem) sortKey() string { return p.Source + "\x00" + p.Var + "\x00" + p.Field }
+// problemKey orders problems: by file, then line and column as numbers
+// (line 100000 before line 1000000), then variable and field. Problems of
+// the environment, with no file, come first.
+type problemKey struct {
+	file            string
+	line, col       int
+	variable, field string
+}
+
+func (p Problem) key() problemKey {
+	k := problemKey{file: p.Source, variable: p.Var, field: p.Field}
+	// "file:line:col" or "file:line"; a path may hold ":" itself.
+	rest, last, ok := cutLastNumber(p.Source)
+	if !ok {
+		return k
+	}
+	if file, line, ok := cutLastNumber(rest); ok {
+		k.file, k.line, k.col = file, line, last
+	} else {
+		k.file, k.line = rest, last
+	}
+	return k
+}
+
+// cutLastNumber splits "a:12" into "a" and 12.
+func cutLastNumber(s string) (string, int, bool) {
+	i := strings.LastIndexByte(s, ':')
+	if i < 0 {
+		return s, 0, false
+	}
+	n, err := strconv.Atoi(s[i+1:])
+	if err != nil || n < 0 {
+		return s, 0, false
+	}
+	return s[:i], n, true
+}
+
+func (a problemKey) less(b problemKey) bool {
+	switch {
+	case a.file != b.file:
+		return a.file < b.file
+	case a.line != b.line:
+		return a.line < b.line
+	case a.col != b.col:
+		return a.col < b.col
+	case a.variable != b.variable:
+		return a.variable < b.variable
+	}
+	return a.field < b.field
+}
 
 // String formats the problem as "file:line:col: VAR (field Path): reason",
 // with the parts it has.
@@ -241,10 +310,11 @@ func (p Problem) String() string {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "config: %d problem", len(e.Problems))
-	if len(e.Problems) != 1 {
-		b.WriteString("s")
+	n := len(e.Problems)
+	if e.More > 0 {
+		n += e.More - 1 // the "and N more" entry stands for them
 	}
+	fmt.Fprintf(&b, "config: %d problem%s", n, plural(n))
 	for _, p := range e.Problems {
 		b.WriteString("; ")
 		b.WriteString(p.String())

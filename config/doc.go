@@ -18,7 +18,16 @@
 // and why, validation problems included: unknown keys (in the form they
 // were written) and unknown prefixed variables get the closest valid name,
 // syntax errors the parser's reason, and values that do not parse the form
-// wanted, with an example. [Sources] records the layer of each value and the ones it
+// wanted, with an example. Reading is bounded: each file is read up to
+// Options.MaxFileSize (1 MiB by default) and no further, a YAML document
+// whose aliases would stand for more than 10,000 values (an alias bomb) is
+// refused at the alias's line before anything expands it, an [Error] lists
+// at most [MaxProblems] problems, sorted by file, line and column, then
+// "and N more problems". A file that is there but cannot be read (a
+// dangling symbolic link, a directory, no permission) is a problem, not a
+// missing file; a file the last good load read that is gone fails a
+// reload (Options.Previous, which [Watcher] sets), so a running service
+// never falls back to the defaults silently. [Sources] records the layer of each value and the ones it
 // shadowed; [Describe] shows them (secrets as [secrets.Redacted], by type),
 // and [WriteText] and [WriteMarkdown] print a reference of the variables.
 // [Watch] reloads when the files change (Kubernetes ConfigMap swaps

@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/operable-go/operable/internal/boundedread"
 )
 
 // DefaultDir is where the configuration files are looked for.
@@ -56,24 +58,32 @@ type parsedFile struct {
 	dups []duplicate
 }
 
-// readFile reads and parses a YAML or JSON file. A missing file is (nil,
-// nil). Every problem names the file and, where known, line and column;
+// readFile reads and parses a YAML or JSON file of at most limit bytes
+// (reading no more than limit+1). A missing file is (nil, nil, false); one
+// that is there but cannot be read (a dangling symbolic link, a directory,
+// no permission, over the limit) is a problem naming the file and why, and
+// present. Every problem names the file and, where known, line and column;
 // none repeats a value.
-func readFile(path string) (*parsedFile, []Problem) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+func readFile(path string, limit int64) (f *parsedFile, problems []Problem, present bool) {
+	data, err := boundedread.ReadFile(path, limit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, false
 	}
 	if err != nil {
 		// The path is the Source already; the cause alone is the reason.
 		reason := err.Error()
-		var pe *os.PathError
+		var pe *fs.PathError
 		if errors.As(err, &pe) {
 			reason = pe.Err.Error()
 		}
-		return nil, []Problem{{Source: path, Reason: "cannot read: " + reason}}
+		var tl *boundedread.TooLargeError
+		if errors.As(err, &tl) {
+			reason += " (Options.MaxFileSize)"
+		}
+		return nil, []Problem{{Source: path, Reason: "cannot read: " + reason}}, true
 	}
-	return parseFile(path, data)
+	f, problems = parseFile(path, data)
+	return f, problems, true
 }
 
 // yamlError splits yaml.v3's error texts, "yaml: line 3: mapping values
@@ -124,6 +134,10 @@ func parseFile(path string, data []byte) (*parsedFile, []Problem) {
 			reason = m[2]
 		}
 		return nil, []Problem{{Source: src, Reason: syntaxReason("YAML", reason)}}
+	}
+	if a := boundedread.CheckAliases(&doc); a != nil {
+		return nil, []Problem{{Source: fmt.Sprintf("%s:%d:%d", path, a.Line, a.Column),
+			Reason: fmt.Sprintf("too much aliasing: the aliases up to here stand for more than %d values (an alias bomb?)", boundedread.MaxAliasNodes)}}
 	}
 	f := &parsedFile{path: path, values: map[string]fileValue{}, containers: map[string]bool{}}
 	if len(doc.Content) == 0 {

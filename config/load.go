@@ -6,6 +6,7 @@ import (
 	"maps"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,9 @@ import (
 // Options.Sources.
 type Sources struct {
 	byVar map[string][]string
+	// files are the configuration files the load found, as joined paths:
+	// a later load given these Sources as Options.Previous needs them all.
+	files []string
 }
 
 // Of returns the layers that set the variable (prefix included), in
@@ -82,7 +86,11 @@ var strictEnvironments = map[string]bool{"staging": true, "production": true}
 // it quotes of the input left out (YAML errors have a line but no column),
 // a value that does not parse the form wanted ("want a duration such as
 // 30s or 1m30s"), and a problem a Validate method reports, at any depth,
-// about a value from a file, the file, line and column. It returns, in any case, where each value came from.
+// about a value from a file, the file, line and column. A file over
+// Options.MaxFileSize, a YAML alias bomb, a file that is there but cannot be
+// read, and a file of Options.Previous now missing are problems naming the
+// file (see [Options]). The problems are sorted by file, line and column as
+// numbers, at most [MaxProblems] of them listed. It returns, in any case, where each value came from.
 // ctx bounds the resolution of references.
 func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 	for _, dst := range dsts {
@@ -133,10 +141,47 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 		l.problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, l.problems, l.locateAll)
 	}
 	if len(l.problems) > 0 {
-		sort.SliceStable(l.problems, func(i, j int) bool { return l.problems[i].sortKey() < l.problems[j].sortKey() })
-		return l.src, &Error{Problems: l.problems}
+		return l.src, l.finish()
 	}
 	return l.src, nil
+}
+
+// MaxProblems is how many problems an [Error] lists; the rest are one
+// "and N more problems" entry.
+const MaxProblems = 100
+
+// finish sorts the problems (by file, then line and column as numbers),
+// keeps the first MaxProblems, and only then works out their suggestions.
+func (l *loader) finish() *Error {
+	order := make([]int, len(l.problems))
+	keys := make([]problemKey, len(l.problems))
+	for i := range order {
+		order[i] = i
+		keys[i] = l.problems[i].key()
+	}
+	sort.SliceStable(order, func(a, b int) bool { return keys[order[a]].less(keys[order[b]]) })
+	n := min(len(order), MaxProblems)
+	out := make([]Problem, 0, n+1)
+	for _, i := range order[:n] {
+		p := l.problems[i]
+		if hint := l.hints[i]; hint != nil {
+			p.Reason += hint()
+		}
+		out = append(out, p)
+	}
+	e := &Error{Problems: out}
+	if more := len(order) - n; more > 0 {
+		e.More = more
+		e.Problems = append(e.Problems, Problem{Reason: fmt.Sprintf("and %d more problem%s", more, plural(more))})
+	}
+	return e
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
 
 // loader is one LoadAll.
@@ -147,6 +192,10 @@ type loader struct {
 	known       map[string]Field // by variable name without the prefix
 	src         *Sources
 	problems    []Problem
+	// hints complete the reasons of problems, by index, once they are
+	// sorted and only for those listed: a file of unknown keys asks for
+	// a suggestion only MaxProblems times.
+	hints map[int]func() string
 	// values are the file and environment values of the known variables,
 	// by name without the prefix: the last one wins.
 	values map[string]fileValue
@@ -170,8 +219,14 @@ func (l *loader) readFiles() {
 	}
 	for _, name := range files {
 		path := filepath.Join(dir, strings.ReplaceAll(name, "{env}", l.environment))
-		f, problems := readFile(path)
+		f, problems, present := readFile(path, l.opts.MaxFileSize)
 		l.problems = append(l.problems, problems...)
+		if present {
+			l.src.files = append(l.src.files, path)
+		} else if l.opts.Previous != nil && slices.Contains(l.opts.Previous.files, path) {
+			l.problems = append(l.problems, Problem{Source: path, Reason: "missing, but the last good load read it: " +
+				"a deleted file is not a return to the defaults (put it back, or restart without it)"})
+		}
 		if f == nil {
 			continue
 		}
@@ -212,7 +267,11 @@ func (l *loader) checkKeys(f *parsedFile) {
 			unknown = make([]bool, len(f.keys))
 		}
 		unknown[i] = true
-		l.problems = append(l.problems, Problem{Source: k.pos, Reason: "unknown key " + k.written + l.suggestKey(f, k)})
+		if l.hints == nil {
+			l.hints = map[int]func() string{}
+		}
+		l.hints[len(l.problems)] = func() string { return l.suggestKey(f, k) }
+		l.problems = append(l.problems, Problem{Source: k.pos, Reason: "unknown key " + k.written})
 	}
 	for _, d := range f.dups {
 		first, second := f.keys[d.first], f.keys[d.second]

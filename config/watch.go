@@ -83,7 +83,9 @@ type WatchOptions struct {
 // Watcher keeps a configuration current as its files change. A reload
 // reads every layer again, validates, and only then swaps the new value in
 // atomically; a reload that fails keeps the last good value and is
-// reported. It is safe for concurrent use.
+// reported. A file the last good load read that is gone (deleted, or a
+// symbolic link left dangling) fails the reload: a running service never
+// falls back to the defaults silently. It is safe for concurrent use.
 type Watcher[T any] struct {
 	v *reload.Value[loaded[T]]
 }
@@ -102,12 +104,20 @@ func Watch[T any](ctx context.Context, opts Options, wopts WatchOptions) (*Watch
 		dir = DefaultDir
 	}
 	first := true
+	// Load is never called concurrently with itself, and a load that
+	// succeeds is swapped in: prev is the current value's Sources.
+	prev := opts.Previous
 	v, err := reload.New(ctx, reload.Options[loaded[T]]{
 		Load: func(ctx context.Context) (loaded[T], error) {
 			val := new(T)
-			src, err := LoadAll(ctx, opts, val)
+			o := opts
+			o.Previous = prev
+			src, err := LoadAll(ctx, o, val)
 			if err != nil && !first {
 				err = fmt.Errorf("config: reload failed, keeping the last good configuration: %w", err)
+			}
+			if err == nil {
+				prev = src
 			}
 			first = false
 			return loaded[T]{val, src}, err

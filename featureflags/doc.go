@@ -16,7 +16,11 @@
 // Kubernetes' ..data symlink swaps are followed, bursts coalesce, a bad
 // file keeps the last good flags, each reload names the flags that
 // changed, and FLAG_<KEY>=variant overrides a flag for local runs
-// ([Set.WithOverrides]). [Metrics] counts evaluations by flag, variant and
+// ([Set.WithOverrides]). The file is read up to FileOptions.MaxFileSize
+// (1 MiB by default) and no further; a YAML file whose aliases would stand
+// for more than 10,000 values (an alias bomb) is refused at the alias's line
+// before anything expands them (so is such a document given to [Parse]); a
+// dangling symbolic link or a directory is an error that says so. [Metrics] counts evaluations by flag, variant and
 // reason. Package featureflags/ofprovider serves the same evaluator to the
 // OpenFeature API; featureflags/flagtest is the conformance kit for flag
 // sources.

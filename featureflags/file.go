@@ -3,10 +3,10 @@ package featureflags
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/operable-go/operable/internal/boundedread"
 	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/internal/reload"
 )
@@ -32,6 +32,11 @@ type FileOptions struct {
 	// Metrics, when set, records the evaluations of every version of the
 	// file. Default: nil.
 	Metrics *Metrics
+	// MaxFileSize is the size limit of the file, in bytes: each read takes
+	// at most one byte more, and a larger file is refused (at open, or at a
+	// reload, which keeps the last good flags) with an error naming the file
+	// and the limit. Default: 1 MiB (1048576).
+	MaxFileSize int64
 }
 
 // File keeps the flags of one file current. It watches the file's
@@ -50,7 +55,7 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	first := true
 	v, err := reload.New(context.Background(), reload.Options[*Set]{
 		Load: func(context.Context) (*Set, error) {
-			set, err := load(path, env, opts.Metrics)
+			set, err := load(path, env, opts.Metrics, opts.MaxFileSize)
 			if err != nil && !first {
 				err = fmt.Errorf("%w (keeping the last good flags)", err)
 			}
@@ -97,10 +102,11 @@ func (f *File) Run(ctx context.Context) error {
 	return nil
 }
 
-// load reads one version of the file (through any symlinks), with the
-// overrides and metrics.
-func load(path string, env map[string]string, m *Metrics) (*Set, error) {
-	data, err := os.ReadFile(path)
+// load reads one version of the file (through any symlinks), at most limit
+// bytes, with the overrides and metrics. A dangling symbolic link, a
+// directory and a file it may not read are errors that say so.
+func load(path string, env map[string]string, m *Metrics, limit int64) (*Set, error) {
+	data, err := boundedread.ReadFile(path, limit)
 	if err != nil {
 		return nil, fmt.Errorf("featureflags: %w", err)
 	}

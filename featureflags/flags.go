@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/operable-go/operable/internal/boundedread"
 )
 
 // Reason says why an evaluation gave its value, with flagd's names.
@@ -179,9 +181,20 @@ func parseNamed(name string, data []byte) (*Set, error) {
 	return parseJSON(data, "file")
 }
 
+// yamlToJSON converts a YAML document, refusing one whose aliases stand for
+// more than boundedread.MaxAliasNodes values (a "billion laughs" document)
+// before anything expands them.
 func yamlToJSON(data []byte) ([]byte, error) {
+	var node yaml.Node
+	if err := yaml.Unmarshal(data, &node); err != nil {
+		return nil, fmt.Errorf("featureflags: not valid YAML: %w", err)
+	}
+	if a := boundedread.CheckAliases(&node); a != nil {
+		return nil, fmt.Errorf("featureflags: line %d: too much aliasing: the aliases up to here stand for more than %d values (an alias bomb?)",
+			a.Line, boundedread.MaxAliasNodes)
+	}
 	var doc any
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := node.Decode(&doc); err != nil {
 		return nil, fmt.Errorf("featureflags: not valid YAML: %w", err)
 	}
 	out, err := json.Marshal(normalizeYAML(doc))

@@ -207,3 +207,48 @@ func TestTLSRotationReachesCurlWithNoRestart(t *testing.T) {
 	}
 	p.WaitLog(5*time.Second, func(m map[string]any) bool { return m["msg"] == "TLS certificate reloaded" })
 }
+
+// TestABadOrVanishedConfigFileKeepsTheRunningConfig: an alias bomb dropped
+// into config/ and then the deletion of base.yaml each fail the reload:
+// the greeting stays, config-files warns, and the service keeps serving.
+func TestABadOrVanishedConfigFileKeepsTheRunningConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(cfgDir, "base.yaml")
+	if err := os.WriteFile(base, []byte("greeting: Hi\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := operabletest.StartIn(t, dir, operabletest.Build(t, pkg))
+	bomb := "a: &a [x, x, x, x, x, x, x, x, x]\n"
+	for _, c := range "bcdefghi" {
+		prev := string(c - 1)
+		bomb += string(c) + ": &" + string(c) + " [*" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + ", *" + prev + "]\n"
+	}
+	if err := os.WriteFile(filepath.Join(cfgDir, "local.yaml"), []byte(bomb), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitLog(10*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "config reload failed; keeping the running configuration"
+	})
+	if err := os.Remove(filepath.Join(cfgDir, "local.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(base); err != nil {
+		t.Fatal(err)
+	}
+	p.WaitLog(10*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "config reload failed; keeping the running configuration" && strings.Contains(fmt.Sprint(m["error"]), "base.yaml")
+	})
+	if _, body := p.Get(p.AppURL, "/hello"); !strings.Contains(body, "Hi, world") {
+		t.Errorf("GET /hello after the bad files = %s, want the last good greeting", body)
+	}
+	for _, m := range p.Logs() {
+		if m["msg"] == "config reloaded" {
+			t.Errorf("a reload applied the bad files: %v", m)
+		}
+	}
+}

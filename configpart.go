@@ -35,7 +35,8 @@ type configPart struct {
 	reloads  metric.Int64Counter
 	subsMu   sync.Mutex // guards subs and live
 	subs     []func(old, new any, changed []string)
-	live     bool // a LiveConfig reads the struct as it reloads
+	live     bool             // a LiveConfig reads the struct as it reloads
+	typos    []config.Problem // variables that look misspelt, warned about at start-up
 }
 
 // loadedConfig is one good load of every layer.
@@ -74,6 +75,15 @@ func (s *Service) loadConfig(ctx context.Context, opts Options) error {
 	}
 	s.config.value = v
 	s.adoptConfig(opts)
+	// A variable a typo away from a known one is a setting the operator
+	// meant to give: in staging and production a config error, in local
+	// and development a warning at start-up (see startLogging).
+	if typos := v.Current().src.Typos(); len(typos) > 0 {
+		if s.cfg.Environment == "staging" || s.cfg.Environment == "production" {
+			return &config.Error{Problems: typos}
+		}
+		s.config.typos = typos
+	}
 	return nil
 }
 
@@ -100,7 +110,7 @@ func (s *Service) loadLayers(ctx context.Context) (loadedConfig, error) {
 	if s.config.value != nil {
 		previous = s.config.value.Current().src
 	}
-	src, err := config.LoadAll(ctx, config.Options{Environ: s.env, Resolver: secrets.Resolver{"vault": vault}, Previous: previous}, dsts...)
+	src, err := config.LoadAll(ctx, config.Options{Environ: s.env, Resolver: secrets.Resolver{"vault": vault}, Previous: previous, DetectTypos: true}, dsts...)
 	if err != nil {
 		return l, err
 	}

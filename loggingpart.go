@@ -34,6 +34,9 @@ func (s *Service) startLogging(_ context.Context, opts Options) error {
 		return fmt.Errorf("operable: %w", err)
 	}
 	s.logger = logger
+	for _, p := range s.config.typos {
+		s.logger.Warn("unknown variable, ignored", slog.String("variable", p.Var), slog.String("reason", p.Reason))
+	}
 	s.debug.HandleFunc("GET /debug/loglevel", s.serveLogLevel)
 	s.debug.HandleFunc("PUT /debug/loglevel", s.setLogLevel)
 	s.debug.HandleFunc("POST /debug/loglevel", s.setLogLevel)

@@ -469,3 +469,33 @@ func TestDebugConfigSaysWhereTheNameCameFrom(t *testing.T) {
 		}
 	}
 }
+
+// TestTypoedVariablesWarnLocallyAndFailInProduction: SHUTDOWN_TIMOUT is a
+// warning in local and a configuration error (exit 78) in production, and
+// a variable far from every known name is left alone.
+func TestTypoedVariablesWarnLocallyAndFailInProduction(t *testing.T) {
+	var app struct {
+		Greeting string `env:"GREETING"`
+	}
+	var out syncbuf.Buffer
+	s, err := operable.New(context.Background(), operable.Options{Config: &app, Stdout: &out,
+		Environ: loopbackEnv("SHUTDOWN_TIMOUT", "10s", "GREETNG", "x", "UNRELATED_THING", "y")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close(context.Background())
+	for _, want := range []string{`"variable":"SHUTDOWN_TIMOUT","reason":"unknown variable (did you mean SHUTDOWN_TIMEOUT?)"`,
+		`"variable":"GREETNG","reason":"unknown variable (did you mean GREETING?)"`} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the start-up log lacks %s:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "UNRELATED_THING") {
+		t.Error("a variable far from every known name was reported")
+	}
+	_, err = operable.New(context.Background(), operable.Options{Stdout: io.Discard,
+		Environ: loopbackEnv("ENVIRONMENT", "production", "SHUTDOWN_TIMOUT", "10s")})
+	if operable.ExitCode(err) != 78 || !strings.Contains(fmt.Sprint(err), "did you mean SHUTDOWN_TIMEOUT?") {
+		t.Errorf("in production: %v, want exit 78 naming SHUTDOWN_TIMEOUT", err)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/operable-go/operable/config"
 )
@@ -284,5 +285,36 @@ func BenchmarkLoadUnknownKeys(b *testing.B) {
 		if _, err := config.LoadAll(context.Background(), opts, &portConfig{}); err == nil {
 			b.Fatal("loaded")
 		}
+	}
+}
+
+// TestDetectTyposNamesNearMissesOnly: with DetectTypos and no prefix, a
+// variable one edit from a short known name, or two from a long one, is
+// recorded with the name meant; others, and the known names, are not.
+func TestDetectTyposNamesNearMissesOnly(t *testing.T) {
+	var c struct {
+		Port            int           `env:"PORT"`
+		ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT"`
+		Greeting        string        `env:"GREETING"`
+	}
+	src, err := config.LoadAll(context.Background(), config.Options{DetectTypos: true, Dir: t.TempDir(), Environ: map[string]string{
+		"SHUTDOWN_TIMOUT": "1s", "SHUTDWN_TIMOT": "1s", "GREETNG": "x", "GRETNG": "x", "PORTS": "1", "GREETING": "hi",
+	}}, &c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range src.Typos() {
+		got = append(got, p.Var+": "+p.Reason)
+	}
+	// GRETNG is two edits from a short name, SHUTDWN_TIMOT three from a
+	// long one: left alone.
+	want := []string{
+		"GREETNG: unknown variable (did you mean GREETING?)",
+		"PORTS: unknown variable (did you mean PORT?)",
+		"SHUTDOWN_TIMOUT: unknown variable (did you mean SHUTDOWN_TIMEOUT?)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("Typos:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -24,6 +24,12 @@ type Options struct {
 	// are written without it ("db: {url: x}" sets APP_DB_URL). Default: none.
 	Prefix string
 
+	// DetectTypos, without a Prefix, records every variable of the
+	// environment a typo away from a known one (SHUTDOWN_TIMOUT), in
+	// [Sources.Typos]; with a Prefix, every unknown prefixed variable is a
+	// problem anyway. Default: false.
+	DetectTypos bool
+
 	// Environ holds the variables to read instead of the process environment
 	// (for tests). Default: nil, which means os.Environ.
 	Environ map[string]string

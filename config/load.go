@@ -27,6 +27,20 @@ type Sources struct {
 	// files are the configuration files the load found, as joined paths:
 	// a later load given these Sources as Options.Previous needs them all.
 	files []string
+	// typos are the variables that look like misspelt names, with
+	// Options.DetectTypos.
+	typos []Problem
+}
+
+// Typos returns the variables of the environment that name no field but are
+// a typo away from one (with Options.DetectTypos and no Prefix): each a
+// Problem saying which name was likely meant. The caller decides whether
+// they warn or fail.
+func (s *Sources) Typos() []Problem {
+	if s == nil {
+		return nil
+	}
+	return s.typos
 }
 
 // Of returns the layers that set the variable (prefix included), in
@@ -377,7 +391,12 @@ func (l *loader) readEnv() {
 		}
 	}
 	if p == "" {
-		return // without a prefix, every other variable is someone else's
+		// Without a prefix, every other variable may be someone else's:
+		// only one a typo away from a known name is suspect.
+		if l.opts.DetectTypos {
+			l.src.typos = l.typos()
+		}
+		return
 	}
 	var unknown []string
 	for k := range l.env {
@@ -391,6 +410,34 @@ func (l *loader) readEnv() {
 	for _, k := range unknown {
 		l.problems = append(l.problems, Problem{Var: k, Reason: "unknown variable" + suggest(k, l.names(p))})
 	}
+}
+
+// typos returns a problem for each variable of the environment that names
+// no field but is a typo away from one that does (SHUTDOWN_TIMOUT for
+// SHUTDOWN_TIMEOUT: one edit for a name under 10 characters, two for a
+// longer one), sorted.
+func (l *loader) typos() []Problem {
+	var out []Problem
+	for k := range l.env {
+		if _, known := l.known[k]; known || len(k) < 5 {
+			continue
+		}
+		limit := 1
+		if len(k) >= 10 {
+			limit = 2
+		}
+		best, bestD := "", limit+1
+		for name := range l.known {
+			if d := distance(k, name); d < bestD || d == bestD && name < best {
+				best, bestD = name, d
+			}
+		}
+		if best != "" {
+			out = append(out, Problem{Var: k, Reason: "unknown variable (did you mean " + best + "?)"})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Var < out[j].Var })
+	return out
 }
 
 // merged is the environment caarlos0/env reads: the process's, with the

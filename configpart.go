@@ -9,6 +9,7 @@ import (
 	"os"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -184,6 +185,8 @@ func (p *pendingVault) Get(context.Context, string) (secrets.Value, error) {
 // directory does not exist at start-up), and serves /debug/config.
 func (s *Service) watchConfig(context.Context, Options) error {
 	s.debug.HandleFunc("GET /debug/config", s.serveConfig)
+	// Every reload is followed, the watch's and SIGHUP's alike.
+	s.config.value.Subscribe(s.configReloaded)
 	if fi, err := os.Stat(config.DefaultDir); err != nil || !fi.IsDir() {
 		return nil
 	}
@@ -193,7 +196,6 @@ func (s *Service) watchConfig(context.Context, Options) error {
 		return fmt.Errorf("operable: config reload metric: %w", err)
 	}
 	s.config.reloads = reloads
-	s.config.value.Subscribe(s.configReloaded)
 	s.life.Go("config watcher", s.config.value.Run)
 	return s.checks.Add(health.Check{Name: "config-files", NonCritical: true, ComponentType: "component",
 		Func: func(context.Context) error { return s.config.value.Err() }})
@@ -207,12 +209,17 @@ func (s *Service) watchConfig(context.Context, Options) error {
 // subscribers.
 func (s *Service) configReloaded(e reload.Event[loadedConfig]) {
 	ctx := context.Background()
+	count := func(result string) {
+		if s.config.reloads != nil { // no config/ watch: a SIGHUP's reload
+			s.config.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
+		}
+	}
 	if e.Err != nil {
-		s.config.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "failure")))
+		count("failure")
 		s.logger.Warn("config reload failed; keeping the running configuration", slog.Any("error", e.Err))
 		return
 	}
-	s.config.reloads.Add(ctx, 1, metric.WithAttributes(attribute.String("result", "success")))
+	count("success")
 	s.maskConfigSecrets(e.New)
 	sdkChanged, _ := config.Diff(e.Old.sdk, e.New.sdk)
 	if slices.Contains(sdkChanged, "LogLevel") {
@@ -273,10 +280,10 @@ func (s *Service) pending(cur loadedConfig) (sdk, app []string) {
 
 // LiveConfig is the service's own configuration as it is now: loaded with
 // the SDK's at start-up and swapped atomically at each reload of the
-// config files. Read it at each use, with Load; a field tagged
-// reload:"restart" keeps the value the service started with in what it
-// serves, and reloads name it as needing a restart. It is safe for
-// concurrent use.
+// config files. Read it at each use, with Load. Load returns every field
+// as last loaded, those tagged reload:"restart" included: read those once
+// at start-up (from Options.Config's struct), since reloads name them as
+// needing a restart. It is safe for concurrent use.
 type LiveConfig[T any] struct {
 	s *Service
 }
@@ -347,6 +354,10 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		for i, f := range fields {
 			f.Value = logging.Mask(f.Value, s.known)
 			f.Default = logging.Mask(f.Default, s.known)
+			if f.Path == "LogLevel" && cfg == any(&s.cfg) {
+				// Applied at once by a reload or /debug/loglevel.
+				f.Value = strings.ToLower(s.level.Level().String())
+			}
 			if f.Source == "unset" && cfg == any(&s.cfg) {
 				// No layer set them: New filled them in.
 				switch f.Path {

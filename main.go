@@ -58,7 +58,9 @@ func ExitCode(err error) int {
 //	                        image with no curl
 func Main(opts Options, setup func(ctx context.Context, s *Service) error) {
 	if len(os.Args) > 1 {
-		os.Exit(runFlags(opts, os.Args[0], os.Args[1:], os.Stdout, os.Stderr))
+		if code, done := runFlags(opts, os.Args[0], os.Args[1:], os.Stdout, os.Stderr); done {
+			os.Exit(code)
+		}
 	}
 	os.Exit(run(context.Background(), opts, setup))
 }
@@ -87,8 +89,10 @@ func (f *referenceFormat) Set(v string) error {
 	return nil
 }
 
-// runFlags handles Main's flags and returns the exit code.
-func runFlags(opts Options, name string, args []string, stdout, stderr io.Writer) int {
+// runFlags handles Main's flags: done reports that one took effect and the
+// process ends with code; when none did ("--", "-healthcheck=false"), the
+// service runs.
+func runFlags(opts Options, name string, args []string, stdout, stderr io.Writer) (code int, done bool) {
 	if opts.Stdout != nil {
 		stdout = opts.Stdout
 	}
@@ -108,19 +112,19 @@ func runFlags(opts Options, name string, args []string, stdout, stderr io.Writer
 		fs.SetOutput(stdout)
 		fs.Usage()
 		fmt.Fprintln(stdout)
-		return printConfigReference(opts, stdout, "text")
+		return printConfigReference(opts, stdout, "text"), true
 	case err != nil:
-		return exitUsage // the flag package printed the error and the usage
+		return exitUsage, true // the flag package printed the error and the usage
 	case fs.NArg() > 0:
 		fmt.Fprintf(stderr, "unexpected argument %q\n", fs.Arg(0))
 		fs.Usage()
-		return exitUsage
+		return exitUsage, true
 	case reference != "":
-		return printConfigReference(opts, stdout, string(reference))
+		return printConfigReference(opts, stdout, string(reference)), true
 	case *healthcheck:
-		return probeLiveness(opts, stderr)
+		return probeLiveness(opts, stderr), true
 	}
-	return 0
+	return 0, false
 }
 
 // printConfigReference writes the variables the service reads, the SDK's
@@ -169,7 +173,7 @@ func probeLiveness(opts Options, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	scheme, client := "http", &http.Client{}
+	scheme, client := "http", &http.Client{Transport: &http.Transport{Proxy: nil}}
 	if cfg.AdminTLSCertFile != "" {
 		// The process asks itself whether it is alive, over loopback: the
 		// certificate names the service, not 127.0.0.1, and proves nothing
@@ -229,7 +233,17 @@ func run(ctx context.Context, opts Options, setup func(context.Context, *Service
 	if setup != nil {
 		sctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		err := setup(sctx, s)
+		stopped := sctx.Err() != nil && ctx.Err() == nil
 		stop()
+		if err == nil && stopped {
+			// Asked to stop while it set up: nothing served yet, so
+			// nothing to drain.
+			s.logger.Info("stopped during setup")
+			if cerr := s.Close(ctx); cerr != nil {
+				s.logger.Warn("releasing the service failed", slog.Any("error", cerr))
+			}
+			return 0
+		}
 		if err != nil {
 			s.logger.Error("setup failed", slog.Any("error", err))
 			if cerr := s.Close(ctx); cerr != nil {

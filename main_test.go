@@ -36,7 +36,10 @@ func TestMainFlags(t *testing.T) {
 	}
 	for _, c := range cases {
 		var out, errOut bytes.Buffer
-		code := runFlags(Options{Config: &app, Environ: map[string]string{}}, "/bin/svc", c.args, &out, &errOut)
+		code, done := runFlags(Options{Config: &app, Environ: map[string]string{}}, "/bin/svc", c.args, &out, &errOut)
+		if !done {
+			t.Errorf("%v: no flag took effect", c.args)
+		}
 		if code != c.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", c.args, code, c.code, errOut.String())
 		}
@@ -53,12 +56,22 @@ func TestMainFlags(t *testing.T) {
 	}
 }
 
+// TestFlagsThatSayNothingRunTheService: "--" and a flag set to false take
+// no effect, so the service runs rather than exiting 0.
+func TestFlagsThatSayNothingRunTheService(t *testing.T) {
+	for _, args := range [][]string{{"--"}, {"-healthcheck=false"}, {"-help-config=false"}} {
+		if code, done := runFlags(Options{Environ: map[string]string{}}, "svc", args, io.Discard, io.Discard); done {
+			t.Errorf("%v: ended the process with %d instead of running the service", args, code)
+		}
+	}
+}
+
 // TestHealthcheckFlagProbesTheAdminListener: -healthcheck exits 0 against
 // a running service, 1 once it is gone, and 1 while /livez fails.
 func TestHealthcheckFlagProbesTheAdminListener(t *testing.T) {
 	probe := func(admin string) (int, string) {
 		var errOut bytes.Buffer
-		code := runFlags(Options{Environ: map[string]string{"ADMIN_ADDR": admin}}, "svc", []string{"-healthcheck"}, io.Discard, &errOut)
+		code, _ := runFlags(Options{Environ: map[string]string{"ADMIN_ADDR": admin}}, "svc", []string{"-healthcheck"}, io.Discard, &errOut)
 		return code, errOut.String()
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

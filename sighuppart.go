@@ -2,7 +2,6 @@ package operable
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/signal"
 	"sync"
@@ -17,9 +16,9 @@ type sighupPart struct {
 	once sync.Once
 }
 
-// catchSIGHUP starts catching SIGHUP at once, so that one sent while the
-// service starts is not fatal either, and reloads on each from a lifecycle
-// worker. The catch ends when Run returns, or is released with the rest
+// catchSIGHUP catches SIGHUP from this step of New on (one sent earlier,
+// while the configuration loads or Vault logs in, still has its default
+// action), and reloads on each from a lifecycle worker. The catch ends when Run returns, or is released with the rest
 // when the service never runs.
 func (s *Service) catchSIGHUP(context.Context, Options) error {
 	s.sighup.ch = make(chan os.Signal, 1)
@@ -47,14 +46,7 @@ func (p *sighupPart) stop() {
 // reload from the watch does (a bad file keeps the running values).
 func (s *Service) reloadOnSIGHUP(ctx context.Context) {
 	s.logger.Info("SIGHUP: reloading the configuration and the flags file")
-	err := s.config.value.Reload(ctx)
-	if s.config.reloads == nil { // no config/ watch: nobody else logs it
-		if err != nil {
-			s.logger.Warn("config reload failed; keeping the running configuration", slog.Any("error", err))
-		} else {
-			s.logger.Info("config reloaded on SIGHUP")
-		}
-	}
+	_ = s.config.value.Reload(ctx) // configReloaded logs and applies it
 	if s.flags.file != nil {
 		_ = s.flags.file.Reload(ctx)
 	}

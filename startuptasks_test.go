@@ -112,3 +112,26 @@ func TestAFailingStartupTaskStopsTheService(t *testing.T) {
 		})
 	}
 }
+
+// TestAStartupTaskThatIgnoresItsContextStillTimesOut: a task blocked on
+// something that never ends, deaf to its context, is abandoned at its
+// timeout and stops the service, instead of holding readiness forever.
+func TestAStartupTaskThatIgnoresItsContextStillTimesOut(t *testing.T) {
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv(), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) }) // lets the abandoned goroutine end before goleak looks
+	if err := s.AddStartupTask(operable.StartupTask{Name: "lock", Timeout: 30 * time.Millisecond,
+		Func: func(context.Context) error { <-stuck; return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Run(context.Background())
+	if operable.ExitCode(err) != 1 || !strings.Contains(fmt.Sprint(err), `start-up task "lock"`) || !strings.Contains(fmt.Sprint(err), "timeout 30ms") {
+		t.Errorf("Run = %v, want exit 1 naming the task's timeout", err)
+	}
+	if err := s.AddStartupTask(operable.StartupTask{Name: "late", Func: func(context.Context) error { return nil }}); err == nil {
+		t.Error("a task added after Run was accepted")
+	}
+}

@@ -17,7 +17,8 @@ import (
 type StartupTask struct {
 	// Name names the task in logs and errors. Required.
 	Name string
-	// Timeout bounds the task. Default: 1m.
+	// Timeout bounds the task, whether or not Func watches its context
+	// (one that does not is abandoned at the timeout). Default: 1m.
 	Timeout time.Duration
 	// Func does the work; its context ends at the timeout or when the
 	// service stops. Required.
@@ -62,6 +63,12 @@ func (s *Service) AddStartupTask(t StartupTask) error {
 	if t.Timeout <= 0 {
 		t.Timeout = DefaultStartupTaskTimeout
 	}
+	s.mu.Lock()
+	state := s.state
+	s.mu.Unlock()
+	if state != built {
+		return fmt.Errorf("operable: start-up task %q added after Run or Close", t.Name)
+	}
 	s.tasks.mu.Lock()
 	defer s.tasks.mu.Unlock()
 	s.tasks.tasks = append(s.tasks.tasks, t)
@@ -86,24 +93,38 @@ func (s *Service) runStartupTasks(ctx context.Context) error {
 	return nil // a worker that returns nil has finished
 }
 
-func (s *Service) runStartupTask(ctx context.Context, t StartupTask) (err error) {
+// runStartupTask runs t within its timeout even when t ignores its
+// context: past the timeout the task is abandoned (its goroutine may run
+// on) and counted as failed. The error is flattened (%v) so that whatever
+// t returned, a failed task is exit code 1.
+func (s *Service) runStartupTask(ctx context.Context, t StartupTask) error {
 	tctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
 	begin := time.Now()
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("panic: %v", p)
-		}
-		d := slog.Float64("duration", time.Since(begin).Seconds())
-		if err != nil {
-			if errors.Is(tctx.Err(), context.DeadlineExceeded) {
-				err = fmt.Errorf("%w (timeout %s)", err, t.Timeout)
+	result := make(chan error, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				result <- fmt.Errorf("panic: %v", p)
 			}
-			err = fmt.Errorf("operable: start-up task %q: %w", t.Name, err)
-			s.logger.Error("start-up task failed", slog.String("task", t.Name), d, slog.Any("error", err))
-			return
-		}
-		s.logger.Info("start-up task done", slog.String("task", t.Name), d)
+		}()
+		result <- t.Func(tctx)
 	}()
-	return t.Func(tctx)
+	var err error
+	select {
+	case err = <-result:
+	case <-tctx.Done():
+		err = tctx.Err()
+	}
+	d := slog.Float64("duration", time.Since(begin).Seconds())
+	if err == nil {
+		s.logger.Info("start-up task done", slog.String("task", t.Name), d)
+		return nil
+	}
+	if errors.Is(tctx.Err(), context.DeadlineExceeded) {
+		err = fmt.Errorf("%v (timeout %s)", err, t.Timeout)
+	}
+	err = fmt.Errorf("operable: start-up task %q: %v", t.Name, err)
+	s.logger.Error("start-up task failed", slog.String("task", t.Name), d, slog.Any("error", err))
+	return err
 }

@@ -94,7 +94,11 @@ func (s *Service) watchCertificate(ctx context.Context, name, certFile, keyFile 
 		case e.Err != nil:
 			s.logger.Warn("TLS certificate not reloaded; keeping the last good one", slog.String("listener", name), slog.Any("error", e.Err))
 		case len(e.Changed) > 0 || e.Recovered:
-			s.logger.Info("TLS certificate reloaded", slog.String("listener", name), slog.Time("not_after", e.New.Leaf.NotAfter))
+			attrs := []any{slog.String("listener", name)}
+			if e.New.Leaf != nil {
+				attrs = append(attrs, slog.Time("not_after", e.New.Leaf.NotAfter))
+			}
+			s.logger.Info("TLS certificate reloaded", attrs...)
 		}
 	})
 	s.life.Go("tls "+name+" certificate", v.Run)

@@ -110,19 +110,7 @@ func grepLines(s, sub string) string {
 func TestLiveConfigCannotLie(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cfgDir := filepath.Join(dir, "config")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(content string) {
-		tmp := filepath.Join(cfgDir, ".base.yaml.tmp")
-		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(cfgDir, "base.yaml")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := configWriter(t, dir)
 	write("max_work: 1s\nmax_items: 1\n")
 	const token = "live-config-admin-token"
 	p := operabletest.StartIn(t, dir, operabletest.Build(t, pkg), "ADMIN_TOKEN="+token)
@@ -249,6 +237,27 @@ func TestABadOrVanishedConfigFileKeepsTheRunningConfig(t *testing.T) {
 	for _, m := range p.Logs() {
 		if m["msg"] == "config reloaded" {
 			t.Errorf("a reload applied the bad files: %v", m)
+		}
+	}
+}
+
+// configWriter makes dir/config and returns a function that writes
+// config/base.yaml aside and renames it into place, as editors and deploy
+// tools do.
+func configWriter(t *testing.T, dir string) func(content string) {
+	t.Helper()
+	cfgDir := filepath.Join(dir, "config")
+	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return func(content string) {
+		t.Helper()
+		tmp := filepath.Join(cfgDir, ".base.yaml.tmp")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, filepath.Join(cfgDir, "base.yaml")); err != nil {
+			t.Fatal(err)
 		}
 	}
 }

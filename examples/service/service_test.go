@@ -857,20 +857,7 @@ func TestConfigFilesAreLayeredAndBadOnesNamedByLine(t *testing.T) {
 func TestConfigFilesAreReloadedAtRunTime(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cfgDir := filepath.Join(dir, "config")
-	if err := os.MkdirAll(cfgDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	write := func(content string) {
-		// Written aside and renamed into place, as editors and deploy tools do.
-		tmp := filepath.Join(cfgDir, ".base.yaml.tmp")
-		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, filepath.Join(cfgDir, "base.yaml")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := configWriter(t, dir)
 	write("GREETING: Hi\n")
 	p := operabletest.StartIn(t, dir, operabletest.Build(t, pkg))
 	greets := func(want string) bool {

@@ -303,11 +303,8 @@ func Live[T any](s *Service) (*LiveConfig[T], error) {
 
 // Load returns the current configuration. It must not be modified.
 func (l *LiveConfig[T]) Load() *T {
-	cur := l.s.config.value.Current()
-	if t, ok := cur.app.(*T); ok && cur.app != nil {
-		return t
-	}
-	return new(T)
+	// Live checked the type: every load holds a *T.
+	return l.s.config.value.Current().app.(*T)
 }
 
 // OnChange calls fn after each reload that changed the configuration, with

@@ -134,8 +134,8 @@ func runFlags(opts Options, name string, args []string, stdout, stderr io.Writer
 func printConfigReference(opts Options, out io.Writer, format string) int {
 	empty := config.Options{Environ: map[string]string{}}
 	fields := config.Describe(&Config{}, empty)
-	if opts.Config != nil {
-		fields = append(fields, config.Describe(reflect.New(reflect.TypeOf(opts.Config).Elem()).Interface(), empty)...)
+	if app := appTemplate(opts); app != nil {
+		fields = append(fields, config.Describe(app, empty)...)
 	}
 	fields = append(fields, standardVariables()...)
 	write := config.WriteText

@@ -50,6 +50,10 @@ type Field struct {
 // effective configuration (the admin /debug/config page does), or a zero
 // one to document the variables a service reads.
 func Describe(cfg any, opts Options) []Field {
+	prefix := opts.Prefix
+	if p, ok := cfg.(Prefixed); ok {
+		cfg, prefix = p.Dst, prefix+p.Prefix
+	}
 	v := reflect.ValueOf(cfg)
 	for v.Kind() == reflect.Pointer && !v.IsNil() {
 		v = v.Elem()
@@ -62,7 +66,7 @@ func Describe(cfg any, opts Options) []Field {
 	fields := typeFields(v.Type())
 	out := make([]Field, len(fields))
 	for i, f := range fields {
-		f.Var = opts.Prefix + f.Var
+		f.Var = prefix + f.Var
 		switch chain := sources.Of(f.Var); {
 		case sources != nil && len(chain) > 0:
 			f.Source, f.Shadowed = chain[len(chain)-1], chain[:len(chain)-1]

@@ -107,17 +107,30 @@ var strictEnvironments = map[string]bool{"staging": true, "production": true}
 // numbers, at most [MaxProblems] of them listed. It returns, in any case, where each value came from.
 // ctx bounds the resolution of references.
 func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
+	ds := make([]dest, 0, len(dsts))
 	for _, dst := range dsts {
-		t := reflect.TypeOf(dst)
-		if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
-			return nil, fmt.Errorf("config: LoadAll needs pointers to structs, got %T", dst)
+		d := dest{ptr: dst}
+		if p, ok := dst.(Prefixed); ok {
+			if err := checkPrefix(p.Prefix); err != nil {
+				return nil, err
+			}
+			d = dest{ptr: p.Dst, prefix: p.Prefix}
 		}
+		t := reflect.TypeOf(d.ptr)
+		if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+			return nil, fmt.Errorf("config: LoadAll needs pointers to structs, got %T", d.ptr)
+		}
+		ds = append(ds, d)
 	}
 	l := loader{opts: opts, env: environ.Or(opts.Environ), src: &Sources{byVar: map[string][]string{}}}
 	l.known = map[string]Field{}
-	for _, dst := range dsts {
-		for _, f := range typeFields(reflect.TypeOf(dst).Elem()) {
+	for _, d := range ds {
+		for _, f := range typeFields(reflect.TypeOf(d.ptr).Elem()) {
+			f.Var = d.prefix + f.Var
 			l.known[f.Var] = f
+		}
+		if d.prefix != "" {
+			l.prefixes = append(l.prefixes, d.prefix)
 		}
 	}
 	l.environment = opts.Environment
@@ -130,34 +143,70 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 	l.readFiles()
 	l.readEnv()
 	merged := l.merged()
-	for _, dst := range dsts {
-		err := env.ParseWithOptions(dst, env.Options{
+	for _, d := range ds {
+		prefix := opts.Prefix + d.prefix
+		err := env.ParseWithOptions(d.ptr, env.Options{
 			Environment: merged,
-			Prefix:      opts.Prefix,
+			Prefix:      prefix,
 			FuncMap: map[reflect.Type]env.ParserFunc{
 				reflect.TypeFor[secrets.Secret](): func(v string) (any, error) { return secrets.New(v), nil },
 			},
 		})
 		if err != nil {
-			for _, p := range parseProblems(reflect.TypeOf(dst).Elem(), opts.Prefix, err, merged) {
+			for _, p := range parseProblems(reflect.TypeOf(d.ptr).Elem(), prefix, err, merged) {
 				l.problems = append(l.problems, l.locate(p))
 			}
 		}
 	}
 	resolver := l.resolver()
-	for _, dst := range dsts {
-		l.resolveSecrets(ctx, resolver, reflect.ValueOf(dst).Elem())
+	for _, d := range ds {
+		l.resolveSecrets(ctx, resolver, reflect.ValueOf(d.ptr).Elem(), opts.Prefix+d.prefix)
 	}
-	for _, dst := range dsts {
-		if v, ok := dst.(interface{ Validate() error }); ok {
+	for _, d := range ds {
+		if v, ok := d.ptr.(interface{ Validate() error }); ok {
 			l.problems = appendValidation(l.problems, l.locateAll(flattenErr(v.Validate())))
 		}
-		l.problems = validateNested(reflect.ValueOf(dst).Elem(), "", opts.Prefix, l.problems, l.locateAll)
+		l.problems = validateNested(reflect.ValueOf(d.ptr).Elem(), "", opts.Prefix+d.prefix, l.problems, l.locateAll)
 	}
 	if len(l.problems) > 0 {
 		return l.src, l.finish()
 	}
 	return l.src, nil
+}
+
+// Prefixed is a destination of [LoadAll] with a prefix of its own, put
+// after Options.Prefix: with Prefix "ORDERS_", a field tagged
+// `env:"MAX_WORK"` is read from ORDERS_MAX_WORK, and in files from
+// "orders: {max_work: 5}" (or any relaxed spelling of ORDERS_MAX_WORK), as
+// Spring Boot binds a prefixed properties class. Every variable with the
+// prefix that names no field of any destination is a problem ("unknown
+// variable ORDERS_MAX_WROK (did you mean ORDERS_MAX_WORK?)"). The prefix is
+// upper-case letters, digits and "_", and ends with "_".
+type Prefixed struct {
+	// Prefix is put before the variable names of Dst's fields.
+	Prefix string
+	// Dst points to the struct to fill.
+	Dst any
+}
+
+// dest is one destination of LoadAll with its own prefix.
+type dest struct {
+	ptr    any
+	prefix string
+}
+
+// checkPrefix accepts a prefix of upper-case letters, digits and "_"
+// that starts with a letter and ends with "_".
+func checkPrefix(p string) error {
+	ok := len(p) >= 2 && p[0] >= 'A' && p[0] <= 'Z' && p[len(p)-1] == '_'
+	for i := 0; ok && i < len(p); i++ {
+		c := p[i]
+		ok = c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_'
+	}
+	if !ok {
+		return fmt.Errorf("config: prefix %q: want upper-case letters, digits and _, starting with a letter and ending with _ (such as ORDERS_)", p)
+	}
+	return nil
 }
 
 // MaxProblems is how many problems an [Error] lists; the rest are one
@@ -203,9 +252,11 @@ type loader struct {
 	opts        Options
 	env         map[string]string
 	environment string
-	known       map[string]Field // by variable name without the prefix
-	src         *Sources
-	problems    []Problem
+	known       map[string]Field // by variable name without Options.Prefix
+	// prefixes are the destinations' own prefixes (Prefixed).
+	prefixes []string
+	src      *Sources
+	problems []Problem
 	// hints complete the reasons of problems, by index, once they are
 	// sorted and only for those listed: a file of unknown keys asks for
 	// a suggestion only MaxProblems times.
@@ -381,7 +432,7 @@ func (l *loader) names(prefix string) []string {
 }
 
 // readEnv reads the environment layer, and reports variables with the
-// prefix that name no field.
+// prefix, or with a destination's own prefix, that name no field.
 func (l *loader) readEnv() {
 	p := l.opts.Prefix
 	for name := range l.known {
@@ -390,17 +441,14 @@ func (l *loader) readEnv() {
 			l.src.add(p+name, "env:"+p+name)
 		}
 	}
-	if p == "" {
+	if p == "" && l.opts.DetectTypos {
 		// Without a prefix, every other variable may be someone else's:
 		// only one a typo away from a known name is suspect.
-		if l.opts.DetectTypos {
-			l.src.typos = l.typos()
-		}
-		return
+		l.src.typos = l.typos()
 	}
 	var unknown []string
 	for k := range l.env {
-		if rest, ok := strings.CutPrefix(k, p); ok {
+		if rest, ok := strings.CutPrefix(k, p); ok && (p != "" || l.ownPrefix(rest)) {
 			if _, known := l.known[rest]; !known {
 				unknown = append(unknown, k)
 			}
@@ -412,6 +460,16 @@ func (l *loader) readEnv() {
 	}
 }
 
+// ownPrefix reports whether name starts with a destination's own prefix.
+func (l *loader) ownPrefix(name string) bool {
+	for _, dp := range l.prefixes {
+		if strings.HasPrefix(name, dp) {
+			return true
+		}
+	}
+	return false
+}
+
 // typos returns a problem for each variable of the environment that names
 // no field but is a typo away from one that does (SHUTDOWN_TIMOUT for
 // SHUTDOWN_TIMEOUT: one edit for a name under 10 characters, two for a
@@ -419,8 +477,8 @@ func (l *loader) readEnv() {
 func (l *loader) typos() []Problem {
 	var out []Problem
 	for k := range l.env {
-		if _, known := l.known[k]; known || len(k) < 5 {
-			continue
+		if _, known := l.known[k]; known || len(k) < 5 || l.ownPrefix(k) {
+			continue // an unknown variable with a destination's prefix is a problem already
 		}
 		limit := 1
 		if len(k) >= 10 {
@@ -488,7 +546,7 @@ func (l *loader) resolver() secrets.Resolver {
 // resolveSecrets replaces every secrets.Secret field that holds a
 // reference by what the reference names, and applies the policy of the
 // environment.
-func (l *loader) resolveSecrets(ctx context.Context, resolver secrets.Resolver, root reflect.Value) {
+func (l *loader) resolveSecrets(ctx context.Context, resolver secrets.Resolver, root reflect.Value, prefix string) {
 	for _, f := range typeFields(root.Type()) {
 		if !f.Secret {
 			continue
@@ -497,7 +555,7 @@ func (l *loader) resolveSecrets(ctx context.Context, resolver secrets.Resolver, 
 		if !fv.IsValid() {
 			continue
 		}
-		variable := l.opts.Prefix + f.Var
+		variable := prefix + f.Var
 		raw := fv.Interface().(secrets.Secret).Reveal()
 		if scheme, _, ok := strings.Cut(raw, ":"); ok && resolver[scheme] != nil {
 			v, err := resolver.Resolve(ctx, raw)

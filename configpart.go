@@ -29,6 +29,7 @@ import (
 // subscribers) and /debug/config.
 type configPart struct {
 	appType  reflect.Type  // of *Options.Config; nil without one
+	prefix   string        // Options.ConfigPrefix
 	template reflect.Value // a copy of *Options.Config as given: what every load starts from
 	pending  *pendingVault // stands for Vault in the first load; nil without VAULT_ADDR
 	value    *reload.Value[loadedConfig]
@@ -61,7 +62,7 @@ func (s *Service) loadConfig(ctx context.Context, opts Options) error {
 		if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct || reflect.ValueOf(opts.Config).IsNil() {
 			return fmt.Errorf("operable: Options.Config is %T, want a non-nil pointer to a struct", opts.Config)
 		}
-		s.config.appType = t.Elem()
+		s.config.appType, s.config.prefix = t.Elem(), opts.ConfigPrefix
 		// Fields the service filled itself before New, and fields no layer
 		// sets, keep their values: each load starts from this copy.
 		s.config.template = reflect.New(t.Elem()).Elem()
@@ -88,6 +89,15 @@ func (s *Service) loadConfig(ctx context.Context, opts Options) error {
 	return nil
 }
 
+// withPrefix is the service's struct as a destination of config.LoadAll and
+// config.Describe: with Options.ConfigPrefix, its variables carry it.
+func withPrefix(prefix string, app any) any {
+	if prefix == "" {
+		return app
+	}
+	return config.Prefixed{Prefix: prefix, Dst: app}
+}
+
 // loadLayers reads every layer into new values.
 func (s *Service) loadLayers(ctx context.Context) (loadedConfig, error) {
 	l := loadedConfig{sdk: &Config{}}
@@ -96,7 +106,7 @@ func (s *Service) loadLayers(ctx context.Context) (loadedConfig, error) {
 		app := reflect.New(s.config.appType)
 		app.Elem().Set(s.config.template)
 		l.app = app.Interface()
-		dsts = append(dsts, l.app)
+		dsts = append(dsts, withPrefix(s.config.prefix, l.app))
 	}
 	var vault secrets.Provider = noVault{}
 	switch {
@@ -373,7 +383,7 @@ func (s *Service) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		Service []debugField `json:"service,omitempty"`
 	}{SDK: describe(&s.cfg, sdkPending)}
 	if cur.app != nil {
-		body.Service = describe(cur.app, appPending)
+		body.Service = describe(withPrefix(s.config.prefix, cur.app), appPending)
 	}
 	writeJSON(w, http.StatusOK, body)
 }

@@ -41,6 +41,7 @@ var allowedException = map[string][]string{
 	"":                        {"net/http/pprof", module},
 	"examples/service":        {module},
 	"examples/first":          {module},
+	"examples/second":         {module},
 }
 
 // TestImportsFollowArchitecture checks the import graph against the table in

@@ -216,7 +216,7 @@ func appTemplate(opts Options) any {
 	if t.Kind() != reflect.Pointer {
 		return nil
 	}
-	return reflect.New(t.Elem()).Interface()
+	return withPrefix(opts.ConfigPrefix, reflect.New(t.Elem()).Interface())
 }
 
 func run(ctx context.Context, opts Options, setup func(context.Context, *Service) error) int {

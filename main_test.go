@@ -56,6 +56,20 @@ func TestMainFlags(t *testing.T) {
 	}
 }
 
+// TestHelpConfigNamesThePrefixedVariables: with Options.ConfigPrefix,
+// -help-config lists the service's variables with the prefix and the
+// SDK's without it.
+func TestHelpConfigNamesThePrefixedVariables(t *testing.T) {
+	var app struct {
+		Greeting string `env:"GREETING" envDefault:"hi"`
+	}
+	var out bytes.Buffer
+	runFlags(Options{Config: &app, ConfigPrefix: "SVC_", Environ: map[string]string{}}, "svc", []string{"-help-config"}, &out, io.Discard)
+	if !strings.Contains(out.String(), "SVC_GREETING") || !strings.Contains(out.String(), "\nSHUTDOWN_TIMEOUT") {
+		t.Errorf("-help-config lacks SVC_GREETING or SHUTDOWN_TIMEOUT:\n%s", out.String())
+	}
+}
+
 // TestFlagsThatSayNothingRunTheService: "--" and a flag set to false take
 // no effect, so the service runs rather than exiting 0.
 func TestFlagsThatSayNothingRunTheService(t *testing.T) {

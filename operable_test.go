@@ -499,3 +499,29 @@ func TestTypoedVariablesWarnLocallyAndFailInProduction(t *testing.T) {
 		t.Errorf("in production: %v, want exit 78 naming SHUTDOWN_TIMEOUT", err)
 	}
 }
+
+// TestConfigPrefixMakesEveryUnknownPrefixedVariableAnError: with
+// Options.ConfigPrefix the service's fields are read with the prefix, the
+// SDK's keep their names, and an unknown prefixed variable is exit 78 even
+// in local, naming the closest known one.
+func TestConfigPrefixMakesEveryUnknownPrefixedVariableAnError(t *testing.T) {
+	type orders struct {
+		MaxWork int `env:"MAX_WORK" envDefault:"2"`
+	}
+	var app orders
+	s, err := operable.New(context.Background(), operable.Options{Config: &app, ConfigPrefix: "ORDERS_", Stdout: io.Discard,
+		Environ: loopbackEnv("ORDERS_MAX_WORK", "9", "SHUTDOWN_TIMEOUT", "12s")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if app.MaxWork != 9 || s.Config().ShutdownTimeout != 12*time.Second {
+		t.Errorf("MaxWork = %d, SHUTDOWN_TIMEOUT = %v; want 9 and 12s", app.MaxWork, s.Config().ShutdownTimeout)
+	}
+	s.Close(context.Background())
+	app = orders{}
+	_, err = operable.New(context.Background(), operable.Options{Config: &app, ConfigPrefix: "ORDERS_", Stdout: io.Discard,
+		Environ: loopbackEnv("ORDERS_MAX_WROK", "9")})
+	if operable.ExitCode(err) != 78 || !strings.Contains(fmt.Sprint(err), "ORDERS_MAX_WROK: unknown variable (did you mean ORDERS_MAX_WORK?)") {
+		t.Errorf("New() = %v, want exit 78 naming ORDERS_MAX_WORK", err)
+	}
+}

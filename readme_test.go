@@ -37,6 +37,45 @@ func TestReadmeFirstServiceIsTheCompiledExample(t *testing.T) {
 	}
 }
 
+// TestReadmeSecondHourIsTheCompiledExample keeps the "second hour"
+// section's code blocks identical to examples/second, so that they compile
+// and their test runs.
+func TestReadmeSecondHourIsTheCompiledExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	section, ok := strings.CutPrefix(string(readme)[strings.Index(string(readme), "## The second hour")+1:], "# The second hour")
+	if !ok {
+		t.Fatal(`README.md has no "## The second hour" section`)
+	}
+	if end := strings.Index(section, "\n## "); end >= 0 {
+		section = section[:end]
+	}
+	var blocks []string
+	for rest := section; ; {
+		_, after, found := strings.Cut(rest, "```go\n")
+		if !found {
+			break
+		}
+		block, tail, _ := strings.Cut(after, "```")
+		blocks, rest = append(blocks, block), tail
+	}
+	files := []string{"examples/second/main.go", "examples/second/main_test.go"}
+	if len(blocks) != len(files) {
+		t.Fatalf("the second-hour section has %d go code blocks, want %d (%v)", len(blocks), len(files), files)
+	}
+	for i, name := range files {
+		file, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if blocks[i] != string(file) {
+			t.Errorf("README.md's second-hour block %d differs from %s; copy the file into the README", i+1, name)
+		}
+	}
+}
+
 // TestReadmeShowsTheTwoSetUpCommands keeps the commands CI and users rely on
 // in the README.
 func TestReadmeShowsTheTwoSetUpCommands(t *testing.T) {

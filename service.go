@@ -34,6 +34,16 @@ type Options struct {
 	// [config.LoadAll]), and its problems are reported together with the
 	// SDK's.
 	Config any
+	// ConfigPrefix, when set, is put before the variable names of
+	// Options.Config's fields, as [config.Prefixed] does: with "ORDERS_",
+	// a field tagged `env:"MAX_WORK"` is ORDERS_MAX_WORK in the
+	// environment and "orders: {max_work: 5}" in a config file, and every
+	// unknown ORDERS_* variable is a config error (exit 78) naming the
+	// closest known one, in every environment. The SDK's own variables
+	// keep their names. Upper-case letters, digits and "_", ending with
+	// "_". Default: none, and then only a variable a typo away from a
+	// known one is reported.
+	ConfigPrefix string
 	// Environ replaces the process environment, for tests: every part of
 	// the service (configuration, OTEL_* and the exporters, VAULT_*,
 	// FLAG_<KEY>) reads this map, with the exceptions package telemetry

@@ -3,7 +3,9 @@ package operable
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/operable-go/operable/config"
@@ -176,11 +178,10 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
-	if c.HTTPAddr == "" {
-		bad("HTTP_ADDR", "HTTPAddr", "must not be empty")
-	}
-	if c.AdminAddr == "" {
-		bad("ADMIN_ADDR", "AdminAddr", "must not be empty")
+	httpOK := checkAddr(c.HTTPAddr, "HTTP_ADDR", "HTTPAddr", bad)
+	adminOK := checkAddr(c.AdminAddr, "ADMIN_ADDR", "AdminAddr", bad)
+	if httpOK && adminOK && sameListener(c.HTTPAddr, c.AdminAddr) {
+		bad("ADMIN_ADDR", "AdminAddr", "must differ from HTTP_ADDR: the two listeners cannot share a port")
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "ShutdownTimeout", "must be positive")
@@ -194,4 +195,41 @@ func (c *Config) Validate() error {
 		bad("SHUTDOWN_DRAIN_DELAY", "ShutdownDrainDelay", "must be shorter than SHUTDOWN_TIMEOUT")
 	}
 	return errors.Join(errs...)
+}
+
+// checkAddr reports a listen address that net.Listen would refuse, or
+// take as something else than meant, without quoting it.
+func checkAddr(addr, variable, field string, bad func(v, field, reason string)) bool {
+	const form = "want host:port with a port from 0 to 65535, such as :8080 or 127.0.0.1:8080"
+	if addr == "" {
+		bad(variable, field, "must not be empty; "+form)
+		return false
+	}
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		bad(variable, field, "not an address: "+form)
+		return false
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || port != strconv.FormatUint(n, 10) {
+		bad(variable, field, "the port is not a number from 0 to 65535: "+form)
+		return false
+	}
+	return true
+}
+
+// sameListener reports whether two valid addresses would bind the same
+// port on an overlapping interface: the same fixed port with the same host,
+// or with either host empty or unspecified (every interface). Port 0
+// picks a free port each time, so two of them never clash.
+func sameListener(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	if pa != pb || pa == "0" {
+		return false
+	}
+	everywhere := func(h string) bool {
+		ip := net.ParseIP(h)
+		return h == "" || ip != nil && ip.IsUnspecified()
+	}
+	return ha == hb || everywhere(ha) || everywhere(hb)
 }

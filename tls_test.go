@@ -111,7 +111,8 @@ func TestTLSCertificatesRotateWithoutARestart(t *testing.T) {
 }
 
 // TestBadTLSFilesAreConfigurationProblems: a missing or unreadable pair,
-// or half a pair, stops start-up with exit code 78 naming the variable.
+// half a pair, or a file over the 1 MiB bound (an endless one included),
+// stops start-up with exit code 78 naming the variable.
 func TestBadTLSFilesAreConfigurationProblems(t *testing.T) {
 	dir := t.TempDir()
 	garbage := filepath.Join(dir, "garbage.pem")
@@ -120,6 +121,7 @@ func TestBadTLSFilesAreConfigurationProblems(t *testing.T) {
 		{"TLS_CERT_FILE", filepath.Join(dir, "missing.crt"), "TLS_KEY_FILE", filepath.Join(dir, "missing.key")},
 		{"ADMIN_TLS_CERT_FILE", garbage, "ADMIN_TLS_KEY_FILE", garbage},
 		{"TLS_CERT_FILE", garbage},
+		{"TLS_CERT_FILE", "/dev/zero", "TLS_KEY_FILE", "/dev/zero"},
 	} {
 		_, err := operable.New(context.Background(), operable.Options{Stdout: io.Discard, Environ: loopbackEnv(env...)})
 		if operable.ExitCode(err) != 78 || !strings.Contains(err.Error(), env[0]) && !strings.Contains(err.Error(), "TLS_KEY_FILE") {

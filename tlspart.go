@@ -10,6 +10,7 @@ import (
 
 	"github.com/operable-go/operable/config"
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/internal/boundedread"
 	"github.com/operable-go/operable/internal/reload"
 )
 
@@ -65,6 +66,20 @@ func (s *Service) loadTLS(ctx context.Context, _ Options) error {
 	return nil
 }
 
+// loadKeyPair is tls.LoadX509KeyPair with each file read with the bound
+// of every file the SDK reads (1 MiB; a chain is a few KiB).
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	cert, err := boundedread.ReadFile(certFile, 0)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := boundedread.ReadFile(keyFile, 0)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(cert, key)
+}
+
 // watchCertificate loads a certificate and key pair and keeps it current:
 // the certificate's directory is watched (a Secret's ..data swap, a
 // rename into place), and a pair that no longer loads keeps the last good
@@ -72,7 +87,7 @@ func (s *Service) loadTLS(ctx context.Context, _ Options) error {
 func (s *Service) watchCertificate(ctx context.Context, name, certFile, keyFile string) (*certificate, error) {
 	v, err := reload.New(ctx, reload.Options[*tls.Certificate]{
 		Load: func(context.Context) (*tls.Certificate, error) {
-			pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+			pair, err := loadKeyPair(certFile, keyFile)
 			if err != nil {
 				return nil, fmt.Errorf("%s and %s: %w", certFile, keyFile, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/operable-go/operable/internal/boundedread"
 	"github.com/operable-go/operable/internal/environ"
 )
 
@@ -63,11 +64,16 @@ func (e Env) Get(ctx context.Context, ref string) (Value, error) {
 // reference is an absolute path. Every Get reads the file again, so a
 // rotated secret (the kubelet swaps a ..data symlink) is seen at once; the
 // Version is a digest of the content. A trailing newline is removed. The
-// zero value reads any absolute path.
+// zero value reads any absolute path, of at most 1 MiB.
 type Files struct {
 	// Root, when set, is the only directory references may point into.
 	// Default: "", any absolute path.
 	Root string
+	// MaxSize bounds the size of a secret file: a larger one is an error
+	// naming the file and the limit, and no more than MaxSize and one byte
+	// is read of it, whatever it is (a mistaken /dev/zero included).
+	// Default: 1 MiB, the most a Kubernetes Secret holds.
+	MaxSize int64
 }
 
 // Get reads the file ref.
@@ -85,7 +91,7 @@ func (f Files) Get(ctx context.Context, ref string) (Value, error) {
 			return Value{}, fmt.Errorf("secrets: file %s: outside %s", ref, root)
 		}
 	}
-	data, err := os.ReadFile(clean)
+	data, err := boundedread.ReadFile(clean, f.MaxSize)
 	if errors.Is(err, os.ErrNotExist) {
 		return Value{}, fmt.Errorf("secrets: file %s: %w", ref, ErrNotFound)
 	}

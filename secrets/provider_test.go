@@ -122,3 +122,39 @@ func TestResolver(t *testing.T) {
 }
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestFilesAreReadWithABound: a secret file over MaxSize, and an endless
+// one, is an error naming the file and the limit, read no further than the
+// limit; a dangling link is not "not found", so a caller cannot take a
+// broken mount for a missing one.
+func TestFilesAreReadWithABound(t *testing.T) {
+	dir := t.TempDir()
+	big := filepath.Join(dir, "big")
+	if err := os.WriteFile(big, []byte(strings.Repeat("s", 65)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dangling := filepath.Join(dir, "dangling")
+	if err := os.Symlink(filepath.Join(dir, "gone"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	files := secrets.Files{MaxSize: 64}
+	for _, tc := range []struct{ ref, want string }{
+		{big, "larger than the limit of 64 bytes"},
+		{"/dev/zero", "larger than the limit of 64 bytes"},
+		{dangling, "dangling symbolic link"},
+	} {
+		_, err := files.Get(context.Background(), tc.ref)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), tc.ref) {
+			t.Errorf("Get(%s) = %v, want an error naming the file with %q", tc.ref, err, tc.want)
+		}
+		if errors.Is(err, secrets.ErrNotFound) {
+			t.Errorf("Get(%s) is ErrNotFound; the file is there", tc.ref)
+		}
+		if strings.Contains(fmt.Sprint(err), "sss") {
+			t.Errorf("Get(%s) quotes the content: %v", tc.ref, err)
+		}
+	}
+	if v, err := (secrets.Files{}).Get(context.Background(), big); err != nil || len(v.Secret.Reveal()) != 65 {
+		t.Errorf("the default limit refused a 65-byte secret: %v", err)
+	}
+}

@@ -1,6 +1,7 @@
 package featureflags_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -72,5 +73,39 @@ func TestOpenFileSaysADirectoryIsOne(t *testing.T) {
 	_, err := featureflags.OpenFile(path, featureflags.FileOptions{})
 	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "is a directory, not a file") {
 		t.Fatalf("OpenFile = %v, want a directory", err)
+	}
+}
+
+// TestFlagErrorsAreBoundedAndSorted: a file with more bad flags than
+// MaxErrors lists the first MaxErrors, sorted by key, then how many more;
+// a FLAG_<KEY> naming no variant names the variable, never its value.
+func TestFlagErrorsAreBoundedAndSorted(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"flags":{`)
+	for i := range 150 {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		fmt.Fprintf(&b, `"f%03d":{"state":"ENABLED","variants":{"on":true},"defaultVariant":"missing"}`, i)
+	}
+	b.WriteString(`}}`)
+	_, err := featureflags.Parse([]byte(b.String()))
+	if err == nil {
+		t.Fatal("Parse accepted 150 bad flags")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != featureflags.MaxErrors+1 || !strings.Contains(lines[len(lines)-1], "and 50 more problems") ||
+		!strings.Contains(lines[0], "f000") || !strings.Contains(lines[99], "f099") {
+		t.Errorf("%d lines, first %q, last %q; want %d sorted, then \"and 50 more problems\"", len(lines), lines[0], lines[len(lines)-1], featureflags.MaxErrors)
+	}
+
+	set, err := featureflags.Parse(flagDoc(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const planted = "s3cr3t-variant-value"
+	_, err = set.WithOverrides(map[string]string{featureflags.EnvVar("f"): planted})
+	if err == nil || strings.Contains(err.Error(), planted) || !strings.Contains(err.Error(), "FLAG_") {
+		t.Errorf("WithOverrides() = %v, want an error naming the variable and not its value", err)
 	}
 }

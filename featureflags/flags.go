@@ -265,7 +265,7 @@ func parseJSON(data []byte, source string) (*Set, error) {
 		s.flags[key] = f
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, joinCapped(errs)
 	}
 	return s, nil
 }
@@ -536,7 +536,8 @@ func (s *Set) WithOverrides(env map[string]string) (*Set, error) {
 	}
 	out := &Set{flags: make(map[string]*flag, len(s.flags)), now: s.now, rec: s.rec}
 	var errs []error
-	for key, f := range s.flags {
+	for _, key := range sortedKeys(s.flags) {
+		f := s.flags[key]
 		out.flags[key] = f
 		name := EnvVar(key)
 		variant, ok := env[name]
@@ -544,7 +545,8 @@ func (s *Set) WithOverrides(env map[string]string) (*Set, error) {
 			continue
 		}
 		if _, ok := f.variants[variant]; !ok {
-			errs = append(errs, fmt.Errorf("featureflags: %s: flag %q has no variant %q (it has %s)", name, key, variant, strings.Join(f.names, ", ")))
+			// The value is not quoted: what an operator sets is never echoed.
+			errs = append(errs, fmt.Errorf("featureflags: %s: flag %q has no such variant (it has %s)", name, key, strings.Join(f.names, ", ")))
 			continue
 		}
 		o := *f
@@ -553,7 +555,20 @@ func (s *Set) WithOverrides(env map[string]string) (*Set, error) {
 		out.flags[key] = &o
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, joinCapped(errs)
 	}
 	return out, nil
+}
+
+// MaxErrors is how many problems an error of a flag file or of the
+// overrides lists; the rest are one "and N more" line.
+const MaxErrors = 100
+
+// joinCapped joins the first MaxErrors of errs, in order, and says how
+// many more there were.
+func joinCapped(errs []error) error {
+	if len(errs) <= MaxErrors {
+		return errors.Join(errs...)
+	}
+	return errors.Join(append(errs[:MaxErrors:MaxErrors], fmt.Errorf("featureflags: and %d more problems", len(errs)-MaxErrors))...)
 }

@@ -283,7 +283,7 @@ func (c *Client) Check() health.Check {
 			o := c.outage
 			c.mu.Unlock()
 			if o != nil {
-				return fmt.Errorf("vault unreachable since %s, serving cached values: %w", o.since.UTC().Format(time.RFC3339), o.err)
+				return fmt.Errorf("vault unreachable since %s, %s: %w", o.since.UTC().Format(time.RFC3339), c.servingWhat(), o.err)
 			}
 			if !c.session.valid(time.Now()) {
 				return errors.New("vault: no valid token")
@@ -305,8 +305,23 @@ func (c *Client) failed(err error) {
 	}
 	c.mu.Unlock()
 	if started {
-		c.log.Warn("vault unreachable; serving cached values", slog.Any("error", err), slog.Duration("max_stale", c.opts.MaxStale))
+		c.log.Warn("vault unreachable; "+c.servingWhat(), slog.Any("error", err), slog.Duration("max_stale", c.opts.MaxStale))
 	}
+}
+
+// servingWhat says what an outage leaves the service: the cached values,
+// or nothing when no path was read yet (a Vault down at start-up).
+func (c *Client) servingWhat() string {
+	c.mu.Lock()
+	n := len(c.entries)
+	c.mu.Unlock()
+	switch n {
+	case 0:
+		return "no value cached yet"
+	case 1:
+		return "serving 1 cached path"
+	}
+	return fmt.Sprintf("serving %d cached paths", n)
 }
 
 // succeeded ends an outage, logged once.

@@ -6,6 +6,7 @@ package vault
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -370,6 +371,9 @@ func TestOutageServesCachedValuesThenRecovers(t *testing.T) {
 	v.server.Stop()
 	eventually(t, 10*time.Second, "the check warns", func() bool { return check.Func(t.Context()) != nil })
 	eventually(t, 10*time.Second, "the breaker opens", func() bool { return c.Breaker().State() == breaker.Open })
+	if err := check.Func(t.Context()); err == nil || !strings.Contains(err.Error(), "serving 1 cached path") {
+		t.Errorf("check during the outage: %v, want it to say what is cached", err)
+	}
 	got, err := c.Get(t.Context(), "secret/data/app#password")
 	if err != nil || got.Secret.Reveal() != pw {
 		t.Fatalf("Get during the outage: %v; want the cached value", err)
@@ -386,6 +390,21 @@ func TestOutageServesCachedValuesThenRecovers(t *testing.T) {
 	eventually(t, 5*time.Second, "the breaker closes", func() bool { return c.Breaker().State() == breaker.Closed })
 	if got, err := c.Get(t.Context(), "secret/data/app#password"); err != nil || got.Secret.Reveal() != pw {
 		t.Errorf("Get after recovery: %v", err)
+	}
+}
+
+// TestOutageWithNothingCachedSaysSo: a Vault unreachable before any read
+// (down at start-up) is not "serving cached values": the warning and the
+// check say that nothing is cached.
+func TestOutageWithNothingCachedSaysSo(t *testing.T) {
+	var out bytes.Buffer
+	c := &Client{log: slog.New(slog.NewJSONHandler(&out, nil)), entries: map[string]*entry{}}
+	c.failed(errors.New("connection refused"))
+	if !strings.Contains(out.String(), `"msg":"vault unreachable; no value cached yet"`) {
+		t.Errorf("the outage warning = %s, want it to say nothing is cached", out.String())
+	}
+	if err := c.Check().Func(t.Context()); err == nil || !strings.Contains(err.Error(), "no value cached yet") || strings.Contains(err.Error(), "serving") {
+		t.Errorf("check = %v, want it to say nothing is cached", err)
 	}
 }
 

@@ -16,14 +16,21 @@ type sighupPart struct {
 	once sync.Once
 }
 
-// catchSIGHUP catches SIGHUP from this step of New on (one sent earlier,
-// while the configuration loads or Vault logs in, still has its default
-// action), and reloads on each from a lifecycle worker. The catch ends when Run returns, or is released with the rest
-// when the service never runs.
+// catchSIGHUP is New's first step: it catches SIGHUP from the start, so
+// that one sent while the configuration loads or Vault logs in neither ends
+// the process (SIGHUP's default action) nor is lost: it waits, and the
+// worker of serveSIGHUP reloads for it. The catch ends when Run returns, or
+// is released with the rest when the service never runs.
 func (s *Service) catchSIGHUP(context.Context, Options) error {
 	s.sighup.ch = make(chan os.Signal, 1)
 	signal.Notify(s.sighup.ch, syscall.SIGHUP)
 	s.release.push("SIGHUP catch", func(context.Context) error { s.sighup.stop(); return nil })
+	return nil
+}
+
+// serveSIGHUP reloads on each SIGHUP, one caught before included, from a
+// lifecycle worker, once the sources it reloads exist.
+func (s *Service) serveSIGHUP(context.Context, Options) error {
 	s.life.Go("sighup", func(ctx context.Context) error {
 		for {
 			select {

@@ -21,6 +21,7 @@ type step struct {
 // steps are New's stages, in order. A new part is one more entry here and
 // one file holding it (see ARCHITECTURE.md, "Adding a part").
 var steps = [...]step{
+	{"sighup catch", (*Service).catchSIGHUP},
 	{"config", (*Service).loadConfig},
 	{"telemetry", (*Service).startTelemetry},
 	{"logging", (*Service).startLogging},
@@ -31,7 +32,7 @@ var steps = [...]step{
 	{"config secrets", (*Service).resolveConfig},
 	{"config reload", (*Service).watchConfig},
 	{"tls", (*Service).loadTLS},
-	{"sighup", (*Service).catchSIGHUP},
+	{"sighup", (*Service).serveSIGHUP},
 	{"startup tasks", (*Service).startStartupTasks},
 	{"admin", (*Service).routeAdmin},
 }

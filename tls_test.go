@@ -129,3 +129,67 @@ func TestBadTLSFilesAreConfigurationProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSKeyInAnotherDirectoryIsWatchedToo: with the key kept apart from
+// its certificate, a rotation that puts the certificate in place first
+// (the pair broken for a moment) and the key second is served once the
+// key lands: the key's directory is watched as well.
+func TestTLSKeyInAnotherDirectoryIsWatchedToo(t *testing.T) {
+	certDir, keyDir, staging := t.TempDir(), t.TempDir(), t.TempDir()
+	ca := testserver.NewCA(t, "ca")
+	place := func(file, dst string) {
+		t.Helper()
+		if err := os.Rename(filepath.Join(staging, file), filepath.Join(dst, file)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ca.Issue(t, staging, 100)
+	place("tls.crt", certDir)
+	place("tls.key", keyDir)
+	var out syncbuf.Buffer
+	s, err := operable.New(context.Background(), operable.Options{Stdout: &out, Environ: loopbackEnv(
+		"TLS_CERT_FILE", filepath.Join(certDir, "tls.crt"), "TLS_KEY_FILE", filepath.Join(keyDir, "tls.key"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	re := regexp.MustCompile(`"listener":"app","addr":"([^"]+)","scheme":"https"`)
+	var addr string
+	for deadline := time.Now().Add(5 * time.Second); addr == ""; time.Sleep(5 * time.Millisecond) {
+		if m := re.FindStringSubmatch(out.String()); m != nil {
+			addr = m[1]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no https listening line:\n%s", out.String())
+		}
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.Cert)
+	serial := func() int64 {
+		c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12})
+		if err != nil {
+			return 0
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.Int64()
+	}
+	time.Sleep(300 * time.Millisecond) // the watch is set up
+	ca.Issue(t, staging, 101)
+	place("tls.crt", certDir)
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(out.String(), "TLS certificate not reloaded"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the half-rotated pair was not seen:\n%s", out.String())
+		}
+	}
+	place("tls.key", keyDir)
+	for deadline := time.Now().Add(5 * time.Second); serial() != 101; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the key renamed into its own directory was not seen:\n%s", out.String())
+		}
+	}
+	s.Stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v", err)
+	}
+}

@@ -80,8 +80,17 @@ func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
 	return tls.X509KeyPair(cert, key)
 }
 
+// keyDir is the key's directory when it is not the certificate's, for a
+// rotation that renames the key into place to be seen too.
+func keyDir(certFile, keyFile string) []string {
+	if d := filepath.Dir(keyFile); d != filepath.Dir(certFile) {
+		return []string{d}
+	}
+	return nil
+}
+
 // watchCertificate loads a certificate and key pair and keeps it current:
-// the certificate's directory is watched (a Secret's ..data swap, a
+// the certificate's directory, and the key's, are watched (a Secret's ..data swap, a
 // rename into place), and a pair that no longer loads keeps the last good
 // one.
 func (s *Service) watchCertificate(ctx context.Context, name, certFile, keyFile string) (*certificate, error) {
@@ -99,7 +108,8 @@ func (s *Service) watchCertificate(ctx context.Context, name, certFile, keyFile 
 			}
 			return []string{"certificate"}
 		},
-		Dir: filepath.Dir(certFile),
+		Dir:      filepath.Dir(certFile),
+		MoreDirs: keyDir(certFile, keyFile),
 	})
 	if err != nil {
 		return nil, err

@@ -13,19 +13,22 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
-// Run watches dir until ctx is done, and calls settled once the directory
-// has been quiet for settle after one or more events; errors of the watch
+// Run watches dirs until ctx is done, and calls settled once they have
+// been quiet for settle after one or more events (a burst across several
+// directories is one); errors of the watch
 // go to failed. It calls ready, when not nil, once the watch is set up: a
 // change made before then was not seen, and the caller may look again.
 // It returns an error only when the watch cannot be set up.
-func Run(ctx context.Context, dir string, settle time.Duration, ready, settled func(), failed func(error)) error {
+func Run(ctx context.Context, dirs []string, settle time.Duration, ready, settled func(), failed func(error)) error {
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer w.Close()
-	if err := w.Add(dir); err != nil {
-		return fmt.Errorf("watch %s: %w", dir, err)
+	for _, dir := range dirs {
+		if err := w.Add(dir); err != nil {
+			return fmt.Errorf("watch %s: %w", dir, err)
+		}
 	}
 	if ready != nil {
 		ready()

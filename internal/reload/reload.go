@@ -34,6 +34,9 @@ type Options[T any] struct {
 	// Dir is the directory [Value.Run] watches. Default: none, Run only
 	// waits for its context (call [Value.Reload] yourself).
 	Dir string
+	// MoreDirs are watched with Dir, when the source spans directories
+	// (a TLS key kept apart from its certificate). Default: none.
+	MoreDirs []string
 	// Settle overrides [Settle], for tests. Default: Settle.
 	Settle time.Duration
 }
@@ -150,7 +153,8 @@ func (v *Value[T]) Run(ctx context.Context) error {
 	// loaded, before anything could be watched.
 	catchUp := func() { _ = v.reload(ctx, true) }
 	reload := func() { _ = v.Reload(ctx) }
-	err := dirwatch.Run(ctx, v.opts.Dir, v.opts.Settle, catchUp, reload, func(error) { reload() })
+	dirs := append([]string{v.opts.Dir}, v.opts.MoreDirs...)
+	err := dirwatch.Run(ctx, dirs, v.opts.Settle, catchUp, reload, func(error) { reload() })
 	if err != nil {
 		return fmt.Errorf("reload: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -24,15 +25,106 @@ import (
 // adminHandler serves the probes, /metrics, and /debug/ behind the guard.
 func (s *Service) adminHandler() http.Handler {
 	mux := http.NewServeMux()
-	ho := health.HandlerOptions{Authorized: s.authorized}
+	ho := health.HandlerOptions{Authorized: s.authorized, Redact: func(text string) string { return logging.Mask(text, s.known) }}
 	for path, g := range map[string]health.Group{"/livez": health.Liveness, "/readyz": health.Readiness, "/startupz": health.Startup} {
 		h := s.checks.Handler(g, ho)
 		mux.Handle("GET "+path, h)
 		mux.Handle("GET "+path+"/{check}", h)
 	}
 	mux.Handle("GET /metrics", s.tel.MetricsHandler())
-	mux.Handle("/debug/", s.guard(s.debug))
+	mux.Handle("/debug/", s.guard(s.redactPages(s.debug)))
 	return mux
+}
+
+// maxRedactedPage bounds a /debug/ page held in memory to be masked.
+const maxRedactedPage = 16 << 20
+
+// redactPages masks secret-shaped text and the known secret values in
+// every text or JSON answer of the /debug/ pages (the parts', the
+// service's own, pprof's index and command line), as the logs are masked:
+// a value a page forgot to redact never leaves the process. Binary answers
+// (profiles, traces) pass as they are; a text page over 16 MiB is refused
+// (500) rather than sent unmasked.
+func (s *Service) redactPages(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mw := &maskingWriter{w: w, known: s.known, code: http.StatusOK}
+		next.ServeHTTP(mw, r)
+		mw.finish()
+	})
+}
+
+// maskingWriter holds a text answer until the handler is done, then
+// writes it masked; any other answer goes straight through.
+type maskingWriter struct {
+	w       http.ResponseWriter
+	known   *logging.KnownValues
+	code    int
+	decided bool // whether the answer is text (buffered) or not
+	text    bool
+	buf     []byte
+	over    bool
+}
+
+func (m *maskingWriter) Header() http.Header { return m.w.Header() }
+
+func (m *maskingWriter) WriteHeader(code int) {
+	if !m.decided {
+		m.code = code
+	}
+}
+
+func (m *maskingWriter) decide(first []byte) {
+	if m.decided {
+		return
+	}
+	m.decided = true
+	ct := m.w.Header().Get("Content-Type")
+	if ct == "" {
+		ct = http.DetectContentType(first)
+	}
+	m.text = strings.HasPrefix(ct, "text/") || strings.Contains(ct, "json")
+	if !m.text {
+		m.w.WriteHeader(m.code)
+	}
+}
+
+func (m *maskingWriter) Write(b []byte) (int, error) {
+	m.decide(b)
+	if !m.text {
+		return m.w.Write(b)
+	}
+	if len(m.buf)+len(b) > maxRedactedPage {
+		m.over, m.buf = true, nil
+	}
+	if !m.over {
+		m.buf = append(m.buf, b...)
+	}
+	return len(b), nil
+}
+
+// Flush lets a streaming page (a CPU profile) flush: it is binary, so it
+// is not held.
+func (m *maskingWriter) Flush() {
+	if m.decided && !m.text {
+		if f, ok := m.w.(http.Flusher); ok {
+			f.Flush()
+		}
+	}
+}
+
+func (m *maskingWriter) finish() {
+	switch {
+	case m.decided && !m.text:
+	case m.over:
+		m.w.Header().Del("Content-Length")
+		http.Error(m.w, "debug page too large to redact", http.StatusInternalServerError)
+	default:
+		m.decided = true
+		body := logging.Mask(string(m.buf), m.known)
+		m.w.Header().Del("Content-Length")
+		m.w.WriteHeader(m.code)
+		_, _ = io.WriteString(m.w, body)
+	}
 }
 
 // routeAdmin is the last step: the SDK's own /debug/ pages that belong to

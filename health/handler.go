@@ -15,6 +15,11 @@ type HandlerOptions struct {
 	// Authorized reports whether the caller may read the checks' error
 	// text (the health+json "output"). Default: nil, nobody may.
 	Authorized func(*http.Request) bool
+	// Redact, when set, rewrites each check's error text before an
+	// authorized caller sees it: a service masks the secrets an error may
+	// carry (a presigned URL's signature, a token in a message) as its logs
+	// do. Default: nil, the text as the check returned it.
+	Redact func(string) string
 }
 
 // Handler serves the probe for group g: 200 when the result is pass or warn,
@@ -58,6 +63,9 @@ func (c *Checker) Handler(g Group, opts HandlerOptions) http.Handler {
 				}
 				if verbose && showOutput && cr.Err != nil {
 					cj.Output = cr.Err.Error()
+					if opts.Redact != nil {
+						cj.Output = opts.Redact(cj.Output)
+					}
 				}
 				body.Checks[cr.Name] = []checkJSON{cj}
 			}

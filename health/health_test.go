@@ -156,3 +156,21 @@ func TestHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestHandlerRedactsTheOutput: with HandlerOptions.Redact, the error text
+// an authorized caller sees is what Redact made of it.
+func TestHandlerRedactsTheOutput(t *testing.T) {
+	var hc health.Checker
+	_ = hc.Add(health.Check{Name: "audit", Func: func(context.Context) error {
+		return errors.New("PUT https://bucket.example/x?X-Amz-Signature=abc123: 403")
+	}})
+	h := hc.Handler(health.Readiness, health.HandlerOptions{
+		Authorized: func(*http.Request) bool { return true },
+		Redact:     func(s string) string { return strings.ReplaceAll(s, "abc123", "[REDACTED]") },
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz?verbose", nil))
+	if strings.Contains(rec.Body.String(), "abc123") || !strings.Contains(rec.Body.String(), "X-Amz-Signature=[REDACTED]") {
+		t.Errorf("body %s, want the output redacted", rec.Body.String())
+	}
+}

@@ -3,8 +3,9 @@
 // the OpenTelemetry logs bridge) at their own levels, request and trace ids
 // from the context at the top level of every record, a sampler for floods,
 // and one redaction engine in front of every output, so that no secret
-// reaches any of them; plus the HTTP middleware that gives each request its
-// id and one access-log line.
+// reaches any of them (a [Redactor] applies the same rules outside the
+// logs: span and resource attributes, debug pages); plus the HTTP
+// middleware that gives each request its id and one access-log line.
 //
 // A record takes one pipeline whatever the options (see [New]): the ids
 // come first, right after msg, then the identity and With attributes, then

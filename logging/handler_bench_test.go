@@ -48,6 +48,20 @@ func BenchmarkPartsSinglePass(b *testing.B) {
 	benchRecord(b, l.Handler())
 }
 
+// BenchmarkPartsSinglePassKnown is the default logger as the root builds
+// it, with registered secret values: one alphanumeric, one whose every
+// encoded form differs from it (percent, JSON, both base64 alphabets).
+func BenchmarkPartsSinglePassKnown(b *testing.B) {
+	known := &logging.KnownValues{}
+	known.Add("kn0wn-s3cret-value")
+	known.Add("an0ther/s3cret+with=specials&\"q\"")
+	l, err := logging.New(logging.Options{Writer: io.Discard, Known: known, Service: "s", Version: "v", Env: "e"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchRecord(b, l.Handler())
+}
+
 // The other configurations of logging.New: a sink beside stdout (a JSON
 // handler, as a file sink would be), slog's text handler, and a
 // ReplaceAttr, which takes stdout off the single pass.

@@ -63,7 +63,7 @@ func (h *jsonHandler) Enabled(_ context.Context, l slog.Level) bool {
 type encoder struct {
 	buf   []byte
 	r     *redactor
-	known []string
+	known *knownSet
 	sep   bool // a comma goes before the next key
 }
 
@@ -74,7 +74,7 @@ const maxPooledBuf = 16 << 10
 
 func (h *jsonHandler) Handle(ctx context.Context, rec slog.Record) error {
 	bp := bufPool.Get().(*[]byte)
-	e := encoder{buf: (*bp)[:0], r: h.r, known: h.r.known.list()}
+	e := encoder{buf: (*bp)[:0], r: h.r, known: h.r.known.snapshot()}
 	e.buf = append(e.buf, '{')
 	if !rec.Time.IsZero() {
 		e.key("time")
@@ -163,7 +163,7 @@ func (h *jsonHandler) WithAttrs(as []slog.Attr) slog.Handler {
 		}
 		return h
 	}
-	e := encoder{buf: append([]byte(nil), h.pre...), r: h.r, known: h.r.known.list(), sep: true}
+	e := encoder{buf: append([]byte(nil), h.pre...), r: h.r, known: h.r.known.snapshot(), sep: true}
 	if len(h.pre) > 0 && h.pre[len(h.pre)-1] == '{' {
 		e.sep = false
 	}
@@ -230,7 +230,7 @@ func (e *encoder) str(s string) {
 
 // scrubbed writes s as a JSON string with its secrets masked.
 func (e *encoder) scrubbed(s string) {
-	s, _ = scrub(s, e.known)
+	s, _ = e.r.scrub(s, e.known)
 	e.str(s)
 }
 

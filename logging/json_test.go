@@ -3,11 +3,14 @@ package logging_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +97,7 @@ func (marshalFails) MarshalJSON() ([]byte, error) { return nil, errors.New("no J
 
 func (g *recordGen) attr(depth int) slog.Attr {
 	key := []string{"k", "", "password", "Api-Key", "route", g.text, "token", "nested"}[g.next()%8]
-	switch g.next() % 24 {
+	switch g.next() % 28 {
 	case 0:
 		return slog.String(key, g.text)
 	case 1:
@@ -154,6 +157,17 @@ func (g *recordGen) attr(depth int) slog.Attr {
 		return slog.Any(key, (*panicky)(nil))
 	case 22:
 		return slog.Any(key, &panicky{})
+	case 24:
+		// Sensitive parameters, also percent-encoded inside another URL.
+		return slog.String(key, "https://h/p?api_key="+g.text+"&page=2&next=%3Ftoken%3D"+g.text+"%26x%3D1 token="+g.text)
+	case 25:
+		return slog.Any(key, http.Header{"X-Secret-Key": {g.text}, "Accept": {"json"}, g.text: {"v"}})
+	case 26:
+		return slog.Any(key, &url.URL{Scheme: "https", Host: "h", Path: "/" + g.text, RawQuery: "sig=" + url.QueryEscape(g.text)})
+	case 27:
+		// A known value encoded: base64 inside a longer text, and
+		// percent-encoded.
+		return slog.String(key, base64.StdEncoding.EncodeToString([]byte(g.text+knownSpecial))+" "+url.QueryEscape(knownSpecial+g.text))
 	default:
 		return slog.Any(key, &struct{ A, B string }{g.text, "x"})
 	}
@@ -196,9 +210,12 @@ func FuzzSinglePassMatchesChain(f *testing.F) {
 	f.Add([]byte{0, 1, 4, 0, 3}, "hello")
 	f.Add([]byte{2, 1, 1, 4, 0, 0, 0, 1, 4, 1, 0, 1, 200, 7}, "Bearer b3ar3r-t0k3n-xyz")
 	f.Add([]byte{0, 0, 5, 2, 2, 0, 0, 9, 5}, "id")
+	// Parameters, header maps, URL values, encoded known values.
+	f.Add([]byte{0, 0, 0, 4, 0, 24, 1, 25, 2, 26, 3, 27}, "a&b=c%26")
 	f.Fuzz(func(t *testing.T, data []byte, text string) {
 		known := &logging.KnownValues{}
 		known.Add(knownVal)
+		known.Add(knownSpecial)
 		p := newPipelines(known)
 		hs, hc, hk := p.single.Handler(), p.chain.Handler(), p.sinked.Handler()
 		g := &recordGen{data: data, text: text}

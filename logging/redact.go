@@ -14,14 +14,31 @@ var defaultSensitiveKeys = [...]string{
 	"password", "passwd", "pwd", "secret", "client_secret", "token", "access_token", "refresh_token",
 	"id_token", "api_key", "apikey", "authorization", "proxy_authorization", "cookie", "set_cookie",
 	"private_key", "credential", "credentials", "session", "session_id", "x_api_key",
+	"signature", "sig", "auth", "auth_key", "access_key", "session_key", "signing_key", "encryption_key",
+	"master_key", "subscription_key", "passphrase", "jwt",
 }
 
-// DefaultSensitiveKeys returns the attribute keys, struct fields and map
-// keys whose values are always masked, compared without case and with "-"
-// read as "_". A key also counts as sensitive when it ends in "_" and one
-// of these (db_password, x_api_key, oauth_refresh_token). The slice is a
-// new copy on every call: changing it changes nothing else. Add keys with
-// [RedactOptions].Keys or [Options].SensitiveKeys.
+// DefaultSensitiveKeys returns the attribute keys, struct fields, map keys
+// and parameter names (of URLs, form bodies, "key=value" text and JSON text
+// inside strings) whose values are always masked, compared without case,
+// with "-" and "." read as "_" and camelCase read word by word
+// (accessToken as access_token, SessionID as session_id). A key also
+// counts as sensitive when it ends in "_" and one of these (db_password,
+// x_api_key, auth.token, X-Amz-Security-Token), or when it contains,
+// anywhere and in any case, one of the words secret, password, passwd,
+// credential, signature or cookie (X-Secret-Key, X-Aws-Secret-Access-Key,
+// X-Amz-Credential, X-Goog-Signature, clientSecret).
+//
+// Header names are judged more broadly: the keys of header maps
+// (http.Header, url.Values, any map[string][]string) and the header
+// attributes of the OpenTelemetry semantic conventions
+// (http.request.header.<name>) are also sensitive when the name holds
+// auth, cookie, credential, key, passw, secret, session, signature or
+// token (X-Functions-Key, X-Auth-User).
+//
+// The slice is a new copy on every call: changing it changes nothing
+// else. Add keys with [RedactOptions].Keys or [Options].SensitiveKeys
+// (they match whole or as a suffix, as the keys listed here do).
 func DefaultSensitiveKeys() []string {
 	return slices.Clone(defaultSensitiveKeys[:])
 }
@@ -55,12 +72,12 @@ type redactor struct {
 
 func tailIndex(a, b byte) int { return int(a&0x7f)<<7 | int(b&0x7f) }
 
-// lowerKeyByte folds ASCII upper case and reads "-" as "_".
+// lowerKeyByte folds ASCII upper case and reads "-" and "." as "_".
 func lowerKeyByte(c byte) byte {
 	switch {
 	case c >= 'A' && c <= 'Z':
 		return c + 'a' - 'A'
-	case c == '-':
+	case c == '-', c == '.':
 		return '_'
 	}
 	return c
@@ -87,16 +104,34 @@ const maxKeyLen = 64
 //     JWTs, Bearer and Basic credentials, AWS access key ids, PEM private
 //     key bodies, passwords in URLs, and card numbers that pass Luhn; only
 //     the matched part is masked;
-//   - by value: every value registered in opts.Known.
+//   - by parameter name, in every string: the value of a "key=value"
+//     whose key is sensitive, in a URL's query or fragment
+//     ("?api_key=[REDACTED]&page=2", a presigned URL's X-Amz-Signature,
+//     X-Goog-Signature, sig), a form body, a cookie, a comma-separated
+//     list or text ("retrying with token=[REDACTED]"), also
+//     percent-encoded inside another URL's parameter; url.URL values are
+//     written as their text, masked so;
+//   - by value: every value registered in opts.Known, as written and in
+//     its percent-encoded, base64 and JSON-escaped forms (see
+//     [KnownValues]).
 //
 // It also turns every duration (slog.Duration, or a time.Duration passed
 // with slog.Any) into a string value of its String form, "25s", so that
 // the handlers behind, slog's JSON handler among them, write it as the
 // logs of [New] do everywhere rather than as nanoseconds.
 //
+// Header maps passed with slog.Any (http.Header, url.Values, any
+// map[string][]string) have the values of secret-ish names masked
+// (Authorization, Cookie, X-Api-Key, X-Secret-Key, X-Aws-Secret-Access-Key,
+// X-Amz-Security-Token, X-Functions-Key, ...; see [DefaultSensitiveKeys]),
+// the others kept; a map[string]string is judged by the rules of keys.
+//
 // Known limits: values implementing json.Marshaler, encoding.TextMarshaler
-// or fmt.Stringer are trusted to render themselves safely; a struct that
-// needs masking loses its unexported fields in the copy.
+// or fmt.Stringer (but url.URL) are trusted to render themselves safely; a
+// struct that needs masking loses its unexported fields in the copy; in
+// text, "key=value" pairs and the fields of JSON text are read by key, but
+// "Key: value" lines (a dumped request) are not; shapes are not looked for
+// in percent-encoded or base64 text (known values are).
 func NewRedactHandler(next slog.Handler, opts RedactOptions) slog.Handler {
 	return &redactHandler{r: newRedactor(opts), next: next}
 }
@@ -104,7 +139,17 @@ func NewRedactHandler(next slog.Handler, opts RedactOptions) slog.Handler {
 func newRedactor(opts RedactOptions) *redactor {
 	r := &redactor{known: opts.Known}
 	for _, k := range slices.Concat(defaultSensitiveKeys[:], opts.Keys) {
-		if k = normalizeKey(k); len(k) >= 2 && len(k) <= maxKeyLen {
+		// Split as a key in camelCase is ("myKey" → "my_key"), and whole,
+		// for the same key written in lower case ("mykey").
+		split := normalizeKey(k)
+		whole := make([]byte, len(k))
+		for i := range len(k) {
+			whole[i] = lowerKeyByte(k[i])
+		}
+		for _, k := range []string{split, string(whole)} {
+			if len(k) < 2 || len(k) > maxKeyLen || slices.Contains(r.byLen[len(k)], k) {
+				continue
+			}
 			r.byLen[len(k)] = append(r.byLen[len(k)], k)
 			i := tailIndex(k[len(k)-2], k[len(k)-1])
 			r.tails[i/8] |= 1 << (i % 8)
@@ -114,28 +159,78 @@ func newRedactor(opts RedactOptions) *redactor {
 	return r
 }
 
+// normalizeKey returns k as sensitive compares keys: lower case, "-" and
+// "." as "_", and camelCase words split ("accessToken", "APIKey" →
+// "access_token", "api_key").
 func normalizeKey(k string) string {
-	return strings.ReplaceAll(strings.ToLower(k), "-", "_")
+	return string(appendKey(nil, k))
 }
 
+// appendKey appends key normalized (see normalizeKey) to b.
+func appendKey(b []byte, key string) []byte {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if isUpper(c) && i > 0 && (isLower(key[i-1]) || isUpper(key[i-1]) && i+1 < len(key) && isLower(key[i+1])) {
+			b = append(b, '_')
+		}
+		b = append(b, lowerKeyByte(c))
+	}
+	return b
+}
+
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+
+// defaultRedactor has the rules of a zero [RedactOptions]: the default
+// keys, no known values. It is never changed.
+var defaultRedactor = newRedactor(RedactOptions{})
+
 // sensitive reports whether key names a secret: it is, or ends in "_" and,
-// one of the sensitive keys, compared without case and with "-" as "_". It
-// does not allocate.
+// one of the sensitive keys, compared without case and with "-" and "."
+// as "_", camelCase split, or it holds a word of hasSecretWord. It does
+// not allocate.
 func (r *redactor) sensitive(key string) bool {
 	if len(key) < 2 {
 		return false
 	}
-	if i := tailIndex(lowerKeyByte(key[len(key)-2]), lowerKeyByte(key[len(key)-1])); r.tails[i/8]&(1<<(i%8)) == 0 {
-		return false
+	if len(key) > len(headerAttrPrefix) && key[0] == 'h' {
+		if name, ok := headerAttrName(key); ok && hasHeaderWord(name) {
+			return true
+		}
+	}
+	if i := tailIndex(keyFold[key[len(key)-2]], keyFold[key[len(key)-1]]); r.tails[i/8]&(1<<(i%8)) == 0 {
+		return len(key) >= minWordLen && hasSecretWord(key)
 	}
 	if len(key) > maxKeyLen {
 		key = key[len(key)-maxKeyLen:] // only a suffix can match
 	}
 	var buf [maxKeyLen]byte
 	b := buf[:len(key)]
+	camel := false
 	for i := 0; i < len(key); i++ {
-		b[i] = lowerKeyByte(key[i])
+		c := key[i]
+		camel = camel || i > 0 && isUpper(c) && keyFold[key[i-1]] >= 'a'
+		b[i] = keyFold[c]
 	}
+	if r.matchKey(b) {
+		return true
+	}
+	if camel {
+		var split [2 * maxKeyLen]byte
+		b = appendKey(split[:0], key)
+		if len(b) > maxKeyLen {
+			b = b[len(b)-maxKeyLen:]
+		}
+		if r.matchKey(b) {
+			return true
+		}
+	}
+	return len(key) >= minWordLen && hasSecretWord(key)
+}
+
+// matchKey reports whether the normalized key b is, or ends in "_" and, a
+// sensitive key.
+func (r *redactor) matchKey(b []byte) bool {
 	if r.match(b) {
 		return true
 	}
@@ -145,6 +240,98 @@ func (r *redactor) sensitive(key string) bool {
 		}
 	}
 	return false
+}
+
+// keyFold folds ASCII upper case and reads "-" and "." as "_".
+var keyFold = func() (t [256]byte) {
+	for c := range t {
+		t[c] = lowerKeyByte(byte(c))
+	}
+	return t
+}()
+
+// minWordLen is the length of the shortest word of hasSecretWord.
+const minWordLen = len("cookie")
+
+// secretWordStart marks the first bytes of the words of hasSecretWord.
+var secretWordStart = func() (t [256]bool) {
+	for _, c := range "spcSPC" {
+		t[c] = true
+	}
+	return t
+}()
+
+// hasSecretWord reports whether key holds, in any case, one of the words
+// that make a key sensitive wherever they appear in it: secret, password,
+// passwd, credential, signature, cookie.
+func hasSecretWord(key string) bool {
+	for i := 0; len(key)-i >= minWordLen; i++ {
+		if !secretWordStart[key[i]] {
+			continue
+		}
+		var w1, w2 string
+		switch uint16(key[i]|0x20) | uint16(key[i+1]|0x20)<<8 {
+		case 's' | 'e'<<8:
+			w1 = "secret"
+		case 's' | 'i'<<8:
+			w1 = "signature"
+		case 'p' | 'a'<<8:
+			w1, w2 = "password", "passwd"
+		case 'c' | 'r'<<8:
+			w1 = "credential"
+		case 'c' | 'o'<<8:
+			w1 = "cookie"
+		default:
+			continue
+		}
+		if hasPrefixFold(key[i:], w1) || w2 != "" && hasPrefixFold(key[i:], w2) {
+			return true
+		}
+	}
+	return false
+}
+
+// headerWords make a header name sensitive wherever they appear in it, in
+// any case: in header names they almost always mean a credential
+// (X-Functions-Key, X-Auth-User, X-Session-Hash), though not in the keys
+// of logs, where flag_key, token_count or auth_method are ordinary.
+var headerWords = [...]string{"auth", "cookie", "credential", "key", "passw", "secret", "session", "signature", "token"}
+
+// sensitiveHeader reports whether the values of the header name are
+// masked: name is sensitive, or holds one of headerWords.
+func (r *redactor) sensitiveHeader(name string) bool {
+	return r.sensitive(name) || hasHeaderWord(name)
+}
+
+func hasHeaderWord(name string) bool {
+	for i := range len(name) {
+		for _, w := range headerWords {
+			if w[0] == name[i]|0x20 && hasPrefixFold(name[i:], w) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// headerAttrPrefix is the shorter of the prefixes of the OpenTelemetry
+// semantic conventions for header attributes.
+const headerAttrPrefix = "http.request.header."
+
+// headerAttrName returns the header name of an attribute key of the
+// OpenTelemetry semantic conventions, http.request.header.<name> or
+// http.response.header.<name>.
+func headerAttrName(key string) (string, bool) {
+	if name, ok := strings.CutPrefix(key, headerAttrPrefix); ok {
+		return name, true
+	}
+	return strings.CutPrefix(key, "http.response.header.")
+}
+
+// hasPrefixFold reports whether s starts with w, a lower-case word, in any
+// case.
+func hasPrefixFold(s, w string) bool {
+	return len(s) >= len(w) && equalFoldASCII(s[:len(w)], w)
 }
 
 func (r *redactor) match(b []byte) bool {
@@ -166,8 +353,8 @@ func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
 }
 
 func (h *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
-	known := h.r.known.list()
-	msg, msgChanged := scrub(rec.Message, known)
+	known := h.r.known.snapshot()
+	msg, msgChanged := h.r.scrub(rec.Message, known)
 	changed := msgChanged
 	rec.Attrs(func(a slog.Attr) bool {
 		if _, c := h.r.attr(a, known, 0); c {
@@ -191,7 +378,7 @@ func (h *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
 // WithAttrs masks the attributes once, here, so that records pay nothing
 // for them. Values registered in Known later are not masked in them.
 func (h *redactHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	known := h.r.known.list()
+	known := h.r.known.snapshot()
 	clean := make([]slog.Attr, len(as))
 	for i, a := range as {
 		clean[i], _ = h.r.attr(a, known, 0)
@@ -209,7 +396,7 @@ const maxDepth = 10
 var redactedValue = slog.StringValue(redacted)
 
 // attr returns a masked, and whether anything was masked.
-func (r *redactor) attr(a slog.Attr, known []string, depth int) (slog.Attr, bool) {
+func (r *redactor) attr(a slog.Attr, known *knownSet, depth int) (slog.Attr, bool) {
 	if r.sensitive(a.Key) {
 		if a.Value.Kind() == slog.KindGroup && len(a.Value.Group()) == 0 {
 			return a, false
@@ -223,10 +410,10 @@ func (r *redactor) attr(a slog.Attr, known []string, depth int) (slog.Attr, bool
 	return a, changed
 }
 
-func (r *redactor) value(v slog.Value, known []string, depth int) (slog.Value, bool) {
+func (r *redactor) value(v slog.Value, known *knownSet, depth int) (slog.Value, bool) {
 	switch v.Kind() {
 	case slog.KindString:
-		if s, c := scrub(v.String(), known); c {
+		if s, c := r.scrub(v.String(), known); c {
 			return slog.StringValue(s), true
 		}
 	case slog.KindLogValuer:

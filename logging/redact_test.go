@@ -3,9 +3,13 @@ package logging_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -175,6 +179,7 @@ func TestRedactionAllocationBudget(t *testing.T) {
 	ctx := logging.ContextWithRequestID(context.Background(), "req-1")
 	known := &logging.KnownValues{}
 	known.Add(knownVal)
+	known.Add(knownSpecial) // every encoded form differs: the most needles
 	ours, _ := logging.New(logging.Options{Writer: discard{}, Known: known, Service: "s", Version: "v", Env: "e"})
 	plain := slog.New(slog.NewJSONHandler(discard{}, nil)).With("service", "s", "version", "v", "env", "e")
 	err := errors.New("connection refused")
@@ -196,26 +201,104 @@ type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
-// FuzzRedaction plants every kind of secret in random nested records and
-// checks that none reaches the output.
+// knownSpecial is a registered value whose encoded forms all differ from
+// it (and whose base64 differs between the two alphabets).
+const knownSpecial = "kn0wn/s3cr\"t+v@lue &=\\\xfb\xff"
+
+// Values planted in parameters with sensitive names.
+const (
+	queryVal = "qu3ry-p4ram-val"
+	sigVal   = "5d672d79c15b13162d9279b0855cfba6"
+	tokVal   = "t3xt-t0k3n-val"
+	hdrVal   = "h3ader-s3cret-val"
+	jsonVal  = "js0n-f1eld-val"
+)
+
+// encodedPlants are the known values in the forms a URL, a header or a
+// JSON text gives them, and the sensitive parameters of URLs and text and
+// fields of JSON text:
+// what is planted, and the part of it that must not come out (for a value
+// inside a longer base64 text, the characters that encode it alone).
+func encodedPlants() (plants, leaks []string) {
+	b64 := func(e *base64.Encoding, s string) string { return e.EncodeToString([]byte(s)) }
+	jsonEsc, _ := json.Marshal(knownSpecial)
+	embedded := b64(base64.StdEncoding, "user:"+knownVal)
+	embeddedURL := b64(base64.RawURLEncoding, "xy"+knownSpecial+"tail")
+	plants = []string{
+		url.QueryEscape(knownSpecial), url.PathEscape(knownSpecial), string(jsonEsc[1 : len(jsonEsc)-1]),
+		b64(base64.StdEncoding, knownVal), b64(base64.RawStdEncoding, knownSpecial), b64(base64.URLEncoding, knownSpecial),
+		embedded, embeddedURL,
+		"https://h/p?api_key=" + queryVal + "&page=2", "https://b/o?X-Amz-Expires=9&X-Amz-Signature=" + sigVal,
+		"retry token=" + tokVal + " now", "https://idp/?next=https%3A%2F%2Fa%2F%3Fsession%3D" + tokVal + "%26x%3D1",
+		`401: {"error":"denied","client_secret":"` + jsonVal + `","n":1}`,
+	}
+	leaks = append([]string(nil), plants[:6]...)
+	leaks = append(leaks, embedded[8:len(embedded)-4], embeddedURL[4:len(embeddedURL)-8], queryVal, sigVal, tokVal, jsonVal)
+	return plants, leaks
+}
+
+// decodedStrings returns every key and string value of the JSON lines in
+// out as its own line, so that a leak is seen whatever JSON escaped in it;
+// a line that is not JSON is returned as written.
+func decodedStrings(out string) string {
+	var b strings.Builder
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			b.WriteString(x)
+			b.WriteByte('\n')
+		case map[string]any:
+			for k, e := range x {
+				b.WriteString(k)
+				b.WriteByte('\n')
+				walk(e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		var v any
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			b.WriteString(line)
+			b.WriteByte('\n')
+			continue
+		}
+		walk(v)
+	}
+	return b.String()
+}
+
+// FuzzRedaction plants every kind of secret (shapes, known values as
+// written and encoded, sensitive parameters of URLs and text, secret-ish
+// header names) in random nested records and checks that none reaches the
+// output.
 func FuzzRedaction(f *testing.F) {
 	f.Add("hello", "key", uint8(0), uint8(0))
 	f.Add("x://u:", "password", uint8(3), uint8(2))
 	f.Add("Bearer", "Authorization", uint8(1), uint8(5))
+	f.Add("a=b&c", "url", uint8(1), uint8(16))
+	f.Add("%3D", "X-Secret-Key", uint8(7), uint8(10))
+	f.Add("QUJD", "headers", uint8(4), uint8(14))
 	f.Fuzz(func(t *testing.T, text, key string, where, kind uint8) {
-		secretsByKind := []string{jwt, "Bearer " + bearer, "Basic " + basic, awsKey,
+		plants, leaks := encodedPlants()
+		secretsByKind := append([]string{jwt, "Bearer " + bearer, "Basic " + basic, awsKey,
 			"-----BEGIN PRIVATE KEY-----\n" + pemBody + "\n-----END PRIVATE KEY-----",
-			"redis://u:" + urlPass + "@h", card, knownVal}
+			"redis://u:" + urlPass + "@h", card, knownVal}, plants...)
 		plant := secretsByKind[int(kind)%len(secretsByKind)]
 		value := text + " " + plant + " " + text
 		known := &logging.KnownValues{}
 		known.Add(knownVal)
+		known.Add(knownSpecial)
 		// Every path of logging.New: the single pass, the chain, and the
 		// single pass with a sink beside it.
 		var buf bytes.Buffer
 		p := newPipelines(known)
 		for _, l := range []*slog.Logger{p.single, p.chain, p.sinked} {
-			switch where % 7 {
+			switch where % 9 {
 			case 0:
 				l.Info(value)
 			case 1:
@@ -230,14 +313,24 @@ func FuzzRedaction(f *testing.F) {
 				l.Error("m", "error", fmt.Errorf("wrapped: %w", errors.New(value)))
 			case 6:
 				l.Info("m", "password", text+plant)
+			case 7:
+				// Headers with secret-ish names, as examples/service logs
+				// them, beside one that carries the plant.
+				l.Info("m", "headers", http.Header{"X-Secret-Key": {hdrVal}, "X-Aws-Secret-Access-Key": {hdrVal},
+					"X-Amz-Security-Token": {hdrVal}, key: {value}})
+			case 8:
+				// A URL value (shapes percent-encoded inside it are not
+				// looked for: the plant goes beside it).
+				l.Info("m", key, &url.URL{Scheme: "https", Host: "h", Path: "/" + text, RawQuery: "token=" + hdrVal + "&q=" + url.QueryEscape(text)}, "v", value)
 			}
 		}
 		for _, out := range []*bytes.Buffer{p.singleOut, p.chainOut, p.sinkedOut, p.sinkOut} {
 			buf.Write(out.Bytes())
 		}
 		out := buf.String()
-		for _, p := range planted {
-			if strings.Contains(out, p) && !strings.Contains(text, p) && !strings.Contains(key, p) {
+		decoded := decodedStrings(out)
+		for _, p := range append(append(planted, leaks...), hdrVal) {
+			if (strings.Contains(out, p) || strings.Contains(decoded, p)) && !strings.Contains(text, p) && !strings.Contains(key, p) {
 				t.Fatalf("leaked %q: %s", p, out)
 			}
 		}

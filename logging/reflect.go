@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"reflect"
 	"strings"
 
@@ -23,7 +24,7 @@ var (
 // text. Structs, maps, slices and pointers to them are walked; when
 // something inside needs masking, a masked copy built of maps and slices
 // (exported fields by their JSON names) is returned instead.
-func (r *redactor) anyValue(v any, known []string, depth int) (any, bool) {
+func (r *redactor) anyValue(v any, known *knownSet, depth int) (any, bool) {
 	switch x := v.(type) {
 	case nil:
 		return nil, false
@@ -32,26 +33,70 @@ func (r *redactor) anyValue(v any, known []string, depth int) (any, bool) {
 		if !ok {
 			return v, false // the output handler reports the panic
 		}
-		if s, c := scrub(text, known); c {
+		if s, c := r.scrub(text, known); c {
 			return s, true
 		}
 		return v, false
 	case string:
-		if s, c := scrub(x, known); c {
+		if s, c := r.scrub(x, known); c {
 			return s, true
 		}
 		return v, false
 	case []byte:
-		if s, c := scrub(string(x), known); c {
+		if s, c := r.scrub(string(x), known); c {
 			return s, true
 		}
 		return v, false
+	case *url.URL:
+		// As its text, masked: encoding/json would write the struct and
+		// fmt its String, both with every parameter and the password.
+		if x == nil {
+			return v, false
+		}
+		s, _ := r.scrub(x.String(), known)
+		return s, true
+	case url.URL:
+		s, _ := r.scrub(x.String(), known)
+		return s, true
 	}
 	rv := reflect.ValueOf(v)
 	if !r.needsMask(rv, known, depth) {
 		return v, false
 	}
 	return r.maskedCopy(rv, known, depth), true
+}
+
+var (
+	urlType     = reflect.TypeFor[url.URL]()
+	stringsType = reflect.TypeFor[[]string]()
+)
+
+// isHeaderMap reports whether t is shaped as headers are: http.Header,
+// url.Values, any map[string][]string. Their keys are judged as header
+// names (see sensitiveHeader).
+func isHeaderMap(t reflect.Type) bool {
+	return t.Key().Kind() == reflect.String && t.Elem() == stringsType
+}
+
+// sensitiveKey is sensitive, or sensitiveHeader for the key of a header map.
+func (r *redactor) sensitiveKey(key string, header bool) bool {
+	if header {
+		return r.sensitiveHeader(key)
+	}
+	return r.sensitive(key)
+}
+
+// asURL returns the text of a url.URL or a non-nil *url.URL (which
+// renders itself as a Stringer, with every parameter and the password).
+func asURL(v reflect.Value) (string, bool) {
+	switch {
+	case v.Type() == urlType && v.CanInterface():
+		u := v.Interface().(url.URL)
+		return u.String(), true
+	case v.Kind() == reflect.Pointer && v.Type().Elem() == urlType && !v.IsNil() && v.CanInterface():
+		return v.Interface().(*url.URL).String(), true
+	}
+	return "", false
 }
 
 // errorText returns err.Error(), or false when that panics (a nil pointer
@@ -74,16 +119,20 @@ func trusted(t reflect.Type) bool {
 // or map key with a sensitive name or a redact tag, or a string with a
 // secret in it. It reads unexported fields too, because fmt's %+v (the text
 // handler, the OpenTelemetry bridge) prints them.
-func (r *redactor) needsMask(v reflect.Value, known []string, depth int) bool {
+func (r *redactor) needsMask(v reflect.Value, known *knownSet, depth int) bool {
 	if depth > maxDepth || !v.IsValid() {
 		return false
+	}
+	if u, ok := asURL(v); ok {
+		_, c := r.scrub(u, known)
+		return c
 	}
 	if v.CanInterface() && trusted(v.Type()) {
 		return false
 	}
 	switch v.Kind() {
 	case reflect.String:
-		_, c := scrub(v.String(), known)
+		_, c := r.scrub(v.String(), known)
 		return c
 	case reflect.Pointer, reflect.Interface:
 		return !v.IsNil() && r.needsMask(v.Elem(), known, depth+1)
@@ -102,10 +151,11 @@ func (r *redactor) needsMask(v reflect.Value, known []string, depth int) bool {
 			}
 		}
 	case reflect.Map:
+		header := isHeaderMap(v.Type())
 		iter := v.MapRange()
 		for iter.Next() {
 			k := iter.Key()
-			if k.Kind() == reflect.String && r.sensitive(k.String()) {
+			if k.Kind() == reflect.String && r.sensitiveKey(k.String(), header) {
 				return true
 			}
 			if r.needsMask(iter.Value(), known, depth+1) {
@@ -114,7 +164,7 @@ func (r *redactor) needsMask(v reflect.Value, known []string, depth int) bool {
 		}
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-			_, c := scrub(string(v.Bytes()), known)
+			_, c := r.scrub(string(v.Bytes()), known)
 			return c
 		}
 		for i := range v.Len() {
@@ -135,23 +185,27 @@ func fieldName(f reflect.StructField) string {
 }
 
 // maskedCopy rebuilds v as maps and slices with every sensitive part masked.
-func (r *redactor) maskedCopy(v reflect.Value, known []string, depth int) any {
+func (r *redactor) maskedCopy(v reflect.Value, known *knownSet, depth int) any {
 	if depth > maxDepth || !v.IsValid() {
 		return nil
+	}
+	if u, ok := asURL(v); ok {
+		s, _ := r.scrub(u, known)
+		return s
 	}
 	if v.CanInterface() && trusted(v.Type()) {
 		return v.Interface()
 	}
 	switch v.Kind() {
 	case reflect.String:
-		s, _ := scrub(v.String(), known)
+		s, _ := r.scrub(v.String(), known)
 		return s
 	case reflect.Pointer, reflect.Interface:
 		if v.IsNil() {
 			return nil
 		}
 		if v.Type().Implements(errorType) && v.CanInterface() {
-			s, _ := scrub(v.Interface().(error).Error(), known)
+			s, _ := r.scrub(v.Interface().(error).Error(), known)
 			return s
 		}
 		return r.maskedCopy(v.Elem(), known, depth+1)
@@ -181,10 +235,11 @@ func (r *redactor) maskedCopy(v reflect.Value, known []string, depth int) any {
 			return nil
 		}
 		out := make(map[string]any, v.Len())
+		header := isHeaderMap(v.Type())
 		iter := v.MapRange()
 		for iter.Next() {
 			k := fmt.Sprint(iter.Key().Interface())
-			if r.sensitive(k) {
+			if r.sensitiveKey(k, header) {
 				out[k] = redacted
 				continue
 			}
@@ -193,7 +248,7 @@ func (r *redactor) maskedCopy(v reflect.Value, known []string, depth int) any {
 		return out
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-			s, _ := scrub(string(v.Bytes()), known)
+			s, _ := r.scrub(string(v.Bytes()), known)
 			return s
 		}
 		out := make([]any, v.Len())

@@ -3,61 +3,12 @@ package logging
 import (
 	"slices"
 	"strings"
-	"sync/atomic"
 
 	"github.com/operable-go/operable/secrets"
 )
 
 // redacted replaces every masked part of a value.
 const redacted = secrets.Redacted
-
-// MinKnownLen is the shortest secret value [KnownValues] will look for:
-// shorter values would mask ordinary words and numbers.
-const MinKnownLen = 6
-
-// KnownValues is the set of secret values a service loaded (from its secret
-// manager, from config fields marked secret), looked for and masked in every
-// string of every record. The zero value is empty and ready for use; it is
-// safe for concurrent use, and adding is rare next to reading.
-type KnownValues struct {
-	vals atomic.Pointer[[]string]
-}
-
-// Add registers s. Values shorter than MinKnownLen are ignored.
-func (k *KnownValues) Add(s string) {
-	if len(s) < MinKnownLen {
-		return
-	}
-	for {
-		old := k.vals.Load()
-		var cur []string
-		if old != nil {
-			cur = *old
-		}
-		if slices.Contains(cur, s) {
-			return
-		}
-		next := append(slices.Clip(cur), s)
-		// Longest first, so that a secret containing another is masked whole.
-		slices.SortFunc(next, func(a, b string) int { return len(b) - len(a) })
-		if k.vals.CompareAndSwap(old, &next) {
-			return
-		}
-	}
-}
-
-// AddSecret registers the value of s.
-func (k *KnownValues) AddSecret(s secrets.Secret) { k.Add(s.Reveal()) }
-
-func (k *KnownValues) list() []string {
-	if k == nil {
-		return nil
-	}
-	if p := k.vals.Load(); p != nil {
-		return *p
-	}
-	return nil
-}
 
 // detectors are the shape finders, each run only when the first pass set
 // its trigger.
@@ -84,18 +35,22 @@ const (
 	trigPEM
 	trigAuth
 	trigCard
+	trigParam
+	trigJSON
 )
 
 // class marks the bytes that can anchor a secret shape, chosen among the
 // rarer ones of ordinary text so that most bytes cost the first pass one
 // table lookup: 'J' (the "eyJ" of a JWT), ':' (a URL's "://"), 'A' (AKIA,
-// ASIA), '-' (PEM armour), 'b' and 'B' (Bearer, Basic); digits are counted
-// for card numbers.
+// ASIA), '-' (PEM armour), 'b' and 'B' (Bearer, Basic), '=' and '%' (a
+// parameter's "key=value", also percent-encoded as "key%3Dvalue"); ':'
+// also ends a JSON field's name ("key":); digits are counted for card
+// numbers.
 var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = 1
 	}
-	for _, c := range "J:A-bB" {
+	for _, c := range "J:A-bB=%" {
 		t[c] = 2
 	}
 	return t
@@ -123,6 +78,9 @@ func triggers(s string) int {
 			if len(s)-i >= 3 && s[i+1] == '/' && s[i+2] == '/' {
 				t |= trigURL
 			}
+			if i > 0 && s[i-1] == '"' {
+				t |= trigJSON
+			}
 		case 'A':
 			if len(s)-i >= 4 && (s[i+1:i+4] == "KIA" || s[i+1:i+4] == "SIA") {
 				t |= trigAWS
@@ -135,6 +93,12 @@ func triggers(s string) int {
 			if len(s)-i >= 7 && equalFoldASCII(s[i+1:i+7], "earer ") ||
 				len(s)-i >= 6 && equalFoldASCII(s[i+1:i+6], "asic ") {
 				t |= trigAuth
+			}
+		case '=':
+			t |= trigParam
+		case '%':
+			if len(s)-i >= 3 && s[i+1] == '3' && s[i+2]|0x20 == 'd' {
+				t |= trigParam
 			}
 		}
 	}
@@ -162,10 +126,11 @@ func equalFoldASCII(a, b string) bool {
 	return true
 }
 
-// scrub masks, in s, every secret-shaped part and every known value, and
-// reports whether it masked anything. Only the matched part is masked:
-// "postgres://app:[REDACTED]@db/app".
-func scrub(s string, known []string) (string, bool) {
+// scrub masks, in s, every secret-shaped part, the value of every
+// parameter with a sensitive name and every known value, and reports
+// whether it masked anything. Only the matched part is masked:
+// "postgres://app:[REDACTED]@db/app", "/items?api_key=[REDACTED]&page=2".
+func (r *redactor) scrub(s string, known *knownSet) (string, bool) {
 	if len(s) < MinKnownLen {
 		return s, false
 	}
@@ -176,16 +141,15 @@ func scrub(s string, known []string) (string, bool) {
 				spans = d.find(s, spans)
 			}
 		}
-	}
-	for _, k := range known {
-		for off := 0; off < len(s); {
-			i := strings.Index(s[off:], k)
-			if i < 0 {
-				break
-			}
-			spans = append(spans, span{off + i, off + i + len(k)})
-			off += i + len(k)
+		if t&trigParam != 0 {
+			spans = r.findParams(s, spans)
 		}
+		if t&trigJSON != 0 {
+			spans = r.findJSONFields(s, spans)
+		}
+	}
+	if known != nil {
+		spans = known.find(s, spans)
 	}
 	if len(spans) == 0 {
 		return s, false
@@ -424,10 +388,163 @@ func luhnDigits(s string, start, end int) bool {
 	return sum%10 == 0
 }
 
-// Mask returns s with every secret-shaped part and every value of known
-// (which may be nil) replaced by [REDACTED]: the redactor's string rule,
-// for text shown outside the logs (a debug page, an error body).
+// Mask returns s with every secret-shaped part, the value of every
+// parameter with a name of [DefaultSensitiveKeys] ("?api_key=…",
+// "X-Amz-Signature=…") and every value of known (which may be nil), in any
+// of its encoded forms, replaced by [REDACTED]: the redactor's string rule,
+// for text shown outside the logs (a debug page, an error body). A
+// [Redactor] does the same with keys of its own.
 func Mask(s string, known *KnownValues) string {
-	out, _ := scrub(s, known.list())
+	out, _ := defaultRedactor.scrub(s, known.snapshot())
 	return out
+}
+
+// isKeyByte reports whether c can be part of a parameter's name.
+func isKeyByte(c byte) bool {
+	return isAlnum(c) || c == '_' || c == '-' || c == '.'
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c|0x20 >= 'a' && c|0x20 <= 'f'
+}
+
+// paramStart marks the bytes after which a parameter's name may start:
+// the separators of query strings, fragments, form bodies, cookies,
+// comma-separated lists (OTEL_EXPORTER_OTLP_HEADERS) and of "key=value"
+// words in text.
+var paramStart = func() (t [256]bool) {
+	for _, c := range "?&#;, \t\r\n\"'([{" {
+		t[c] = true
+	}
+	return t
+}()
+
+// paramEnd marks the bytes that end a parameter's value.
+var paramEnd = func() (t [256]bool) {
+	for _, c := range "&#;, \t\r\n\"'<>" {
+		t[c] = true
+	}
+	return t
+}()
+
+// findParams masks the values of parameters whose names are sensitive by
+// the redactor's key rules: "key=value" where the key starts the string or
+// follows a separator (?, &, #, ;, a comma, a space, a quote, a bracket),
+// as in URLs ("?api_key=…&page=2", presigned URLs' "X-Amz-Signature=…"),
+// fragments, form bodies, cookies and text. Inside another URL's
+// parameter, percent-encoded once ("%3Ftoken%3D…%26"), it is found too.
+func (r *redactor) findParams(s string, spans []span) []span {
+	for i := 0; i < len(s); i++ {
+		var vstart int
+		encoded := false
+		switch {
+		case s[i] == '=':
+			vstart = i + 1
+		case s[i] == '%' && len(s)-i >= 3 && s[i+1] == '3' && s[i+2]|0x20 == 'd':
+			vstart, encoded = i+3, true
+		default:
+			continue
+		}
+		ks := i
+		for ks > 0 && isKeyByte(s[ks-1]) {
+			ks--
+		}
+		switch {
+		case ks > 0 && s[ks-1] == '%' && i-ks > 2 && isHex(s[ks]) && isHex(s[ks+1]):
+			ks += 2 // after an encoded separator: "%3Ftoken", "%26sig"
+		case ks > 0 && !paramStart[s[ks-1]]:
+			continue
+		}
+		if ks == i || !r.sensitive(s[ks:i]) {
+			continue
+		}
+		end := vstart
+		for end < len(s) && !paramEnd[s[end]] {
+			if encoded && s[end] == '%' && len(s)-end >= 3 && encodedEnd(s[end+1], s[end+2]) {
+				break
+			}
+			end++
+		}
+		if end > vstart && !strings.HasPrefix(s[vstart:], redacted) {
+			spans = append(spans, span{vstart, end})
+		}
+		i = end - 1 // the loop's i++ lands on the byte after the value
+	}
+	return spans
+}
+
+// encodedEnd reports whether %hl is an encoded byte that ends a value
+// inside an encoded URL: &, #, ;, a comma or a space.
+func encodedEnd(h, l byte) bool {
+	l |= 0x20
+	return h == '2' && (l == '6' || l == '3' || l == 'c' || l == '0') || h == '3' && l == 'b'
+}
+
+// findJSONFields masks the values of the fields with sensitive names of
+// JSON text inside a string (an error quoting a response body), also
+// escaped, once or more, as %q writes it: "client_secret":"…" and
+// \"client_secret\":\"…\". String values and numbers are masked; objects,
+// arrays, booleans and null are left (the fields inside an object are
+// judged by their own names).
+func (r *redactor) findJSONFields(s string, spans []span) []span {
+	for i := 1; i < len(s); i++ {
+		if s[i] != ':' || s[i-1] != '"' {
+			continue
+		}
+		// n backslashes escape the quotes of this JSON text.
+		kend, n := i-1, 0
+		for kend > 0 && s[kend-1] == '\\' && n < 16 {
+			kend--
+			n++
+		}
+		ks := kend
+		for ks > 0 && s[ks-1] != '"' && kend-ks <= maxKeyLen {
+			ks--
+		}
+		if ks == 0 || s[ks-1] != '"' || ks == kend || !r.sensitive(s[ks:kend]) {
+			continue
+		}
+		v := i + 1
+		for v < len(s) && s[v] == ' ' {
+			v++
+		}
+		start, end := v, v
+		switch {
+		case quoteAt(s, v, n):
+			start = v + n + 1
+			end = len(s)
+			for j := start; j < len(s); j++ {
+				if n == 0 && s[j] == '\\' {
+					j++
+					continue
+				}
+				if s[j] == '"' && j-n >= start && quoteAt(s, j-n, n) {
+					end = j - n
+					break
+				}
+			}
+		case v < len(s) && (s[v] >= '0' && s[v] <= '9' || s[v] == '-' && v+1 < len(s) && s[v+1] >= '0' && s[v+1] <= '9'):
+			for end < len(s) && strings.IndexByte("0123456789+-.eE", s[end]) >= 0 {
+				end++
+			}
+		}
+		if end > start && !strings.HasPrefix(s[start:], redacted) {
+			spans = append(spans, span{start, end})
+			i = end - 1
+		}
+	}
+	return spans
+}
+
+// quoteAt reports whether s holds, at i, n backslashes and a quote.
+func quoteAt(s string, i, n int) bool {
+	if i+n >= len(s) || s[i+n] != '"' {
+		return false
+	}
+	for _, c := range []byte(s[i : i+n]) {
+		if c != '\\' {
+			return false
+		}
+	}
+	return true
 }

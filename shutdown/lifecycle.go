@@ -44,13 +44,27 @@ const (
 	// MinServerTimeout is the least time the budgets must leave for the
 	// servers to drain when ServerTimeout is not set.
 	MinServerTimeout = time.Second
+	// DefaultTurnoverTimeout bounds the turnover of kept-alive connections
+	// (see Options.TurnoverTimeout) when it is not set.
+	DefaultTurnoverTimeout = time.Second
+	// IdleAfter is how long a kept-alive connection must have carried no
+	// request before the stop takes it for idle and may close it: one that
+	// carried a request more lately may have its client writing the next.
+	IdleAfter = 250 * time.Millisecond
 )
+
+// cutOffGrace is what the stopping phase keeps, out of its budget, for the
+// handlers of requests cut off at its end to return (their connections
+// closed, their contexts cancelled), so that their access-log lines come
+// before the end of the stop.
+const cutOffGrace = 250 * time.Millisecond
 
 // ExitForced is the exit code used when a second signal forces the exit.
 const ExitForced = 130
 
 // Options configure a [Lifecycle]. The zero value is usable: no drain delay,
-// a 25 s overall timeout, SIGTERM and SIGINT, no logging.
+// a 25 s overall timeout, a turnover of kept-alive connections of at most
+// 1 s, SIGTERM and SIGINT, no logging.
 type Options struct {
 	// Timeout bounds the whole stop sequence, from the first signal to the
 	// last hook. Default: DefaultTimeout (25s, under Kubernetes' 30 s grace
@@ -59,11 +73,22 @@ type Options struct {
 	// DrainDelay is how long servers keep accepting requests after the stop
 	// begins, while readiness fails and load balancers catch up. Default: 0.
 	DrainDelay time.Duration
-	// ServerTimeout bounds the stopping phase: servers finishing their
-	// in-flight requests and workers returning. Default: what Timeout leaves
+	// ServerTimeout bounds the stopping phase: the turnover of kept-alive
+	// connections, servers finishing their in-flight requests and workers
+	// returning. A server still busy when all but a fifth of it (at most
+	// 250ms) has run out is closed, cutting its requests off, and the rest
+	// is left for their handlers to return. Default: what Timeout leaves
 	// after DrainDelay and the hooks' timeouts, which must be at least
 	// MinServerTimeout.
 	ServerTimeout time.Duration
+	// TurnoverTimeout bounds the turnover of the busy connections (see
+	// [Lifecycle]), in the stopping phase, after a server's listener has
+	// closed and before its idle connections are: shared among the
+	// servers, and at most a quarter of the phase. Busy connections turn
+	// over within a request's time, and after a drain delay of IdleAfter
+	// or more there is usually nothing to wait for. Default:
+	// DefaultTurnoverTimeout (1s).
+	TurnoverTimeout time.Duration
 	// Logger receives one record per phase and per hook. Default: none.
 	Logger *slog.Logger
 	// Signals start the stop. Default: SIGTERM and SIGINT.
@@ -92,6 +117,25 @@ type Hook struct {
 // Lifecycle runs servers and workers and stops them. Create one with [New],
 // register components, then call Run once. Phase and Stop are safe for
 // concurrent use; the registration methods must be called before Run.
+//
+// From the first instant of the stop, every response of its servers to a
+// request that arrives carries Connection: close: an HTTP/1.1 client leaves
+// its connection after that response, an HTTP/2 connection gets a GOAWAY.
+// Once the drain delay is over, for each server in turn (the last
+// registered first), its listener closes; then the stop waits, at most
+// TurnoverTimeout, until none of its connections is busy: carrying a
+// request that began before the stop, accepted and not yet read, or idle
+// for less than IdleAfter (its client may be writing the next request).
+// Each busy connection is turned over (its next response says
+// Connection: close and the server closes it) before http.Server.Shutdown
+// closes the idle ones, so that no connection is closed under a request its
+// client has just written; idle HTTP/2 connections get their GOAWAY from
+// Shutdown. A server that has not drained when its budget runs out is
+// closed, and the stop waits for the handlers it cut off to return (with
+// their log lines) in what it kept of the budget. Limitation: a client that
+// writes on a connection idle for longer than IdleAfter, at the instant
+// Shutdown closes it, still loses that request, as with any HTTP/1.1
+// server; so does a handler that ignores its context past the budget.
 type Lifecycle struct {
 	opts    Options
 	servers []server
@@ -107,9 +151,11 @@ type Lifecycle struct {
 }
 
 type server struct {
-	name string
-	srv  *http.Server
-	ln   net.Listener
+	name   string
+	srv    *http.Server
+	ln     net.Listener
+	conns  *conns        // installed by Run
+	served chan struct{} // closed when Serve has returned
 }
 
 type worker struct {
@@ -143,8 +189,12 @@ func (l *Lifecycle) Stopping() <-chan struct{} { return l.stopping }
 // Serve registers srv to serve on ln. Servers are shut down in reverse order
 // of registration: register the admin server (probes, metrics) first so that
 // it answers until the application server has drained.
+//
+// Run wraps srv.Handler (nil means http.DefaultServeMux) and srv.ConnState
+// (the one set, if any, is still called) to follow its connections and
+// requests: do not change them once Run has begun.
 func (l *Lifecycle) Serve(name string, srv *http.Server, ln net.Listener) {
-	l.servers = append(l.servers, server{name, srv, ln})
+	l.servers = append(l.servers, server{name: name, srv: srv, ln: ln})
 }
 
 // Go registers a background worker. Its context is cancelled when the servers
@@ -223,6 +273,7 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 		return err
 	}
 	log := l.opts.Logger
+	l.follow()
 	sigCh := make(chan os.Signal, 2)
 	signal.Notify(sigCh, l.opts.Signals...)
 	defer signal.Stop(sigCh)
@@ -231,7 +282,10 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 	var serving sync.WaitGroup
 	for _, s := range l.servers {
 		serving.Go(func() {
-			if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+			defer close(s.served)
+			err := s.srv.Serve(s.ln)
+			// The stop closes the listener before it calls Shutdown.
+			if !errors.Is(err, http.ErrServerClosed) && (l.Phase() < Stopping || !errors.Is(err, net.ErrClosed)) {
 				failCh <- fmt.Errorf("shutdown: server %s: %w", s.name, err)
 			}
 		})
@@ -239,8 +293,11 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelWork()
 	var working sync.WaitGroup
+	var workersLeft atomic.Int64
+	workersLeft.Store(int64(len(l.workers)))
 	for _, w := range l.workers {
 		working.Go(func() {
+			defer workersLeft.Add(-1)
 			if err := w.run(workCtx); err != nil && workCtx.Err() == nil {
 				failCh <- fmt.Errorf("shutdown: worker %s: %w", w.name, err)
 			}
@@ -287,19 +344,32 @@ func (l *Lifecycle) Run(ctx context.Context) error {
 	})
 	l.runPhase(Stopping, func() {
 		close(l.stopping)
-		serverCtx, cancel := context.WithTimeout(stopCtx, l.serverBudget())
+		budget := l.serverBudget()
+		serverDeadline := time.Now().Add(budget)
+		serverCtx, cancel := context.WithDeadline(stopCtx, serverDeadline)
 		defer cancel()
+		// Shutdown stops early enough to leave the handlers it cuts off the
+		// time to return.
+		shutdownCtx, cancelShutdown := context.WithDeadline(serverCtx, serverDeadline.Add(-min(cutOffGrace, budget/5)))
+		defer cancelShutdown()
+		var cut []server
 		for i := len(l.servers) - 1; i >= 0; i-- {
 			s := l.servers[i]
-			if err := s.srv.Shutdown(serverCtx); err != nil {
+			// No new connection from here; then the busy ones are turned
+			// over before Shutdown closes the idle ones.
+			_ = s.ln.Close()
+			l.turnOver(shutdownCtx, s, begin, min(l.turnoverTimeout(), budget/4)/time.Duration(len(l.servers)))
+			if err := s.srv.Shutdown(shutdownCtx); err != nil {
 				_ = s.srv.Close()
 				log.Error("server did not drain in time", slog.String("server", s.name), slog.Any("error", err))
 				errs = append(errs, fmt.Errorf("shutdown: server %s: %w", s.name, err))
+				cut = append(cut, s)
 			}
 		}
+		l.awaitCutOff(serverCtx, cut)
 		serving.Wait()
 		cancelWork()
-		if !waitUntil(serverCtx, &working) {
+		if !waitUntil(serverCtx, &working, &workersLeft) {
 			log.Error("workers did not stop in time")
 			errs = append(errs, fmt.Errorf("shutdown: workers did not stop: %w", serverCtx.Err()))
 		}
@@ -400,8 +470,13 @@ func (l *Lifecycle) forceOnSecondSignal(sigCh <-chan os.Signal, done <-chan stru
 	}
 }
 
-// waitUntil waits for wg, or until ctx is done; it reports whether wg finished.
-func waitUntil(ctx context.Context, wg *sync.WaitGroup) bool {
+// waitUntil waits for wg, or until ctx is done; it reports whether wg
+// finished. left counts the members of wg still running: when it is zero,
+// wg has finished even if ctx is already done.
+func waitUntil(ctx context.Context, wg *sync.WaitGroup, left *atomic.Int64) bool {
+	if left.Load() == 0 {
+		return true
+	}
 	finished := make(chan struct{})
 	go func() {
 		wg.Wait()
@@ -411,7 +486,7 @@ func waitUntil(ctx context.Context, wg *sync.WaitGroup) bool {
 	case <-finished:
 		return true
 	case <-ctx.Done():
-		return false
+		return left.Load() == 0
 	}
 }
 

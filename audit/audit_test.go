@@ -1,0 +1,186 @@
+package audit_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/operable-go/operable/audit"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if plainBin != "" {
+		_ = os.RemoveAll(filepath.Dir(plainBin))
+	}
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goleak:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+var (
+	buildOnce sync.Once
+	plainBin  string
+	buildErr  error
+)
+
+// plain builds testdata/plain, a net/http service that keeps the contract
+// unless BROKEN names a defect.
+func plain(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "audit-plain")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		plainBin = filepath.Join(dir, "plain")
+		out, err := exec.Command("go", "build", "-o", plainBin, "./testdata/plain").CombinedOutput()
+		if err != nil {
+			buildErr = &buildError{err, out}
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return plainBin
+}
+
+type buildError struct {
+	err error
+	out []byte
+}
+
+func (e *buildError) Error() string { return e.err.Error() + "\n" + string(e.out) }
+
+func audited(t *testing.T, env []string, opts audit.Options) audit.Report {
+	t.Helper()
+	p, err := audit.Start(context.Background(), []string{plain(t)}, audit.StartOptions{Env: env, StartTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	opts.HeaderTimeout = 3 * time.Second
+	report, err := audit.Run(context.Background(), p.Target(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return report
+}
+
+func text(r audit.Report) string {
+	var b bytes.Buffer
+	_ = r.WriteText(&b)
+	return b.String()
+}
+
+// TestAPlainServiceThatKeepsTheContractPasses: a service written with
+// net/http alone that keeps the rules passes the checks, so the audit
+// judges behaviour, not the use of the SDK. All but shutdown.no-loss: a
+// stop that loses no request on kept-alive connections needs the
+// connection tracking of shutdown.Lifecycle, which this service does not
+// copy (TestTheExamplePassesTheAudit in examples/service covers it).
+func TestAPlainServiceThatKeepsTheContractPasses(t *testing.T) {
+	var ids []string
+	for _, c := range audit.Checks() {
+		if c.ID != "shutdown.no-loss" {
+			ids = append(ids, c.ID)
+		}
+	}
+	report := audited(t, nil, audit.Options{Checks: ids})
+	if report.Failed() || len(report.Results) != len(ids) {
+		t.Errorf("the audit of a service that keeps the contract:\n%s", text(report))
+	}
+	for _, r := range report.Results {
+		if r.Status != audit.Pass {
+			t.Errorf("%s: %s (%s)", r.ID, r.Status, r.Reason)
+		}
+	}
+}
+
+// TestEachDefectFailsItsCheck breaks one rule at a time and shows that the
+// check for it fails, with a reason that says what is wrong.
+func TestEachDefectFailsItsCheck(t *testing.T) {
+	cases := []struct {
+		defect string
+		check  string // fails
+		reason string // in its reason
+	}{
+		{"nodrain", "shutdown.readiness", "/readyz"},
+		{"rawpaths", "metrics.cardinality", "raw request path"},
+		{"leak", "secrets.logs", "Authorization bearer token"},
+		{"opendebug", "debug.guard", "the debug pages are open"},
+		{"notimeouts", "timeouts.read-header", "no read-header timeout"},
+		{"livedb", "liveness.independent", "db"},
+		{"plainclose", "shutdown.no-loss", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.defect, func(t *testing.T) {
+			checks := []string{tc.check}
+			if tc.check == "secrets.logs" {
+				checks = []string{"secrets.http", "secrets.logs"} // the first sends the planted credentials
+			}
+			report := audited(t, []string{"BROKEN=" + tc.defect}, audit.Options{Checks: checks})
+			var got *audit.Result
+			for i := range report.Results {
+				if report.Results[i].ID == tc.check {
+					got = &report.Results[i]
+				}
+			}
+			if got == nil || got.Status != audit.Fail || !strings.Contains(got.Reason, tc.reason) {
+				t.Errorf("BROKEN=%s: want %s to fail with %q:\n%s", tc.defect, tc.check, tc.reason, text(report))
+			}
+			if !report.Failed() {
+				t.Error("Report.Failed() is false")
+			}
+		})
+	}
+}
+
+// TestChecksAreSelectedByIDOrPrefix: -checks takes IDs and prefixes, runs
+// them in the checklist's order, and refuses an unknown one.
+func TestChecksAreSelectedByIDOrPrefix(t *testing.T) {
+	report, err := audit.Run(context.Background(), audit.Target{AdminURL: "http://127.0.0.1:1"}, audit.Options{Checks: []string{"shutdown.exit", "probes"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, r := range report.Results {
+		ids = append(ids, r.ID+"="+string(r.Status))
+	}
+	want := "probes.health-json=fail probes.verbose=fail probes.exclude=fail shutdown.exit=skip"
+	if got := strings.Join(ids, " "); got != want {
+		t.Errorf("results %s, want %s", got, want)
+	}
+	if _, err := audit.Run(context.Background(), audit.Target{}, audit.Options{Checks: []string{"nope"}}); err == nil {
+		t.Error("an unknown check was accepted")
+	}
+}
+
+// TestReportJSON: the JSON form has every result with id and status, for
+// a pipeline to gate on.
+func TestReportJSON(t *testing.T) {
+	r := audit.Report{Target: "svc", Results: []audit.Result{{ID: "a.b", Title: "t", Status: audit.Fail, Reason: "why"}}}
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back audit.Report
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil || len(back.Results) != 1 || back.Results[0].Status != audit.Fail || !back.Failed() {
+		t.Errorf("JSON round trip: %v %+v\n%s", err, back, b.String())
+	}
+}

@@ -1,0 +1,54 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/operable-go/operable/audit"
+)
+
+// Checks lists the checklist, in the order an audit runs it.
+func ExampleChecks() {
+	for _, c := range audit.Checks()[:3] {
+		fmt.Println(c.ID)
+	}
+	// Output:
+	// probes.health-json
+	// probes.verbose
+	// probes.exclude
+}
+
+// Start runs a service on free loopback ports, and Run audits it, the
+// process checks included; a pipeline fails when Report.Failed.
+func ExampleStart() {
+	ctx := context.Background()
+	p, err := audit.Start(ctx, []string{"./bin/mysvc"}, audit.StartOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	report, err := audit.Run(ctx, p.Target(), audit.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = report.WriteText(os.Stdout)
+	if report.Failed() {
+		os.Exit(1)
+	}
+}
+
+// Run audits a service that runs already: the checks of its listeners;
+// those of the process (logs, the stop, exit codes) are skipped.
+func ExampleRun() {
+	report, err := audit.Run(context.Background(), audit.Target{
+		AdminURL: "http://127.0.0.1:9090", AppURL: "http://127.0.0.1:8080",
+	}, audit.Options{Checks: []string{"probes", "debug.guard"}, Token: os.Getenv("ADMIN_TOKEN")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = report.WriteJSON(os.Stdout)
+}

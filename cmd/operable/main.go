@@ -1,0 +1,104 @@
+// Command operable is the SDK's tool. Its audit subcommand checks from the
+// outside that a service is operable (see package audit):
+//
+//	operable audit [-json] [-checks IDS] [-token T] -admin URL [-app URL]
+//	operable audit [-json] [-checks IDS] -- COMMAND [ARGS...]
+//	operable audit -list
+//
+// The first form audits a running service; the second starts COMMAND on
+// free loopback ports (HTTP_ADDR and ADMIN_ADDR set), runs every check,
+// start-up, logs, SIGTERM and exit codes included, and stops it. It exits 0
+// when no check failed, 1 when one did, and 2 on a usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/operable-go/operable/audit"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage:
+  operable audit [-json] [-checks IDS] [-token T] -admin URL [-app URL]
+  operable audit [-json] [-checks IDS] -- COMMAND [ARGS...]
+  operable audit -list
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "audit" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	fs := flag.NewFlagSet("operable audit", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
+	asJSON := fs.Bool("json", false, "write the report as JSON")
+	checks := fs.String("checks", "", "comma-separated check IDs or prefixes (probes, shutdown.exit, ...); default all")
+	token := fs.String("token", "", "the service's ADMIN_TOKEN, to read its /debug/ pages")
+	admin := fs.String("admin", "", "base URL of a running service's admin listener")
+	app := fs.String("app", "", "base URL of a running service's app listener")
+	list := fs.Bool("list", false, "list the checks and exit")
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if *list {
+		for _, c := range audit.Checks() {
+			fmt.Fprintf(stdout, "%-24s %s\n", c.ID, c.Title)
+		}
+		return 0
+	}
+	command := fs.Args()
+	if (len(command) == 0) == (*admin == "") {
+		fmt.Fprintln(stderr, "operable audit: give either -admin URL or -- COMMAND")
+		fs.Usage()
+		return 2
+	}
+	opts := audit.Options{Token: *token}
+	if *checks != "" {
+		opts.Checks = strings.Split(*checks, ",")
+	}
+	target := audit.Target{AdminURL: strings.TrimSuffix(*admin, "/"), AppURL: strings.TrimSuffix(*app, "/")}
+	if len(command) > 0 {
+		p, err := audit.Start(ctx, command, audit.StartOptions{})
+		if err != nil {
+			fmt.Fprintln(stderr, "operable audit:", err)
+			return 1
+		}
+		defer p.Close()
+		target = p.Target()
+	}
+	report, err := audit.Run(ctx, target, opts)
+	if err != nil {
+		fmt.Fprintln(stderr, "operable audit:", err)
+		return 2
+	}
+	write := report.WriteText
+	if *asJSON {
+		write = report.WriteJSON
+	}
+	if err := write(stdout); err != nil {
+		fmt.Fprintln(stderr, "operable audit:", err)
+		return 1
+	}
+	if report.Failed() {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,32 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/operable-go/operable/audit"
+	"github.com/operable-go/operable/operabletest"
+)
+
+// TestTheExamplePassesTheAudit runs the whole operability audit against
+// the example as a real process: every check passes, none is skipped.
+func TestTheExamplePassesTheAudit(t *testing.T) {
+	p, err := audit.Start(context.Background(), []string{operabletest.Build(t, pkg)}, audit.StartOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	report, err := audit.Run(context.Background(), p.Target(), audit.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	_ = report.WriteText(&out)
+	for _, r := range report.Results {
+		if r.Status != audit.Pass {
+			t.Errorf("%s: %s: %s\n%s", r.ID, r.Status, r.Reason, out.String())
+			break
+		}
+	}
+}

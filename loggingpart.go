@@ -15,13 +15,16 @@ import (
 // stdout, a level that /debug/loglevel and config reloads change at run
 // time, the redactor's known secret values (the config's, Vault's), and the
 // OpenTelemetry logs bridge as a sink when OTEL_LOGS_EXPORTER asks for it,
-// so that the collector gets the same redacted records. It serves
+// so that the collector gets the same redacted records. From here on the
+// OpenTelemetry SDK's own diagnostics go to this logger too. It serves
 // /debug/loglevel.
 func (s *Service) startLogging(_ context.Context, opts Options) error {
 	s.level = new(slog.LevelVar)
 	lv, _ := logging.ParseLevel(s.cfg.LogLevel) // validated by Config.Validate
 	s.level.Set(lv)
-	s.known = &logging.KnownValues{}
+	if s.known == nil { // made by the telemetry step, which masks with it too
+		s.known = &logging.KnownValues{}
+	}
 	var sinks []logging.Sink
 	if h := s.tel.LogHandler(); h != nil {
 		sinks = append(sinks, logging.Sink{Handler: h})
@@ -34,6 +37,7 @@ func (s *Service) startLogging(_ context.Context, opts Options) error {
 		return fmt.Errorf("operable: %w", err)
 	}
 	s.logger = logger
+	otelDiagnostics.bind(s, logger) // the SDK's own diagnostics, redacted, in the service's logs
 	for _, p := range s.config.typos {
 		s.logger.Warn("unknown variable, ignored", slog.String("variable", p.Var), slog.String("reason", p.Reason))
 	}

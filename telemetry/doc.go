@@ -15,8 +15,9 @@
 //
 // [New] reads these from [Options].Environ, as the OpenTelemetry
 // specification defines them, checks them all before it builds anything,
-// and reports every bad value at once, naming its variable (never quoting
-// headers or endpoints, which may carry credentials):
+// and reports every bad value at once as a [VarError] that names its
+// variable and the form it wants, and never quotes the value or any part
+// of it (any of them may carry a credential):
 //
 //   - OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES (key=value,...,
 //     percent-encoded values).
@@ -28,7 +29,8 @@
 //   - OTEL_TRACES_SAMPLER: always_on, always_off, traceidratio,
 //     parentbased_always_on, parentbased_always_off or
 //     parentbased_traceidratio (default parentbased_always_on), and
-//     OTEL_TRACES_SAMPLER_ARG, the ratio from 0 to 1 (default 1).
+//     OTEL_TRACES_SAMPLER_ARG, the ratio from 0 to 1 (default 1), checked
+//     whatever the sampler.
 //   - OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE,
 //     OTEL_BSP_MAX_EXPORT_BATCH_SIZE (defaults 5000 ms, 30000 ms, 2048, 512)
 //     and the same OTEL_BLRP_* for the logs (1000 ms, 30000 ms, 2048, 512).
@@ -70,4 +72,21 @@
 // their meaning depends on the protocol and they name files to read.
 // Numbers of milliseconds and sizes are positive, limits non-negative, and
 // booleans true or false.
+//
+// The OpenTelemetry SDK and its exporters read many of these variables
+// again from the process environment, whatever the options say, and log
+// what they cannot parse, raw, through the SDK's global logger. So that a
+// value New accepts never makes them do so, New is at least as strict as
+// they are: it checks every variable set, the general and the per-signal
+// forms both, though one wins; numbers are read as they are, without
+// surrounding spaces; OTEL_RESOURCE_ATTRIBUTES and the HEADERS take no
+// empty entry; and a gRPC endpoint must parse as a URL (a bare address
+// starts with a host name: http://10.0.0.1:4317, not 10.0.0.1:4317).
+//
+// # Redaction
+//
+// With [Options].Redactor, every span is masked as it ends, before any
+// span processor or exporter sees it, and so is the resource, which every
+// export carries and /metrics shows as target_info. The root package gives
+// one that applies the logger's rules.
 package telemetry

@@ -3,7 +3,9 @@ package telemetry
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"math"
 	"net/url"
@@ -46,8 +48,10 @@ type settings struct {
 }
 
 // VarError is one bad OTEL_* variable, as [New] reports it (all of them
-// joined): the variable's name and why its value was refused, which never
-// quotes the value of a variable that can hold a secret.
+// joined): the variable's name and why its value was refused, with the
+// form a good value takes. It never quotes the value, nor any part of it
+// (an entry, a header's name, a file's path): any variable may hold a
+// secret.
 type VarError struct {
 	Var string
 	Err error
@@ -79,8 +83,8 @@ func (v *vars) first(keys ...string) (key, value string) {
 	return "", ""
 }
 
-// problem records that key holds a bad value. Callers quote the value only
-// when the variable cannot hold a secret.
+// problem records that key holds a bad value. No caller quotes the value
+// or a part of it: the message names what is wrong and the form wanted.
 func (v *vars) problem(key, format string, args ...any) {
 	err := &VarError{Var: key, Err: fmt.Errorf(format, args...)}
 	if v.seen == nil {
@@ -94,17 +98,24 @@ func (v *vars) problem(key, format string, args ...any) {
 
 // each parses every one of keys that is set, reporting the bad values,
 // and returns the value of the first, or def when none is set (or the first
-// set is bad). want describes a good value for the messages.
-func each[T any](v *vars, def T, want string, parse func(string) (T, bool), keys ...string) T {
+// set is bad). want describes a good value for the messages. With trim, a
+// value is read without its surrounding spaces and a blank one is unset;
+// without, it is parsed as it is, as the OpenTelemetry SDK, which reads the
+// same variable from the process, parses it (and would log it, raw, on
+// stderr when it does not parse).
+func each[T any](v *vars, def T, want string, trim bool, parse func(string) (T, bool), keys ...string) T {
 	out, found := def, false
 	for _, key := range keys {
-		s := v.get(key)
+		s := v.m[key]
+		if trim {
+			s = strings.TrimSpace(s)
+		}
 		if s == "" {
 			continue
 		}
 		x, ok := parse(s)
 		if !ok {
-			v.problem(key, "%q is not %s", s, want)
+			v.problem(key, "want %s", want)
 		} else if !found {
 			out = x
 		}
@@ -122,7 +133,7 @@ func (v *vars) integer(def, lowest int, keys ...string) int {
 	case 1:
 		want = "a positive integer"
 	}
-	return each(v, def, want, func(s string) (int, bool) {
+	return each(v, def, want, false, func(s string) (int, bool) {
 		n, err := strconv.Atoi(s)
 		return n, err == nil && n >= lowest
 	}, keys...)
@@ -130,7 +141,7 @@ func (v *vars) integer(def, lowest int, keys ...string) int {
 
 // millis reads keys as positive numbers of milliseconds (see each).
 func (v *vars) millis(def time.Duration, keys ...string) time.Duration {
-	return each(v, def, "a positive number of milliseconds", func(s string) (time.Duration, bool) {
+	return each(v, def, "a positive number of milliseconds", false, func(s string) (time.Duration, bool) {
 		n, err := strconv.ParseInt(s, 10, 64)
 		return time.Duration(n) * time.Millisecond, err == nil && n > 0 && n <= math.MaxInt64/int64(time.Millisecond)
 	}, keys...)
@@ -139,7 +150,7 @@ func (v *vars) millis(def time.Duration, keys ...string) time.Duration {
 // boolean reads keys as true or false, in any case (see each). Default:
 // false.
 func (v *vars) boolean(keys ...string) bool {
-	return each(v, false, "true or false", func(s string) (bool, bool) {
+	return each(v, false, "true or false", true, func(s string) (bool, bool) {
 		switch strings.ToLower(s) {
 		case "true":
 			return true, true
@@ -159,7 +170,7 @@ func choose[T any](v *vars, key, def, noun string, table map[string]T) []string 
 		if _, ok := table[name]; ok {
 			out = append(out, name)
 		} else if name != "none" {
-			v.problem(key, "unknown %s %q (want %s)", noun, name, orList(append(slices.Collect(maps.Keys(table)), "none")))
+			v.problem(key, "unknown %s (want a comma-separated list of %s)", noun, orList(append(slices.Collect(maps.Keys(table)), "none")))
 		}
 	}
 	return out
@@ -196,7 +207,8 @@ var propagators = map[string]propagation.TextMapPropagator{
 }
 
 // samplers is the table of the samplers OTEL_TRACES_SAMPLER may name; the
-// ratio is OTEL_TRACES_SAMPLER_ARG's, used by the ratio samplers only.
+// ratio is OTEL_TRACES_SAMPLER_ARG's, used by the ratio samplers only (and
+// checked for all).
 var samplers = map[string]func(ratio func() float64) sdktrace.Sampler{
 	"always_on":              func(func() float64) sdktrace.Sampler { return sdktrace.AlwaysSample() },
 	"always_off":             func(func() float64) sdktrace.Sampler { return sdktrace.NeverSample() },
@@ -223,7 +235,7 @@ func one[T any](v *vars, key, def, noun string, table map[string]T) T {
 	}
 	e, ok := table[name]
 	if !ok {
-		v.problem(key, "unsupported %s %q (want %s)", noun, name, orList(slices.Collect(maps.Keys(table))))
+		v.problem(key, "unsupported %s (want %s)", noun, orList(slices.Collect(maps.Keys(table))))
 		e = table[def]
 	}
 	return e
@@ -241,18 +253,13 @@ func parse(env map[string]string) (*settings, []error) {
 	}
 	s.resource = v.resource()
 
-	s.sampler = one(v, "OTEL_TRACES_SAMPLER", "parentbased_always_on", "sampler", samplers)(func() float64 {
-		arg := v.get("OTEL_TRACES_SAMPLER_ARG")
-		if arg == "" {
-			return 1
-		}
-		r, err := strconv.ParseFloat(arg, 64)
-		if err != nil || !(r >= 0 && r <= 1) {
-			v.problem("OTEL_TRACES_SAMPLER_ARG", "%q is not a ratio from 0 to 1", arg)
-			return 1
-		}
-		return r
-	})
+	// The argument is checked whatever the sampler: every sampler here
+	// takes a ratio or nothing, so any other value is a mistake.
+	ratio := each(v, 1.0, "a number from 0 to 1", true, func(s string) (float64, bool) {
+		r, err := strconv.ParseFloat(s, 64)
+		return r, err == nil && r >= 0 && r <= 1
+	}, "OTEL_TRACES_SAMPLER_ARG")
+	s.sampler = one(v, "OTEL_TRACES_SAMPLER", "parentbased_always_on", "sampler", samplers)(func() float64 { return ratio })
 	s.spanLimits = sdktrace.SpanLimits{
 		AttributeValueLengthLimit:   v.integer(sdktrace.DefaultAttributeValueLengthLimit, 0, "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT", "OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT"),
 		AttributeValueDepthLimit:    sdktrace.DefaultAttributeValueDepthLimit,
@@ -309,30 +316,29 @@ func (v *vars) queue(queueKey, batchKey string, defQueue, defBatch int) (queue, 
 	queue = v.integer(defQueue, 1, queueKey)
 	batch = v.integer(min(defBatch, queue), 1, batchKey)
 	if batch > queue {
-		v.problem(batchKey, "%d is larger than %s (%d)", batch, queueKey, queue)
+		v.problem(batchKey, "want a positive integer no larger than %s", queueKey)
 		batch = queue
 	}
 	return queue, batch
 }
 
 // resource reads OTEL_RESOURCE_ATTRIBUTES (key=value pairs, values
-// percent-encoded) and OTEL_SERVICE_NAME, which wins.
+// percent-encoded) and OTEL_SERVICE_NAME, which wins. An empty entry is a
+// problem too: the OpenTelemetry SDK, which parses the process's variable
+// again, would log it on stderr.
 func (v *vars) resource() []attribute.KeyValue {
 	const key = "OTEL_RESOURCE_ATTRIBUTES"
 	var attrs []attribute.KeyValue
 	if raw := v.get(key); raw != "" {
-		for _, kv := range strings.Split(raw, ",") {
-			if strings.TrimSpace(kv) == "" {
-				continue
-			}
+		for i, kv := range strings.Split(raw, ",") {
 			k, val, ok := strings.Cut(kv, "=")
 			if k = strings.TrimSpace(k); !ok || k == "" {
-				v.problem(key, "%q is not key=value", strings.TrimSpace(kv))
+				v.problem(key, "entry %d is not key=value (want key=value pairs separated by commas)", i+1)
 				continue
 			}
 			dec, err := url.PathUnescape(strings.TrimSpace(val))
 			if err != nil {
-				v.problem(key, "the value of %q is not valid percent-encoding", k)
+				v.problem(key, "the value of entry %d is not valid percent-encoding (want key=value pairs, values percent-encoded)", i+1)
 				continue
 			}
 			attrs = append(attrs, attribute.String(k, dec))
@@ -390,34 +396,46 @@ func (v *vars) otlp(sig signal) otlpConfig {
 		return []string{"OTEL_EXPORTER_OTLP_" + strings.ToUpper(sig.name) + "_" + name, "OTEL_EXPORTER_OTLP_" + name}
 	}
 	c := otlpConfig{protocol: sig.protocols[0]}
-	if key, p := v.first(keys("PROTOCOL")...); key != "" {
-		if slices.Contains(sig.protocols, p) {
-			c.protocol = p
-		} else {
-			v.problem(key, "%s cannot be exported over %q (want %s)", sig.name, p, orList(sig.protocols))
+	c.protocol = each(v, c.protocol, orList(sig.protocols)+" for "+sig.name, true, func(p string) (string, bool) {
+		return p, slices.Contains(sig.protocols, p)
+	}, keys("PROTOCOL")...)
+
+	// Every endpoint set is checked, the one not used too: each exporter
+	// parses both from the process environment. The per-signal one wins.
+	insecure := v.boolean(keys("INSECURE")...)
+	endpoint := func(key string, perSignal bool) (string, bool) {
+		raw := v.get(key)
+		if c.protocol == "grpc" {
+			return v.grpcTarget(key, raw, insecure)
+		}
+		// INSECURE is checked, though the URL's scheme decides.
+		u := v.httpURL(key, raw, perSignal, sig.path)
+		return u, strings.HasPrefix(u, "http:")
+	}
+	chosen := false
+	for i, key := range keys("ENDPOINT") {
+		if v.get(key) == "" {
+			continue
+		}
+		e, noTLS := endpoint(key, i == 0)
+		if !chosen {
+			c.endpoint, c.insecure, chosen = e, noTLS, true
 		}
 	}
-
-	signalKey := keys("ENDPOINT")[0]
-	key, raw := v.first(keys("ENDPOINT")...)
-	if c.protocol == "grpc" {
-		c.endpoint, c.insecure = v.grpcTarget(key, raw, v.boolean(keys("INSECURE")...))
-	} else {
-		v.boolean(keys("INSECURE")...) // checked, though the URL's scheme decides
-		c.endpoint = v.httpURL(key, raw, key == signalKey, sig.path)
-		c.insecure = strings.HasPrefix(c.endpoint, "http:")
+	if !chosen {
+		c.endpoint, c.insecure = endpoint("", false)
 	}
 	c.headers = v.headers(keys("HEADERS")...)
 	c.timeout = v.millis(defaultOTLPTimeout, keys("TIMEOUT")...)
-	if key, s := v.first(keys("COMPRESSION")...); key != "" {
+	c.gzip = each(v, false, "gzip or none", true, func(s string) (bool, bool) {
 		switch strings.ToLower(s) {
 		case "gzip":
-			c.gzip = true
+			return true, true
 		case "none":
-		default:
-			v.problem(key, "%q is not gzip or none", s)
+			return false, true
 		}
-	}
+		return false, false
+	}, keys("COMPRESSION")...)
 	c.tls = v.tlsConfig(keys("CERTIFICATE"), keys("CLIENT_CERTIFICATE"), keys("CLIENT_KEY"))
 
 	if sig.name == metricsSignal.name {
@@ -455,7 +473,7 @@ func (v *vars) httpURL(key, raw string, perSignal bool, signalPath string) strin
 	}
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		v.problem(key, "not an http:// or https:// URL with a host")
+		v.problem(key, "want an http:// or https:// URL with a host")
 		return ""
 	}
 	switch {
@@ -471,56 +489,71 @@ func (v *vars) httpURL(key, raw string, perSignal bool, signalPath string) strin
 // grpcTarget returns an OTLP/gRPC exporter's target and whether it goes
 // without TLS: http:// and https:// URLs give their host and decide by
 // their scheme, unix sockets go without TLS, and any other target (a bare
-// host:port, dns:///...) is used as it is, with TLS unless insecure.
+// host:port, dns:///...) is used as it is, with TLS unless insecure. The
+// value must parse as a URL, as the exporters parse it from the process
+// environment (logging it when it does not): so a bare address starts with
+// a host name, not an IP address, which takes http:// or https://.
 func (v *vars) grpcTarget(key, raw string, insecure bool) (string, bool) {
 	if key == "" {
 		return defaultGRPCEndpoint, insecure
 	}
-	if u, err := url.Parse(raw); err == nil {
-		switch strings.ToLower(u.Scheme) {
-		case "http", "https":
-			if u.Host == "" {
-				v.problem(key, "not a gRPC target: the URL has no host")
-			}
-			return u.Host, strings.EqualFold(u.Scheme, "http")
-		case "unix", "unix-abstract":
-			return raw, true
+	u, err := url.Parse(raw)
+	if err != nil {
+		v.problem(key, "not a gRPC target (want http://host:port, https://host:port, unix:path, or a bare host:port starting with a host name)")
+		return "", insecure
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+		if u.Host == "" {
+			v.problem(key, "not a gRPC target: the URL has no host (want http://host:port or https://host:port)")
 		}
+		return u.Host, strings.EqualFold(u.Scheme, "http")
+	case "unix", "unix-abstract":
+		return raw, true
 	}
 	return raw, insecure
 }
 
-// headers reads the first of keys as name=value pairs separated by commas,
-// values percent-encoded, as the W3C baggage header writes them. Values are
-// secrets (API keys, bearer tokens): no message quotes one, nor any part of
-// an entry that is not a valid name=value pair. Default: none.
+// headers reads keys as name=value pairs separated by commas, values
+// percent-encoded, as the W3C baggage header writes them, and returns the
+// headers of the first set. Every one set is checked: each exporter parses
+// them all from the process environment, and logs a bad entry whole. Values
+// are secrets (API keys, bearer tokens): no message quotes one, nor a
+// name, nor any part of an entry; entries are named by their position.
+// Default: none.
 func (v *vars) headers(keys ...string) map[string]string {
-	h := map[string]string{}
-	key, raw := v.first(keys...)
-	if key == "" {
-		return h
+	var first map[string]string
+	for _, key := range keys {
+		raw := v.get(key)
+		if raw == "" {
+			continue
+		}
+		h := map[string]string{}
+		for i, entry := range strings.Split(raw, ",") {
+			name, val, ok := strings.Cut(entry, "=")
+			if name = strings.TrimSpace(name); !ok || !isToken(name) {
+				v.problem(key, "entry %d is not name=value with a valid header name (want name=value pairs separated by commas)", i+1)
+				continue
+			}
+			dec, err := url.PathUnescape(strings.TrimSpace(val))
+			if err != nil {
+				v.problem(key, "the value of entry %d is not valid percent-encoding (want name=value pairs, values percent-encoded)", i+1)
+				continue
+			}
+			if strings.ContainsFunc(dec, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) {
+				v.problem(key, "the value of entry %d holds a control character (want printable values, percent-encoded)", i+1)
+				continue
+			}
+			h[name] = dec
+		}
+		if first == nil {
+			first = h
+		}
 	}
-	for i, entry := range strings.Split(raw, ",") {
-		if strings.TrimSpace(entry) == "" {
-			continue
-		}
-		name, val, ok := strings.Cut(entry, "=")
-		if name = strings.TrimSpace(name); !ok || !isToken(name) {
-			v.problem(key, "entry %d is not name=value with a valid header name", i+1)
-			continue
-		}
-		dec, err := url.PathUnescape(strings.TrimSpace(val))
-		if err != nil {
-			v.problem(key, "the value of header %s is not valid percent-encoding", name)
-			continue
-		}
-		if strings.ContainsFunc(dec, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) {
-			v.problem(key, "the value of header %s holds a control character", name)
-			continue
-		}
-		h[name] = dec
+	if first == nil {
+		first = map[string]string{}
 	}
-	return h
+	return first
 }
 
 // isToken reports whether s is an HTTP field name (RFC 9110 token).
@@ -539,18 +572,25 @@ func isToken(s string) bool {
 // tlsConfig builds the TLS configuration from the certificate files the
 // first of each list of keys names: the CA bundle that verifies the
 // collector, and the client certificate and key for mutual TLS, which go
-// together. Default: the system's roots, no client certificate.
+// together. Every file set is checked, those not used too, since each
+// exporter reads them all from the process environment: each CA bundle,
+// and each complete pair of a certificate and its key. Messages never name
+// the files. Default: the system's roots, no client certificate.
 func (v *vars) tlsConfig(caKeys, certKeys, keyKeys []string) *tls.Config {
 	cfg := &tls.Config{}
-	if key, file := v.first(caKeys...); key != "" {
+	for _, key := range caKeys {
+		file := v.get(key)
+		if file == "" {
+			continue
+		}
 		pem, err := os.ReadFile(file)
 		pool := x509.NewCertPool()
 		switch {
 		case err != nil:
-			v.problem(key, "%w", err)
+			v.problem(key, "cannot read the file (want a PEM file of CA certificates): %w", pathless(err))
 		case !pool.AppendCertsFromPEM(pem):
-			v.problem(key, "%s holds no PEM certificate", file)
-		default:
+			v.problem(key, "the file holds no PEM certificate (want a PEM file of CA certificates)")
+		case cfg.RootCAs == nil:
 			cfg.RootCAs = pool
 		}
 	}
@@ -560,14 +600,31 @@ func (v *vars) tlsConfig(caKeys, certKeys, keyKeys []string) *tls.Config {
 	case certKey != "" && keyKey != "":
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			v.problem(certKey, "with %s: %w", keyKey, err)
+			v.problem(certKey, "cannot load it with %s (want PEM files of a certificate and its key): %w", keyKey, pathless(err))
 			break
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	case certKey != "":
-		v.problem(certKey, "set without %s", keyKeys[len(keyKeys)-1])
+		v.problem(certKey, "set without %s (want both, or neither)", keyKeys[len(keyKeys)-1])
 	case keyKey != "":
-		v.problem(keyKey, "set without %s", certKeys[len(certKeys)-1])
+		v.problem(keyKey, "set without %s (want both, or neither)", certKeys[len(certKeys)-1])
+	}
+	for i, ck := range certKeys {
+		kk := keyKeys[i]
+		if cf, kf := v.get(ck), v.get(kk); cf != "" && kf != "" && (ck != certKey || kk != keyKey) {
+			if _, err := tls.LoadX509KeyPair(cf, kf); err != nil {
+				v.problem(ck, "cannot load it with %s (want PEM files of a certificate and its key): %w", kk, pathless(err))
+			}
+		}
 	}
 	return cfg
+}
+
+// pathless returns err without the path of a file error, which would quote
+// the variable's value.
+func pathless(err error) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return pe.Err
+	}
+	return err
 }

@@ -150,8 +150,10 @@ func TestEveryBadValueIsReported(t *testing.T) {
 	t.Logf("all problems:\n%v", err)
 }
 
-// TestSamplerArgument checks that a ratio sampler's argument is checked,
-// and ignored by the other samplers, as the specification says.
+// TestSamplerArgument checks that the sampler's argument is checked, and
+// with any sampler: every sampler New knows takes a ratio or nothing, so
+// that anything but a ratio is a mistake (a valid ratio is ignored by the
+// samplers that take none, as the specification says).
 func TestSamplerArgument(t *testing.T) {
 	cases := []struct {
 		sampler, arg string
@@ -161,7 +163,9 @@ func TestSamplerArgument(t *testing.T) {
 		{"parentbased_traceidratio", "-0.1", true},
 		{"traceidratio", "half", true},
 		{"traceidratio", "0.25", false},
-		{"always_on", "1.5", false},
+		{"always_on", "1.5", true},
+		{"", "often", true},
+		{"always_on", "0.5", false},
 	}
 	for _, c := range cases {
 		p, err := telemetry.New(context.Background(), telemetry.Options{Environ: map[string]string{

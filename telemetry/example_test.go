@@ -6,6 +6,11 @@ import (
 	"fmt"
 	"log"
 	"net/http"
+	"strings"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/operable-go/operable/telemetry"
 )
@@ -25,7 +30,8 @@ func ExampleProvider_Middleware() {
 	_ = http.ListenAndServe("127.0.0.1:9090", tp.MetricsHandler())
 }
 
-// New reports every bad variable at once, each as a *VarError naming it.
+// New reports every bad variable at once, each as a *VarError naming it
+// and the form it wants, never quoting the value.
 func ExampleVarError() {
 	_, err := telemetry.New(context.Background(), telemetry.Options{Environ: map[string]string{
 		"OTEL_TRACES_SAMPLER": "sometimes", "OTEL_BSP_MAX_QUEUE_SIZE": "lots",
@@ -35,6 +41,36 @@ func ExampleVarError() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// telemetry: OTEL_TRACES_SAMPLER: unsupported sampler "sometimes" (want always_off, always_on, parentbased_always_off, parentbased_always_on, parentbased_traceidratio or traceidratio)
-	// OTEL_BSP_MAX_QUEUE_SIZE: "lots" is not a positive integer
+	// telemetry: OTEL_TRACES_SAMPLER: unsupported sampler (want always_off, always_on, parentbased_always_off, parentbased_always_on, parentbased_traceidratio or traceidratio)
+	// OTEL_BSP_MAX_QUEUE_SIZE: want a positive integer
+}
+
+// A Redactor masks every span before any processor or exporter sees it:
+// here a recorder, as a collector would get the span.
+func ExampleOptions_redactor() {
+	rec := tracetest.NewSpanRecorder()
+	tp, err := telemetry.New(context.Background(), telemetry.Options{
+		Environ:        map[string]string{},
+		SpanProcessors: []sdktrace.SpanProcessor{rec},
+		Redactor: telemetry.RedactorFunc(func(key, value string) string {
+			if key == "auth.token" {
+				return "[REDACTED]"
+			}
+			return strings.ReplaceAll(value, "hunter2", "[REDACTED]")
+		}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+
+	_, span := tp.TracerProvider().Tracer("example").Start(context.Background(), "login")
+	span.SetAttributes(attribute.String("auth.token", "abc123"), attribute.String("note", "password hunter2"))
+	span.End()
+	for _, kv := range rec.Ended()[0].Attributes() {
+		fmt.Println(kv.Key, kv.Value.AsString())
+	}
+	// Output:
+	// auth.token [REDACTED]
+	// note password [REDACTED]
 }

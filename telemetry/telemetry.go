@@ -47,7 +47,8 @@ type Options struct {
 	// with a map they do not go by the process's OTEL_* variables, with
 	// two exceptions the SDK forces: the providers merge in the attributes
 	// of the process's OTEL_RESOURCE_ATTRIBUTES that the resource does not
-	// set, and the SDK reads its experimental OTEL_GO_X_* switches, other
+	// set (masked with the rest when a Redactor is set), and the SDK reads
+	// its experimental OTEL_GO_X_* switches, other
 	// than OTEL_GO_X_CARDINALITY_LIMIT, from the process. Default: nil,
 	// the process environment.
 	Environ map[string]string
@@ -59,6 +60,14 @@ type Options struct {
 	// when it fails. Default: none.
 	MetricReaders  []sdkmetric.Reader
 	SpanProcessors []sdktrace.SpanProcessor
+	// Redactor, when set, masks secrets before anything leaves the
+	// provider: every span's name, attributes, events, links and status
+	// description as it ends, before any span processor or exporter sees
+	// it (those of SpanProcessors included; their OnStart still gets the
+	// live span), and the string attributes of the resource, which every
+	// export carries and /metrics shows in target_info. Metric attributes
+	// are not passed to it. Default: nil, nothing is masked.
+	Redactor Redactor
 }
 
 // Provider owns the meter and tracer providers and the Prometheus registry
@@ -120,8 +129,14 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 		sdktrace.WithResource(res), sdktrace.WithSampler(s.sampler), sdktrace.WithRawSpanLimits(s.spanLimits),
 	}
 	spans = append(slices.Clone(opts.SpanProcessors), spans...)
-	for _, sp := range spans {
-		topts = append(topts, sdktrace.WithSpanProcessor(sp))
+	switch {
+	case len(spans) > 0 && opts.Redactor != nil:
+		// One processor in front of all: each span is masked once.
+		topts = append(topts, sdktrace.WithSpanProcessor(&redactingProcessor{r: opts.Redactor, next: spans}))
+	default:
+		for _, sp := range spans {
+			topts = append(topts, sdktrace.WithSpanProcessor(sp))
+		}
 	}
 	mp := sdkmetric.NewMeterProvider(mopts...)
 	tp := sdktrace.NewTracerProvider(topts...)
@@ -161,7 +176,8 @@ const cleanupTimeout = 5 * time.Second
 
 // newResource describes the service: our attributes, then the host and the
 // process (not its command line, which may hold secrets), then fromEnv
-// (OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME), which wins.
+// (OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME), which wins; masked
+// by opts.Redactor.
 func newResource(ctx context.Context, opts Options, fromEnv []attribute.KeyValue) (*resource.Resource, error) {
 	name := opts.ServiceName
 	if name == "" {
@@ -174,7 +190,7 @@ func newResource(ctx context.Context, opts Options, fromEnv []attribute.KeyValue
 	if opts.Environment != "" {
 		attrs = append(attrs, semconv.DeploymentEnvironmentName(opts.Environment))
 	}
-	return resource.New(ctx,
+	res, err := resource.New(ctx,
 		resource.WithTelemetrySDK(),
 		resource.WithAttributes(attrs...),
 		resource.WithHost(),
@@ -184,6 +200,10 @@ func newResource(ctx context.Context, opts Options, fromEnv []attribute.KeyValue
 		resource.WithProcessRuntimeVersion(),
 		resource.WithAttributes(fromEnv...),
 	)
+	if err != nil {
+		return nil, err
+	}
+	return redactResource(opts.Redactor, res), nil
 }
 
 const scopeName = "github.com/operable-go/operable/telemetry"

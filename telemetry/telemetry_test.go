@@ -214,9 +214,16 @@ func TestStandardVariables(t *testing.T) {
 		"OTEL_TRACES_EXPORTER": "zipkin", "OTEL_METRICS_EXPORTER": "statsd", "OTEL_PROPAGATORS": "b3",
 		"OTEL_LOGS_EXPORTER": "fluentd",
 	}})
-	for _, want := range []string{"zipkin", "statsd", "b3", "fluentd"} {
+	// Each variable is named with the names it takes; the bad value is
+	// never quoted back (any variable may hold a secret).
+	for _, want := range []string{"OTEL_TRACES_EXPORTER: ", "OTEL_METRICS_EXPORTER: ", "OTEL_PROPAGATORS: ", "OTEL_LOGS_EXPORTER: ", "otlp"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("New with bad variables = %v, want it to name %s", err, want)
+		}
+	}
+	for _, bad := range []string{"zipkin", "statsd", "b3", "fluentd"} {
+		if err != nil && strings.Contains(err.Error(), bad) {
+			t.Errorf("New with bad variables = %v: it quotes %s", err, bad)
 		}
 	}
 }

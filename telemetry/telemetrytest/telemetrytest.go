@@ -2,7 +2,9 @@
 // memory, so that service authors can test their own metrics and spans
 // without a backend: a manual metric reader and a span recorder wired into
 // a real provider, one made by [New] or a whole service's (attach an
-// [Observer] through operable.Options.Telemetry).
+// [Observer] through operable.Options.Telemetry). With a
+// telemetry.Options.Redactor, as a service's provider has, the observer
+// gets the spans masked, as every exporter does.
 package telemetrytest
 
 import (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -216,7 +217,15 @@ func TestProductionSecretsMustComeFromTheSecretManagerOrAFile(t *testing.T) {
 
 // FuzzFileParsing feeds random YAML and JSON files holding a planted
 // secret: parsing never panics and no problem repeats the secret.
+// fuzzLoadBudget bounds what one load of a fuzzed file may allocate.
+const fuzzLoadBudget = 64 << 20
+
 func FuzzFileParsing(f *testing.F) {
+	for _, bomb := range []string{"billion-laughs.yaml", "billion-laughs-mappings.yaml"} {
+		if data, err := os.ReadFile(filepath.Join("testdata", bomb)); err == nil {
+			f.Add(string(data), false)
+		}
+	}
 	f.Add("PORT: 1\n", false)
 	f.Add("DB:\n  URL: x\n  PASSWORD: [a, b]\n", false)
 	f.Add(`{"PORT": 1, "DB": {"URL": "x"}}`, true)
@@ -237,7 +246,15 @@ func FuzzFileParsing(f *testing.F) {
 			t.Fatal(err)
 		}
 		var c svcConfig
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
 		_, err := config.LoadAll(context.Background(), config.Options{Dir: dir, Environ: map[string]string{}}, &c)
+		runtime.ReadMemStats(&after)
+		// Whatever the input, a load stays within a few MB: the size limit
+		// and the alias bound hold for every file the fuzzer writes.
+		if n := after.TotalAlloc - before.TotalAlloc; n > fuzzLoadBudget {
+			t.Fatalf("loading a %d-byte file allocated %d bytes, over the %d budget", len(planted), n, fuzzLoadBudget)
+		}
 		// Keys are named in problems (unknown key X); values never are.
 		var ce *config.Error
 		if errors.As(err, &ce) {

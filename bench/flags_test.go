@@ -76,6 +76,54 @@ func BenchmarkFlagTargetingOperable(b *testing.B) {
 	}
 }
 
+// The JSONLogic list operations: some over the ten groups of the context
+// (a list read in place), and reduce summing a field over a list of
+// objects, each beside BenchmarkFlagTargetingOperable.
+const listFlagDoc = `{"flags": {
+  "beta-groups": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+    "targeting": {"if": [{"some": [{"var": "groups"}, {"in": [{"var": ""}, ["beta", "staff"]]}]}, "on", "off"]}},
+  "spend-tier": {"state": "ENABLED", "variants": {"gold": "gold", "basic": "basic"}, "defaultVariant": "basic",
+    "targeting": {"if": [{">=": [{"reduce": [{"var": "orders"}, {"+": [{"var": "accumulator"}, {"var": "current.total"}]}, 0]}, 100]}, "gold", "basic"]}}
+}}`
+
+var listCtx = featureflags.EvalContext{TargetingKey: "user-42", Attributes: map[string]any{
+	// The match is the last group, so that some visits all ten.
+	"groups": []any{"g0", "g1", "g2", "g3", "g4", "g5", "g6", "g7", "g8", "beta"},
+	"orders": []any{map[string]any{"total": 30.0}, map[string]any{"total": 50.5}, map[string]any{"total": 25.0}},
+}}
+
+func listFlagSet(b *testing.B) *featureflags.Set {
+	set, err := featureflags.Parse([]byte(listFlagDoc))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set
+}
+
+// BenchmarkFlagSomeOperable: some over a list of ten groups, each tested
+// with in against a literal list of two.
+func BenchmarkFlagSomeOperable(b *testing.B) {
+	set := listFlagSet(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !set.Bool("beta-groups", false, listCtx) {
+			b.Fatal("off")
+		}
+	}
+}
+
+// BenchmarkFlagReduceOperable: reduce summing current.total over three
+// orders, then a comparison.
+func BenchmarkFlagReduceOperable(b *testing.B) {
+	set := listFlagSet(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if set.String("spend-tier", "", listCtx) != "gold" {
+			b.Fatal("not gold")
+		}
+	}
+}
+
 func client(b *testing.B, p of.FeatureProvider) *of.Client {
 	api := isolated.NewAPI()
 	if err := api.SetProviderAndWait(context.Background(), p); err != nil {

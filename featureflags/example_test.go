@@ -63,3 +63,22 @@ func ExampleSet_WithOverrides() {
 	fmt.Println(featureflags.EnvVar("new-checkout"), pinned.Bool("new-checkout", false, featureflags.EvalContext{}), pinned.Flags()[0].Source)
 	// Output: FLAG_NEW_CHECKOUT true env:FLAG_NEW_CHECKOUT
 }
+
+// JSONLogic's list operations over the evaluation context: some of the
+// user's groups is in the beta list; reduce sums their orders.
+func ExampleSet_BoolDetails_lists() {
+	flags, _ := featureflags.Parse([]byte(`{"flags": {
+	  "beta": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off",
+	    "targeting": {"if": [{"some": [{"var": "groups"}, {"in": [{"var": ""}, ["beta", "staff"]]}]}, "on", "off"]}},
+	  "tier": {"state": "ENABLED", "variants": {"gold": "gold", "basic": "basic"}, "defaultVariant": "basic",
+	    "targeting": {"if": [{">=": [{"reduce": [{"var": "orders"},
+	      {"+": [{"var": "accumulator"}, {"var": "current.total"}]}, 0]}, 100]}, "gold", "basic"]}}
+	}}`))
+	user := featureflags.EvalContext{TargetingKey: "u-1", Attributes: map[string]any{
+		"groups": []string{"dev", "staff"},
+		"orders": []any{map[string]any{"total": 60}, map[string]any{"total": 45}},
+	}}
+	d := flags.BoolDetails("beta", false, user)
+	fmt.Println(d.Value, d.Reason, flags.String("tier", "", user))
+	// Output: true TARGETING_MATCH gold
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/operable-go/operable/internal/boundedread"
@@ -46,6 +47,13 @@ type FileOptions struct {
 // It is safe for concurrent use; the watch runs in [File.Run].
 type File struct {
 	v *reload.Value[*Set]
+
+	mu   sync.Mutex
+	subs map[*subscription]struct{}
+}
+
+type subscription struct {
+	fn func(set *Set, changed []string, err error)
 }
 
 // OpenFile reads and parses path. It fails when the file cannot be read or
@@ -69,17 +77,51 @@ func OpenFile(path string, opts FileOptions) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.OnReload != nil {
-		v.Subscribe(func(e reload.Event[*Set]) {
-			switch {
-			case e.Err != nil:
-				opts.OnReload(nil, nil, e.Err)
-			case len(e.Changed) > 0 || e.Recovered:
-				opts.OnReload(e.New, e.Changed, nil)
-			}
-		})
+	f := &File{v: v, subs: map[*subscription]struct{}{}}
+	v.Subscribe(func(e reload.Event[*Set]) {
+		var set *Set
+		var changed []string
+		switch {
+		case e.Err != nil:
+		case len(e.Changed) > 0 || e.Recovered:
+			set, changed = e.New, e.Changed
+		default:
+			return
+		}
+		if opts.OnReload != nil {
+			opts.OnReload(set, changed, e.Err)
+		}
+		f.mu.Lock()
+		subs := make([]*subscription, 0, len(f.subs))
+		for s := range f.subs {
+			subs = append(subs, s)
+		}
+		f.mu.Unlock()
+		for _, s := range subs {
+			s.fn(set, changed, e.Err)
+		}
+	})
+	return f, nil
+}
+
+// Subscribe calls fn as FileOptions.OnReload is called (after each failed
+// reload with the error; after each good one that changed a flag or ended
+// a bad spell with the new set and the changed keys), until the returned
+// cancel is called (a call already under way may end after it). fn is
+// called from the goroutine that reloads, one reload at a time, and must
+// not block; after OnReload, in no set order with other subscribers.
+// Package featureflags/ofprovider uses it to turn reloads into OpenFeature
+// events.
+func (f *File) Subscribe(fn func(set *Set, changed []string, err error)) (cancel func()) {
+	s := &subscription{fn: fn}
+	f.mu.Lock()
+	f.subs[s] = struct{}{}
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		delete(f.subs, s)
+		f.mu.Unlock()
 	}
-	return &File{v: v}, nil
 }
 
 // Set returns the current flags.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -138,5 +139,45 @@ func TestOpenFileRefusesABadFile(t *testing.T) {
 		if _, err := featureflags.OpenFile(p, featureflags.FileOptions{}); err == nil {
 			t.Errorf("OpenFile(%s) succeeded", p)
 		}
+	}
+}
+
+// TestFileSubscribeTellsEachReloadUntilCancelled: a subscriber hears what
+// OnReload hears (a failure with its error, a change with the new set and
+// the changed keys, nothing for a reload that changed nothing), and
+// nothing once cancelled.
+func TestFileSubscribeTellsEachReloadUntilCancelled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "flags.json")
+	if err := os.WriteFile(path, flagDoc(false), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var onReload []string
+	f, err := featureflags.OpenFile(path, featureflags.FileOptions{OnReload: func(_ *featureflags.Set, changed []string, err error) {
+		onReload = append(onReload, fmt.Sprint(changed, err != nil))
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	cancel := f.Subscribe(func(set *featureflags.Set, changed []string, err error) {
+		got = append(got, fmt.Sprint(changed, err != nil, set != nil))
+	})
+	ctx := context.Background()
+	_ = os.WriteFile(path, flagDoc(true), 0o600)
+	_ = f.Reload(ctx)
+	_ = f.Reload(ctx) // nothing changed
+	_ = os.WriteFile(path, []byte(`{"flags": `), 0o600)
+	_ = f.Reload(ctx)
+	_ = os.WriteFile(path, flagDoc(true), 0o600)
+	_ = f.Reload(ctx) // recovered, nothing changed
+	cancel()
+	_ = os.WriteFile(path, flagDoc(false), 0o600)
+	_ = f.Reload(ctx)
+	want := "[f] false true; [] true false; [] false true"
+	if strings.Join(got, "; ") != want {
+		t.Errorf("subscriber heard %v, want %s", got, want)
+	}
+	if len(onReload) != 4 {
+		t.Errorf("OnReload heard %v, want every reload that changed something, the last included", onReload)
 	}
 }

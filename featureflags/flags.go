@@ -45,7 +45,9 @@ const (
 
 // EvalContext is what targeting reads: {"var": "targetingKey"} is the
 // TargetingKey, any other name an attribute (dotted names reach into
-// nested maps: "user.name").
+// nested maps and lists: "user.name", "groups.0"). Lists ([]any, []string)
+// and maps (map[string]any) are read in place, never copied; other types
+// are opaque values.
 type EvalContext struct {
 	TargetingKey string
 	Attributes   map[string]any
@@ -150,10 +152,10 @@ func flagOf(s *Set, key string) (*flag, bool) {
 }
 
 // Parse reads flag definitions in flagd's format, JSON or YAML: "flags"
-// with state, variants, defaultVariant, targeting (JSONLogic with flagd's
-// fractional, sem_ver, starts_with and ends_with), metadata, and the
-// shared "$evaluators" that targeting names with {"$ref": name}. It
-// reports every bad flag at once, by name and why. A targeting rule that
+// with state, variants, defaultVariant, targeting (every JSONLogic
+// operation, and flagd's fractional, sem_ver, starts_with and ends_with),
+// metadata, and the shared "$evaluators" that targeting names with
+// {"$ref": name}. It reports every bad flag at once, by name and why. A targeting rule that
 // does not compile fails only its own flag, with PARSE_ERROR, as in flagd.
 func Parse(data []byte) (*Set, error) {
 	trimmed := bytes.TrimSpace(data)
@@ -379,8 +381,11 @@ func (s *Set) resolve(key string, ec EvalContext) (f *flag, variant string, reas
 		return f, f.defaultVariant, Static, ""
 	}
 	e := envs.Get().(*env)
-	*e = env{ctx: ec, flagKey: key, now: s.now}
+	*e = env{ctx: ec, flagKey: key, now: s.now, left: maxSteps}
 	result := f.targeting.eval(e)
+	if e.left < 0 {
+		result = null // over budget: no match
+	}
 	*e = env{}
 	envs.Put(e)
 	name, matched := variantName(result)

@@ -1,8 +1,10 @@
 package featureflags_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -81,8 +83,11 @@ func TestParseReportsEveryBadFlag(t *testing.T) {
 
 // FuzzParse feeds random definitions, targeting included, and evaluates
 // every flag that parses with every typed call over contexts built from the
-// same input: parsing and evaluation never panic, and an evaluation always
-// answers with a reason.
+// same input (lists and objects among the attributes, for map, filter,
+// reduce, all, none, some and merge): parsing and evaluation never panic,
+// and an evaluation always answers with a reason. The seeds hold every
+// operator: flagd-testbed's flags, this package's operator flags, and each
+// rule of JSONLogic's reference tests as a flag's targeting.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(doc), "user-1", "a@example.com")
 	f.Add([]byte(`{"flags":{}}`), "", "")
@@ -93,6 +98,19 @@ func FuzzParse(f *testing.F) {
 		"targeting":{"if":[{"<":[1,{"var":"n"},3]},"b",{"substr":[{"var":"s"},-2,99]}]}}}}`), "k", "v")
 	f.Add([]byte("flags:\n  y:\n    state: ENABLED\n    variants: {on: true, off: false}\n    defaultVariant: off\n"+
 		"    targeting: {fractional: [{var: email}, [on, 1], [off, 3]]}\n"), "t", "e@x")
+	f.Add([]byte(operatorFlags), "user-42", "beta")
+	if tests, err := os.ReadFile("testdata/jsonlogic-tests.json"); err == nil {
+		var cases []json.RawMessage
+		_ = json.Unmarshal(tests, &cases)
+		for i, c := range cases {
+			var tc []json.RawMessage
+			if json.Unmarshal(c, &tc) != nil || len(tc) != 3 {
+				continue // a section comment
+			}
+			f.Add([]byte(`{"flags":{"r":{"state":"ENABLED","variants":{"a":"a","1":"b","true":"c"},"defaultVariant":"a","targeting":`+
+				string(tc[0])+`}}}`), "k"+strconv.Itoa(i), string(tc[1]))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte, key, attr string) {
 		set, err := featureflags.Parse(data)
 		if err != nil {
@@ -103,7 +121,10 @@ func FuzzParse(f *testing.F) {
 		}
 		ecs := []featureflags.EvalContext{{}, {TargetingKey: key, Attributes: map[string]any{
 			"email": attr, "version": attr, "n": len(attr), "s": attr, "id": attr, "tier": attr,
-			"user": map[string]any{"name": attr}, "list": []any{attr, 1.5, nil}}}}
+			"user": map[string]any{"name": attr}, "list": []any{attr, 1.5, nil},
+			"groups": []string{attr, "beta"}, "integers": []any{1, len(attr), -2.5},
+			"orders": []any{map[string]any{"total": len(attr), "tags": []any{attr}}, map[string]any{"total": 2}, nil},
+			"items":  []any{map[string]any{"qty": 1, "sku": attr}}, "a": map[string]any{"b": []any{attr}}}}}
 		for _, info := range set.Flags() {
 			for _, ec := range ecs {
 				for _, reason := range []featureflags.Reason{

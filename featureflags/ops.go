@@ -7,48 +7,96 @@ import (
 	"strings"
 )
 
-// opFractional is flagd's fractional: [bucketBy?, [variant, weight?]...].
+// fractionalNode is flagd's fractional: [bucketBy?, [variant, weight?]...].
 // The bucketing string is the first argument when it is not a bucket
-// (any expression: a var, a cat), else the flag key followed by the
-// targeting key. It is hashed with MurmurHash3 x86 32-bit (seed 0) and
-// mapped onto the total weight as flagd does since its high-precision
-// bucketing: bucket = hash × total >> 32, then the first bucket whose
-// running weight exceeds it wins. Weights default to 1, are whole numbers,
-// negative ones count as 0; variants and weights may be expressions. No
-// bucketing string, or a total weight of 0, gives null.
-func opFractional(e *env, a []node) value {
-	if len(a) == 0 {
+// (any expression: a var, a cat) and gives a string; when it gives null
+// (an attribute the context lacks) or there is none, it is the flag key
+// followed by the targeting key, and without a targeting key (or with an
+// empty one) the result is null, so the flag gives its default variant, as
+// flagd does. A bucketing expression that gives anything else (a number, a
+// list) is null too. The string is hashed with MurmurHash3 x86 32-bit
+// (seed 0) and mapped onto the total weight as flagd does since its
+// high-precision bucketing: bucket = hash × total >> 32, then the first
+// bucket whose running weight exceeds it wins. Weights default to 1, are
+// whole numbers, negative ones count as 0; variants and weights may be
+// expressions. A total weight of 0 gives null.
+// The bucket list is worked out once when every bucket is a literal (the
+// usual case): the weights, their total and the variants.
+type fractionalNode struct {
+	by       node // nil: the flag key and the targeting key
+	buckets  []node
+	weights  []uint64 // nil unless every bucket is a literal
+	variants []value
+	total    uint64
+	none     bool // no arguments
+}
+
+func compileFractional(args []node) node {
+	f := fractionalNode{buckets: args, none: len(args) == 0}
+	if len(args) > 0 && !isBucket(args[0]) {
+		f.by, f.buckets = args[0], args[1:]
+	}
+	for _, b := range f.buckets {
+		if _, ok := b.(literal); !ok {
+			return f
+		}
+	}
+	f.weights, f.variants = make([]uint64, len(f.buckets)), make([]value, len(f.buckets))
+	for i, b := range f.buckets {
+		f.weights[i], f.variants[i] = bucketWeight(nil, b), bucketVariant(nil, b)
+		f.total += f.weights[i]
+	}
+	return f
+}
+
+func (f fractionalNode) eval(e *env) value {
+	if f.none {
 		return null
 	}
-	buckets := a
 	// The bucketing string, in two parts so that the default (flag key and
 	// targeting key) is hashed without concatenating them.
 	var by1, by2 string
-	if isBucket(a[0]) {
-		// Without a targeting key, flagd buckets on the flag key alone.
-		by1 = e.flagKey
-		by2, _ = e.lookup("targetingKey").str()
-	} else {
-		v := a[0].eval(e)
-		if v.k == kNull {
+	byKey := true
+	if f.by != nil {
+		switch v := f.by.eval(e); v.k {
+		case kStr:
+			by1, byKey = v.s, false
+		case kNull:
+		default:
 			return null
 		}
-		by1 = v.text()
-		buckets = a[1:]
 	}
-	if len(buckets) == 0 {
+	if byKey {
+		// The targeting key of the evaluation context, whatever the scope.
+		tk, _ := e.lookup("targetingKey")
+		if tk.k != kStr || tk.s == "" {
+			return null
+		}
+		by1, by2 = e.flagKey, tk.s
+	}
+	if len(f.buckets) == 0 {
 		return null
 	}
-	var total uint64
-	for _, b := range buckets {
-		total += bucketWeight(e, b)
+	total := f.total
+	if f.weights == nil {
+		for _, b := range f.buckets {
+			total += bucketWeight(e, b)
+		}
 	}
 	if total == 0 || total > math.MaxInt32 {
 		return null
 	}
 	bucket := (uint64(murmur3(by1, by2)) * total) >> 32
 	var end uint64
-	for _, b := range buckets {
+	if f.weights != nil {
+		for i, w := range f.weights {
+			if end += w; bucket < end {
+				return f.variants[i]
+			}
+		}
+		return null
+	}
+	for _, b := range f.buckets {
 		end += bucketWeight(e, b)
 		if bucket < end {
 			return bucketVariant(e, b)
@@ -63,7 +111,7 @@ func isBucket(n node) bool {
 	case arrayNode:
 		return len(t) >= 1 && len(t) <= 2
 	case literal:
-		return t.v.k == kArr && len(t.v.a) >= 1 && len(t.v.a) <= 2
+		return t.v.k == kArr && t.v.len() >= 1 && t.v.len() <= 2
 	}
 	return false
 }
@@ -72,10 +120,10 @@ func bucketWeight(e *env, n node) uint64 {
 	switch t := n.(type) {
 	case literal:
 		if t.v.k == kArr {
-			if len(t.v.a) < 2 {
+			if t.v.len() < 2 {
 				return 1
 			}
-			return weightOf(t.v.a[1])
+			return weightOf(t.v.at(1))
 		}
 	case arrayNode:
 		if len(t) < 2 {
@@ -97,8 +145,8 @@ func weightOf(v value) uint64 {
 func bucketVariant(e *env, n node) value {
 	switch t := n.(type) {
 	case literal:
-		if t.v.k == kArr && len(t.v.a) > 0 {
-			return t.v.a[0]
+		if t.v.k == kArr && t.v.len() > 0 {
+			return t.v.at(0)
 		}
 	case arrayNode:
 		if len(t) > 0 {
@@ -160,10 +208,12 @@ func murmur3(a, b string) uint32 {
 }
 
 // opSemVer is flagd's sem_ver: [version, operator, version] with =, !=,
-// <, <=, >, >=, ~ (same major and minor, not lower), ^ (same major, not
-// lower). A "v" prefix and build metadata are ignored; a partial version
-// ("1", "1.2") is completed with zeros. A bad version, operator or argument
-// count gives null.
+// <, <=, >, >=, ~ (same major and minor) and ^ (same major), compared as
+// flagd does (golang.org/x/mod/semver). Either version may be any value,
+// read as text first as flagd does (a number 1.2 is "1.2"). A "v" prefix
+// and build metadata are ignored; a partial version ("1", "1.2") is
+// completed with zeros. A bad version, operator or argument count gives
+// null.
 func opSemVer(e *env, a []node) value {
 	if len(a) != 3 {
 		return null
@@ -172,8 +222,8 @@ func opSemVer(e *env, a []node) value {
 	if !ok {
 		return null
 	}
-	x, ok1 := parseSemVer(arg(e, a, 0))
-	y, ok2 := parseSemVer(arg(e, a, 2))
+	x, ok1 := parseSemVer(e, arg(e, a, 0))
+	y, ok2 := parseSemVer(e, arg(e, a, 2))
 	if !ok1 || !ok2 {
 		return null
 	}
@@ -192,9 +242,9 @@ func opSemVer(e *env, a []node) value {
 	case ">=":
 		return boolValue(c >= 0)
 	case "~":
-		return boolValue(x.major == y.major && x.minor == y.minor && c >= 0)
+		return boolValue(x.major == y.major && x.minor == y.minor)
 	case "^":
-		return boolValue(x.major == y.major && c >= 0)
+		return boolValue(x.major == y.major)
 	}
 	return null
 }
@@ -204,19 +254,11 @@ type semVer struct {
 	pre                 string
 }
 
-func parseSemVer(v value) (semVer, bool) {
-	var s string
-	switch v.k {
-	case kStr:
-		s = v.s
-	case kNum:
-		if v.n < 0 || v.n != math.Trunc(v.n) {
-			return semVer{}, false
-		}
-		s = strconv.FormatFloat(v.n, 'f', -1, 64)
-	default:
+func parseSemVer(e *env, v value) (semVer, bool) {
+	if v.k == kNull {
 		return semVer{}, false
 	}
+	s := e.text(v) // flagd: fmt.Sprintf("%v"); a number 1.2 is "1.2"
 	s = strings.TrimPrefix(strings.TrimPrefix(s, "v"), "V")
 	s, _, _ = strings.Cut(s, "+") // build metadata does not count
 	core, pre, _ := strings.Cut(s, "-")

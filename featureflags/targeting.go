@@ -11,9 +11,13 @@ import (
 
 // A targeting rule is JSONLogic, compiled once when the flags are parsed
 // into a tree of nodes; evaluating it walks the tree over the evaluation
-// context. Values are a small tagged struct rather than interfaces, so that
-// the common rules (var, comparisons, in, if, starts_with, fractional)
-// evaluate without allocating.
+// context. Values are a small tagged struct rather than interfaces, and the
+// lists and objects of the context are read where they are, never copied,
+// so that the common rules (var, comparisons, in, if, starts_with,
+// fractional, some/all/none and reduce over a context list) evaluate
+// without allocating. Only what builds a new list (map, filter, merge,
+// missing when something is missing, a list literal holding expressions)
+// allocates.
 
 type kind uint8
 
@@ -22,8 +26,9 @@ const (
 	kBool
 	kNum
 	kStr
-	kArr
-	kOther // a map or another value from the context, compared by identity only
+	kArr   // x is a []value (computed) or the context's []any or []string
+	kObj   // x is the context's map[string]any
+	kOther // another value from the context, compared by identity only
 )
 
 type value struct {
@@ -31,7 +36,7 @@ type value struct {
 	b bool
 	n float64
 	s string
-	a []value
+	x any // kArr and kObj, see kind
 }
 
 var null = value{}
@@ -39,11 +44,37 @@ var null = value{}
 func boolValue(b bool) value        { return value{k: kBool, b: b} }
 func numValue(n float64) value      { return value{k: kNum, n: n} }
 func strValue(s string) value       { return value{k: kStr, s: s} }
-func arrValue(a []value) value      { return value{k: kArr, a: a} }
-func (v value) isNull() bool        { return v.k == kNull }
+func arrValue(a []value) value      { return value{k: kArr, x: a} }
 func (v value) str() (string, bool) { return v.s, v.k == kStr }
 
-// truthy is JSONLogic's truthiness: false, null, 0, "" and [] are false.
+// len is the length of a list, 0 for anything else.
+func (v value) len() int {
+	switch t := v.x.(type) {
+	case []value:
+		return len(t)
+	case []any:
+		return len(t)
+	case []string:
+		return len(t)
+	}
+	return 0
+}
+
+// at is element i of a list (0 <= i < v.len()).
+func (v value) at(i int) value {
+	switch t := v.x.(type) {
+	case []value:
+		return t[i]
+	case []any:
+		return fromAny(t[i])
+	case []string:
+		return strValue(t[i])
+	}
+	return null
+}
+
+// truthy is JSONLogic's truthiness: false, null, 0, NaN, "" and [] are
+// false; everything else, objects included, is true.
 func (v value) truthy() bool {
 	switch v.k {
 	case kBool:
@@ -53,8 +84,8 @@ func (v value) truthy() bool {
 	case kStr:
 		return v.s != ""
 	case kArr:
-		return len(v.a) > 0
-	case kOther:
+		return v.len() > 0
+	case kObj, kOther:
 		return true
 	}
 	return false
@@ -80,8 +111,12 @@ func (v value) number() (float64, bool) {
 	return 0, false
 }
 
-// text is the value as a string, as cat and variant names read it.
-func (v value) text() string {
+// text is the value as a string, as cat and variant names read it; a list's
+// is cut short past maxText bytes (see env.text, which charges it).
+func (v value) text() string { return v.textMax(maxText) }
+
+// textMax is text, a list's stopping once it is longer than limit bytes.
+func (v value) textMax(limit int) string {
 	switch v.k {
 	case kStr:
 		return v.s
@@ -92,16 +127,20 @@ func (v value) text() string {
 	case kNull:
 		return "null"
 	case kArr:
-		parts := make([]string, len(v.a))
-		for i, e := range v.a {
-			parts[i] = e.text()
+		var b strings.Builder
+		for i, n := 0, v.len(); i < n && b.Len() <= limit; i++ {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(v.at(i).textMax(limit - b.Len()))
 		}
-		return strings.Join(parts, ",")
+		return b.String()
 	}
 	return "[object Object]"
 }
 
-// fromAny converts a context value.
+// fromAny converts a context value. Lists and objects keep the context's
+// own value (x is the interface given, so nothing is copied or boxed).
 func fromAny(x any) value {
 	switch t := x.(type) {
 	case nil:
@@ -132,56 +171,176 @@ func fromAny(x any) value {
 			return strValue(t.String())
 		}
 		return numValue(f)
-	case []any:
-		a := make([]value, len(t))
-		for i, e := range t {
-			a[i] = fromAny(e)
-		}
-		return arrValue(a)
-	case []string:
-		a := make([]value, len(t))
-		for i, e := range t {
-			a[i] = strValue(e)
-		}
-		return arrValue(a)
+	case []any, []string:
+		return value{k: kArr, x: x}
+	case map[string]any:
+		return value{k: kObj, x: x}
 	}
 	return value{k: kOther}
 }
 
-// env is one evaluation: the context, the flag's key, the time.
+// toAny converts a value back, as encoding/json would decode it (lists are
+// []any, numbers float64); another value from the context is nil.
+func toAny(v value) any {
+	switch v.k {
+	case kBool:
+		return v.b
+	case kNum:
+		return v.n
+	case kStr:
+		return v.s
+	case kArr:
+		out := make([]any, v.len())
+		for i := range out {
+			out[i] = toAny(v.at(i))
+		}
+		return out
+	case kObj:
+		return v.x
+	}
+	return nil
+}
+
+// The bounds of one evaluation, so that no targeting rule can make an
+// evaluation take unbounded time or memory (a reduce that doubles its
+// accumulator, a cat of cats): maxSteps is the budget of list elements
+// visited or built and of bytes of text built, maxText the longest text of
+// a list. An evaluation that spends its budget stops and gives null, so the
+// flag gives its default variant.
+const (
+	maxSteps = 1 << 18
+	maxText  = 1 << 18
+)
+
+// scope is what var reads: the evaluation context at the top, the element
+// inside map, filter, all, none and some, current and accumulator inside
+// reduce.
+type scope uint8
+
+const (
+	scopeContext scope = iota
+	scopeItem
+	scopeReduce
+)
+
+// env is one evaluation: the context, the flag's key, the time, and the
+// scope var reads (kept by value, so that entering a scope allocates
+// nothing).
 type env struct {
 	ctx     EvalContext
 	flagKey string
 	now     func() int64
+
+	scope scope
+	item  value // scopeItem: the element; scopeReduce: current
+	acc   value // scopeReduce: the accumulator
+
+	left int // what is left of maxSteps; below 0, the evaluation is over
 }
 
-// lookup reads a var path: "targetingKey", "$flagd.flagKey",
-// "$flagd.timestamp", or dotted attribute paths ("user.name").
-func (e *env) lookup(path string) value {
+// spend takes n steps from the budget and reports whether any are left.
+func (e *env) spend(n int) bool {
+	e.left -= n
+	return e.left >= 0
+}
+
+// text is v.text(), a list's charged to the budget.
+func (e *env) text(v value) string {
+	if v.k != kArr {
+		return v.text()
+	}
+	s := v.textMax(max(e.left, 0))
+	e.spend(len(s) + 1)
+	return s
+}
+
+// frame is the scope of an env, saved on entering a nested scope.
+type frame struct {
+	scope     scope
+	item, acc value
+}
+
+func (e *env) save() frame     { return frame{e.scope, e.item, e.acc} }
+func (e *env) restore(f frame) { e.scope, e.item, e.acc = f.scope, f.item, f.acc }
+
+// lookup reads a var path in the evaluation context: "targetingKey",
+// "$flagd.flagKey", "$flagd.timestamp", or dotted attribute paths
+// ("user.name", "groups.0"). found is false when the path names nothing
+// (a null value is found).
+func (e *env) lookup(path string) (v value, found bool) {
 	switch path {
 	case "targetingKey":
 		if e.ctx.TargetingKey != "" {
-			return strValue(e.ctx.TargetingKey)
+			return strValue(e.ctx.TargetingKey), true
 		}
 	case "$flagd.flagKey":
-		return strValue(e.flagKey)
+		return strValue(e.flagKey), true
 	case "$flagd.timestamp":
-		return numValue(float64(e.now()))
-	case "":
-		return null
+		return numValue(float64(e.now())), true
 	}
-	var cur any = e.ctx.Attributes
-	for rest := path; ; {
-		name, tail, more := strings.Cut(rest, ".")
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return null
-		}
-		if cur, ok = m[name]; !ok {
-			return null
+	return walk(value{k: kObj, x: e.ctx.Attributes}, path)
+}
+
+// data is the whole of what var reads in the current scope ({"var": ""}):
+// the element, or, inside reduce, an object of current and accumulator;
+// at the top, the attributes.
+func (e *env) data() value {
+	switch e.scope {
+	case scopeItem:
+		return e.item
+	case scopeReduce:
+		return value{k: kObj, x: map[string]any{"current": toAny(e.item), "accumulator": toAny(e.acc)}}
+	}
+	return value{k: kObj, x: e.ctx.Attributes}
+}
+
+// get reads a var path in the current scope.
+func (e *env) get(path string) (value, bool) {
+	switch e.scope {
+	case scopeItem:
+		return walk(e.item, path)
+	case scopeReduce:
+		head, rest, more := strings.Cut(path, ".")
+		var v value
+		switch head {
+		case "current":
+			v = e.item
+		case "accumulator":
+			v = e.acc
+		default:
+			return null, false
 		}
 		if !more {
-			return fromAny(cur)
+			return v, true
+		}
+		return walk(v, rest)
+	}
+	return e.lookup(path)
+}
+
+// walk follows a dotted path from v: a name in an object, an index in a
+// list. Reaching through anything else, null included, finds nothing.
+func walk(v value, path string) (value, bool) {
+	for rest := path; ; {
+		name, tail, more := strings.Cut(rest, ".")
+		switch v.k {
+		case kObj:
+			x, ok := v.x.(map[string]any)[name]
+			if !ok {
+				return null, false
+			}
+			v = fromAny(x)
+		case kArr:
+			i, err := strconv.Atoi(name)
+			if err != nil || i < 0 || i >= v.len() {
+				return null, false
+			}
+			v = v.at(i)
+		default:
+			return null, false
+		}
+		if !more {
+			return v, true
 		}
 		rest = tail
 	}
@@ -206,14 +365,38 @@ func (a arrayNode) eval(e *env) value {
 	return arrValue(out)
 }
 
+// varNode is {"var": [path, default]}: the path is a literal or, as
+// JSONLogic allows, an expression evaluated first ({"var": [{"if": ...}]}).
+// A path that is null or "" reads the whole scope (a literal one is a
+// scopeNode). The default replaces a
+// path that names nothing (not one that names a null).
 type varNode struct {
-	path string
-	def  node // nil: null
+	path     string
+	computed node // nil: path is literal
+	def      node // nil: null
+}
+
+// scopeNode is {"var": ""}: the whole of the current scope.
+type scopeNode struct{}
+
+func (scopeNode) eval(e *env) value {
+	if e.scope == scopeItem {
+		return e.item
+	}
+	return e.data()
 }
 
 func (v varNode) eval(e *env) value {
-	r := e.lookup(v.path)
-	if r.isNull() && v.def != nil {
+	path := v.path
+	if v.computed != nil {
+		p := v.computed.eval(e)
+		if p.k == kNull || p.k == kStr && p.s == "" {
+			return e.data()
+		}
+		path = e.text(p)
+	}
+	r, found := e.get(path)
+	if !found && v.def != nil {
 		return v.def.eval(e)
 	}
 	return r
@@ -310,20 +493,23 @@ func compileOp(op string, raw any, evaluators map[string]any, depth int) (node, 
 	}
 	if op == "var" {
 		if len(args) == 0 {
-			return varNode{}, nil
+			return scopeNode{}, nil
 		}
-		lit, ok := args[0].(literal)
-		if !ok {
-			return nil, &compileError{"var takes a literal path"}
-		}
-		v := varNode{path: lit.v.text()}
-		if lit.v.k == kNull {
-			v.path = ""
+		v := varNode{}
+		if lit, ok := args[0].(literal); ok {
+			if v.path = lit.v.text(); lit.v.k == kNull || v.path == "" {
+				return scopeNode{}, nil // the whole scope: a default never applies
+			}
+		} else {
+			v.computed = args[0]
 		}
 		if len(args) > 1 {
 			v.def = args[1]
 		}
 		return v, nil
+	}
+	if op == "fractional" {
+		return compileFractional(args), nil
 	}
 	fn, ok := operators[op]
 	if !ok {
@@ -332,7 +518,8 @@ func compileOp(op string, raw any, evaluators map[string]any, depth int) (node, 
 	return opNode{fn: fn, args: args}, nil
 }
 
-// operators are the JSONLogic operations supported, and flagd's own.
+// operators are the JSONLogic operations supported, and flagd's own (var
+// and fractional are compiled into nodes of their own, in compileOp).
 var operators map[string]opFunc
 
 func init() {
@@ -352,21 +539,29 @@ func init() {
 		">=": func(e *env, a []node) value {
 			return compare(arg(e, a, 0), arg(e, a, 1), func(c int) bool { return c >= 0 })
 		},
-		"in":          opIn,
-		"cat":         opCat,
-		"substr":      opSubstr,
-		"+":           arith(func(x, y float64) float64 { return x + y }, 0),
-		"*":           arith(func(x, y float64) float64 { return x * y }, 1),
-		"-":           opMinus,
-		"/":           binary(func(x, y float64) float64 { return x / y }),
-		"%":           binary(math.Mod),
-		"min":         extremum(func(x, y float64) bool { return x < y }),
-		"max":         extremum(func(x, y float64) bool { return x > y }),
-		"missing":     opMissing,
-		"starts_with": stringTest(strings.HasPrefix),
-		"ends_with":   stringTest(strings.HasSuffix),
-		"sem_ver":     opSemVer,
-		"fractional":  opFractional,
+		"in":           opIn,
+		"cat":          opCat,
+		"substr":       opSubstr,
+		"+":            arith(func(x, y float64) float64 { return x + y }, 0),
+		"*":            arith(func(x, y float64) float64 { return x * y }, 1),
+		"-":            opMinus,
+		"/":            binary(func(x, y float64) float64 { return x / y }),
+		"%":            binary(math.Mod),
+		"min":          extremum(func(x, y float64) bool { return x < y }),
+		"max":          extremum(func(x, y float64) bool { return x > y }),
+		"missing":      opMissing,
+		"missing_some": opMissingSome,
+		"merge":        opMerge,
+		"map":          opMap,
+		"filter":       opFilter,
+		"reduce":       opReduce,
+		"all":          opAll,
+		"none":         opNone,
+		"some":         opSome,
+		"log":          opLog,
+		"starts_with":  stringTest(strings.HasPrefix),
+		"ends_with":    stringTest(strings.HasSuffix),
+		"sem_ver":      opSemVer,
 	}
 }
 
@@ -483,12 +678,20 @@ func opIn(e *env, a []node) value {
 	case kStr:
 		s, ok := needle.str()
 		if !ok {
-			s = needle.text()
+			s = e.text(needle)
 		}
 		return boolValue(strings.Contains(hay.s, s))
 	case kArr:
-		for _, v := range hay.a {
-			if strictEq(v, needle) {
+		if list, ok := hay.x.([]value); ok { // a literal list: no conversion
+			for i := range list {
+				if strictEq(list[i], needle) {
+					return boolValue(true)
+				}
+			}
+			break
+		}
+		for i, n := 0, hay.len(); i < n; i++ {
+			if strictEq(hay.at(i), needle) {
 				return boolValue(true)
 			}
 		}
@@ -503,13 +706,17 @@ func opCat(e *env, a []node) value {
 		if v.k == kNull {
 			continue
 		}
-		b.WriteString(v.text())
+		t := e.text(v)
+		if !e.spend(len(t)) {
+			return null
+		}
+		b.WriteString(t)
 	}
 	return strValue(b.String())
 }
 
 func opSubstr(e *env, a []node) value {
-	s := []rune(arg(e, a, 0).text())
+	s := []rune(e.text(arg(e, a, 0)))
 	start, _ := arg(e, a, 1).number()
 	from := int(start)
 	if from < 0 {
@@ -583,21 +790,50 @@ func extremum(better func(x, y float64) bool) opFunc {
 	}
 }
 
+// opMissing is JSONLogic's missing: the names, of its arguments or of the
+// list that is its first argument, whose var is null or "" (or names
+// nothing).
 func opMissing(e *env, a []node) value {
+	if len(a) == 0 {
+		return arrValue(nil)
+	}
 	var out []value
-	for _, n := range a {
-		v := n.eval(e)
-		names := []value{v}
-		if v.k == kArr {
-			names = v.a
-		}
-		for _, name := range names {
-			if e.lookup(name.text()).isNull() {
-				out = append(out, name)
-			}
-		}
+	first := a[0].eval(e)
+	if first.k == kArr {
+		return arrValue(e.missing(first, out))
+	}
+	out = e.missing1(first, out)
+	for _, n := range a[1:] {
+		out = e.missing1(n.eval(e), out)
 	}
 	return arrValue(out)
+}
+
+// missing appends the names of list that are missing to out.
+func (e *env) missing(list value, out []value) []value {
+	for i, n := 0, list.len(); i < n; i++ {
+		out = e.missing1(list.at(i), out)
+	}
+	return out
+}
+
+func (e *env) missing1(name value, out []value) []value {
+	if e.isMissing(name) && e.spend(1) {
+		out = append(out, name)
+	}
+	return out
+}
+
+// isMissing reports whether var name reads null or "", or nothing.
+func (e *env) isMissing(name value) bool {
+	var v value
+	var found bool
+	if name.k == kNull || name.k == kStr && name.s == "" {
+		v, found = e.data(), true
+	} else {
+		v, found = e.get(e.text(name))
+	}
+	return !found || v.k == kNull || v.k == kStr && v.s == ""
 }
 
 // stringTest is starts_with and ends_with: null (not false) unless both

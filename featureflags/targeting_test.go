@@ -55,7 +55,13 @@ func TestFlagdTestbedTargeting(t *testing.T) {
 		{"fractional-flag", user("3"), "fallback", "clubs", featureflags.TargetingMatch, ""},
 		{"fractional-flag-shorthand", tk("jon@company.com"), "fallback", "heads", featureflags.TargetingMatch, ""},
 		{"fractional-flag-shorthand", tk("jane@company.com"), "fallback", "tails", featureflags.TargetingMatch, ""},
-		{"fractional-single-entry-flag", tk(""), "fallback", "single", featureflags.TargetingMatch, ""},
+		{"fractional-single-entry-flag", tk("some-targeting-key"), "fallback", "single", featureflags.TargetingMatch, ""},
+		// @fractional-v3 "invalid implicit inputs" (and flagd's fractional_test.go "missing
+		// targetingKey returns default variant"): no targeting key, no bucket: the default.
+		{"fractional-single-entry-flag", tk(""), "fallback", "fallback", featureflags.Default, ""},
+		{"fractional-flag-shorthand", attrs("irrelevant", "none"), "fallback", "draw", featureflags.Default, ""},
+		{"fractional-flag-shorthand", attrs("targetingKey", 12345), "fallback", "draw", featureflags.Default, ""},
+		{"fractional-flag-shorthand", attrs("targetingKey", true), "fallback", "draw", featureflags.Default, ""},
 		{"fractional-flag-A-shared-seed", user("seven"), "fallback", "hearts", featureflags.TargetingMatch, ""},
 		{"fractional-flag-A-shared-seed", user("eight"), "fallback", "diamonds", featureflags.TargetingMatch, ""},
 		{"fractional-flag-A-shared-seed", user("nine"), "fallback", "clubs", featureflags.TargetingMatch, ""},
@@ -111,6 +117,13 @@ func TestFlagdTestbedTargeting(t *testing.T) {
 		{"semver-partial-version-flag", attrs("version", 1), "fallback", "match", featureflags.TargetingMatch, ""},
 		{"semver-partial-version-flag", attrs("version", "2.0.0"), "fallback", "no-match", featureflags.TargetingMatch, ""},
 		{"semver-build-metadata-flag", attrs("version", "1.0.0+other"), "fallback", "match", featureflags.TargetingMatch, ""},
+		// @semver-numeric-context: a number is read as text first ("%v"), 1.2 is "1.2".
+		{"semver-numeric-context-flag", attrs("version", 1.2), "fallback", "match", featureflags.TargetingMatch, ""},
+		{"semver-numeric-context-flag", attrs("version", 1.1), "fallback", "no-match", featureflags.TargetingMatch, ""},
+		{"semver-numeric-context-flag", attrs("version", 2), "fallback", "match", featureflags.TargetingMatch, ""},
+		{"semver-numeric-context-flag", attrs("version", 1), "fallback", "no-match", featureflags.TargetingMatch, ""},
+		{"semver-numeric-context-flag", attrs("version", "1.2"), "fallback", "match", featureflags.TargetingMatch, ""},
+		{"semver-partial-version-flag", attrs("version", 1.2), "fallback", "match", featureflags.TargetingMatch, ""},
 		{"semver-invalid-version-flag", attrs("version", "not-a-version"), "wrong", "fallback", featureflags.Default, ""},
 		{"semver-invalid-operator-flag", attrs("version", "1.0.0"), "wrong", "fallback", featureflags.Default, ""},
 		// The targeting key, $evaluators, errors.

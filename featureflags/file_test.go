@@ -121,13 +121,18 @@ func TestFileCoalescesBursts(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "flags.json")
 	_ = os.WriteFile(path, flagDoc(true), 0o600)
 	f, reloads := watch(t, path)
+	start := time.Now()
 	for i := range 20 { // ends on "off"
 		_ = os.WriteFile(path, flagDoc(i%2 == 0), 0o600)
 	}
+	burst := time.Since(start)
 	eventually(t, "the last write wins", func() bool { return !f.Set().Bool("f", true, featureflags.EvalContext{}) && reloads() > 0 })
 	time.Sleep(100 * time.Millisecond)
-	if n := reloads(); n > 2 {
-		t.Errorf("%d reloads for a burst of 20 writes, want 1 or 2", n)
+	// One settle time (30ms) of quiet ends a burst: on a loaded machine the
+	// 20 writes may take longer than that, and each settle time they span
+	// may end one burst more.
+	if n, limit := reloads(), 2+int(burst/(30*time.Millisecond)); n > limit {
+		t.Errorf("%d reloads for a burst of 20 writes in %s, want at most %d", n, burst, limit)
 	}
 }
 

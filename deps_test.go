@@ -38,6 +38,7 @@ var allowedException = map[string][]string{
 	"secrets/secretstest":     {"testing"},
 	"config/configtest":       {"testing"},
 	"featureflags/flagtest":   {"testing"},
+	"logging/loggingtest":     {"testing"},
 	"":                        {"net/http/pprof", module},
 	"examples/service":        {module},
 	"examples/first":          {module},

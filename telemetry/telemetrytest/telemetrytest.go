@@ -5,10 +5,16 @@
 // [Observer] through operable.Options.Telemetry). With a
 // telemetry.Options.Redactor, as a service's provider has, the observer
 // gets the spans masked, as every exporter does.
+//
+// [TestHTTP] and [RunHTTP] are the conformance kit for a service's HTTP
+// telemetry seen from outside: a server span per request continuing the
+// caller's trace, the duration histogram by method, route template and
+// status, no raw path in any attribute, and 5xx marked as errors.
 package telemetrytest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -72,9 +78,17 @@ type Point struct {
 // Points collects the current points of the metric named name.
 func (o *Observer) Points(tb testing.TB, name string) []Point {
 	tb.Helper()
+	out, err := o.collect(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+func (o *Observer) collect(name string) ([]Point, error) {
 	var rm metricdata.ResourceMetrics
 	if err := o.reader.Collect(context.Background(), &rm); err != nil {
-		tb.Fatalf("telemetrytest: collect: %v", err)
+		return nil, fmt.Errorf("telemetrytest: collect: %w", err)
 	}
 	var out []Point
 	for _, sm := range rm.ScopeMetrics {
@@ -98,7 +112,7 @@ func (o *Observer) Points(tb testing.TB, name string) []Point {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 func appendHistogram[N int64 | float64](out []Point, h metricdata.Histogram[N]) []Point {

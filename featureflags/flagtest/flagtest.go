@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/operable-go/operable/featureflags"
@@ -89,8 +91,91 @@ var rules = []rule{
 	}},
 }
 
+// Reloader is a Source whose definition can be replaced, as a watched
+// file's is when it changes. The kit's reload rules run on a source that
+// implements it.
+type Reloader interface {
+	Source
+	// Update replaces the source's definition with doc and returns once
+	// the source has taken it, or has refused it with an error; a refused
+	// doc must leave the last good flags in place.
+	Update(doc []byte) error
+}
+
+// DocB is Doc with static-bool and static-string both changed: a reload
+// between the two must be seen whole by every reader.
+var DocB = strings.NewReplacer(`"defaultVariant": "on"}`, `"defaultVariant": "off"}`, `"b": "beta"}, "defaultVariant": "b"`, `"b": "beta"}, "defaultVariant": "a"`).Replace(Doc)
+
+// reloadRules run on a Reloader that holds Doc.
+var reloadRules = []struct {
+	name  string
+	check func(Reloader) error
+}{
+	{"a reload is seen whole by concurrent readers", checkConcurrentReload},
+	{"a bad update keeps the last good flags", checkBadUpdate},
+}
+
+func checkConcurrentReload(src Reloader) error {
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	torn := make(chan string, 1)
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				set := src.Set()
+				b, s := set.Bool("static-bool", false, none), set.String("static-string", "", none)
+				if b != (s == "beta") {
+					select {
+					case torn <- fmt.Sprintf("static-bool %v with static-string %q: half of a reload", b, s):
+					default:
+					}
+				}
+			}
+		})
+	}
+	var errs []error
+	for i := range 20 {
+		doc := Doc
+		if i%2 == 0 {
+			doc = DocB
+		}
+		if err := src.Update([]byte(doc)); err != nil {
+			errs = append(errs, fmt.Errorf("update %d: %w", i+1, err))
+			break
+		}
+	}
+	close(stop)
+	wg.Wait()
+	select {
+	case t := <-torn:
+		errs = append(errs, errors.New(t))
+	default:
+	}
+	if got := src.Set().String("static-string", "", none); got != "beta" {
+		errs = append(errs, fmt.Errorf("after the last update (Doc), static-string is %q, want beta", got))
+	}
+	return errors.Join(errs...)
+}
+
+func checkBadUpdate(src Reloader) error {
+	if err := src.Update([]byte(`{"flags": {"static-bool": `)); err == nil {
+		return errors.New("an update that is not a flag document was taken without an error")
+	}
+	set := src.Set()
+	if set == nil {
+		return errors.New("after a bad update the source holds no flags")
+	}
+	return expect(set.BoolDetails("static-bool", false, none), true, "on", featureflags.Static, "")
+}
+
 // TestSource loads Doc into a source made by newSource and checks every
-// rule; it returns nil or one error listing every broken rule.
+// rule, and the reload rules when the source is a [Reloader]; it returns
+// nil or one error listing every broken rule.
 func TestSource(newSource func(doc []byte) (Source, error)) error {
 	src, err := newSource([]byte(Doc))
 	if err != nil {
@@ -106,6 +191,13 @@ func TestSource(newSource func(doc []byte) (Source, error)) error {
 			errs = append(errs, fmt.Errorf("%s: %w", r.name, err))
 		}
 	}
+	if r, ok := src.(Reloader); ok {
+		for _, rr := range reloadRules {
+			if err := rr.check(r); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", rr.name, err))
+			}
+		}
+	}
 	var notLoaded *featureflags.Set
 	if err := expect(notLoaded.BoolDetails("static-bool", true, none), true, "", featureflags.Error, featureflags.ProviderNotReady); err != nil {
 		errs = append(errs, fmt.Errorf("flags not loaded yet: %w", err))
@@ -113,13 +205,25 @@ func TestSource(newSource func(doc []byte) (Source, error)) error {
 	return errors.Join(errs...)
 }
 
-// Run checks each rule as a subtest of t.
+// Run checks each rule as a subtest of t, a source made for each; the
+// reload rules are skipped for a source that is not a [Reloader].
 func Run(t *testing.T, newSource func(t *testing.T, doc []byte) Source) {
 	t.Helper()
 	for _, r := range rules {
 		t.Run(r.name, func(t *testing.T) {
 			src := newSource(t, []byte(Doc))
 			if err := r.check(src.Set()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for _, rr := range reloadRules {
+		t.Run(rr.name, func(t *testing.T) {
+			r, ok := newSource(t, []byte(Doc)).(Reloader)
+			if !ok {
+				t.Skip("the source is not a flagtest.Reloader")
+			}
+			if err := rr.check(r); err != nil {
 				t.Error(err)
 			}
 		})

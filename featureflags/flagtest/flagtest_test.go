@@ -1,9 +1,13 @@
 package flagtest_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/operable-go/operable/featureflags"
 	"github.com/operable-go/operable/featureflags/flagtest"
@@ -62,5 +66,72 @@ func TestStatic(t *testing.T) {
 	if !set.Bool("new-checkout", false, none) || set.String("greeting", "", none) != "hi" ||
 		set.Int("limit", 0, none) != 5 || set.Float("ratio", 0, none) != 0.5 {
 		t.Errorf("Static flags: %+v", set.Flags())
+	}
+}
+
+// fileSource is a watched file as a Reloader: Update writes the file and
+// reloads it.
+type fileSource struct {
+	*featureflags.File
+	path string
+}
+
+func (f fileSource) Update(doc []byte) error {
+	if err := os.WriteFile(f.path, doc, 0o600); err != nil {
+		return err
+	}
+	return f.Reload(context.Background())
+}
+
+func TestAWatchedFilePassesTheReloadRules(t *testing.T) {
+	newSource := func(t *testing.T, doc []byte) flagtest.Source {
+		path := filepath.Join(t.TempDir(), "flags.json")
+		if err := os.WriteFile(path, doc, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		f, err := featureflags.OpenFile(path, featureflags.FileOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fileSource{f, path}
+	}
+	flagtest.Run(t, newSource)
+	if err := flagtest.TestSource(func(doc []byte) (flagtest.Source, error) { return newSource(t, doc), nil }); err != nil {
+		t.Error(err)
+	}
+}
+
+// brokenReloader swaps in half of each update first, and takes a bad
+// document as no flags at all.
+type brokenReloader struct {
+	cur atomic.Pointer[featureflags.Set]
+}
+
+func (b *brokenReloader) Set() *featureflags.Set { return b.cur.Load() }
+
+func (b *brokenReloader) Update(doc []byte) error {
+	full, err := featureflags.Parse(doc)
+	if err != nil {
+		empty, _ := featureflags.Parse([]byte(`{"flags": {}}`))
+		b.cur.Store(empty)
+		return err
+	}
+	if half, err := featureflags.Parse([]byte(strings.Replace(string(doc), `"b": "beta"}, "defaultVariant": "a"`, `"b": "beta"}, "defaultVariant": "b"`, 1))); err == nil {
+		b.cur.Store(half)
+		time.Sleep(2 * time.Millisecond)
+	}
+	b.cur.Store(full)
+	return nil
+}
+
+func TestTheKitCatchesABrokenReloader(t *testing.T) {
+	err := flagtest.TestSource(func(doc []byte) (flagtest.Source, error) {
+		b := &brokenReloader{}
+		return b, b.Update(doc)
+	})
+	for _, rule := range []string{"a reload is seen whole by concurrent readers", "a bad update keeps the last good flags"} {
+		if err == nil || !strings.Contains(err.Error(), rule+":") {
+			t.Errorf("TestSource = %v, want %q broken", err, rule)
+		}
 	}
 }

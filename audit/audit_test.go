@@ -184,3 +184,17 @@ func TestReportJSON(t *testing.T) {
 		t.Errorf("JSON round trip: %v %+v\n%s", err, back, b.String())
 	}
 }
+
+// TestTheReviewersPageListsEveryCheck keeps docs/COMPLIANCE.md's table of
+// checks true: every check's id is on it.
+func TestTheReviewersPageListsEveryCheck(t *testing.T) {
+	page, err := os.ReadFile("../docs/COMPLIANCE.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range audit.Checks() {
+		if !strings.Contains(string(page), "`"+c.ID+"`") {
+			t.Errorf("docs/COMPLIANCE.md does not list the check %s", c.ID)
+		}
+	}
+}

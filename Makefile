@@ -57,6 +57,7 @@ unit:
 	OPERABLE_INTEGRATION=1 OTELCOL_BIN="$$(CACHE=$(CACHE) ./scripts/otelcol.sh)" \
 		VAULT_BIN="$$(CACHE=$(CACHE) ./scripts/vault.sh)" \
 		PROMETHEUS_DIR="$$(./scripts/prometheus.sh)" REDIS_BIN="$$(./scripts/redis.sh)" \
+		POSTGRES_BIN_DIR="$$(./scripts/postgres.sh)" \
 		$(GO) test -race -count=1 -timeout 10m ./...
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...

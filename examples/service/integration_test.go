@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -101,7 +102,9 @@ func TestPrometheusScrapesTheService(t *testing.T) {
 	check := exec.Command(filepath.Join(dir, "promtool"), "check", "metrics")
 	check.Stdin = strings.NewReader(exposition)
 	if out, err := check.CombinedOutput(); err != nil {
-		t.Errorf("promtool check metrics: %v\n%s", err, out)
+		if problems := lintProblems(string(out)); len(problems) > 0 {
+			t.Errorf("promtool check metrics: %v\n%s", err, strings.Join(problems, "\n"))
+		}
 	}
 
 	web := testserver.FreeAddr(t)
@@ -147,4 +150,24 @@ scrape_configs:
 		return last == fmt.Sprint(n)
 	})
 	t.Logf("PromQL %s = %s", query, last)
+}
+
+// semconvNames are promtool's lint findings against names the
+// OpenTelemetry semantic conventions fix, and the Prometheus exporter
+// keeps: db.client.connection.count is an up-down counter named so by
+// the database conventions, exported as the gauge db_client_connection_count.
+var semconvNames = []string{
+	`db_client_connection_count non-histogram and non-summary metrics should not have "_count" suffix`,
+}
+
+// lintProblems returns promtool check metrics' findings but those of
+// semconvNames.
+func lintProblems(out string) []string {
+	var problems []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if l != "" && !slices.Contains(semconvNames, strings.TrimSpace(l)) {
+			problems = append(problems, l)
+		}
+	}
+	return problems
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/database"
 	"github.com/operable-go/operable/secrets"
 )
 
@@ -28,6 +29,11 @@ type Config struct {
 	Greeting string `env:"GREETING" envDefault:"Hello" desc:"how GET /hello greets; follows config/ at run time"`
 	// MaxWork is the longest duration GET /work accepts.
 	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s" desc:"the longest duration GET /work accepts; follows config/ at run time"`
+	// Database is where the items are kept (DATABASE_URL, DATABASE_DIR,
+	// DATABASE_MAX_OPEN_CONNS, ...): PostgreSQL for a postgres:// URL, an
+	// SQLite file under DATABASE_DIR, or, with neither, an in-memory SQLite
+	// database whose items are lost at exit.
+	Database database.Config `reload:"restart"`
 	// MaxItems is how many items the store holds.
 	MaxItems int `env:"MAX_ITEMS" envDefault:"10000" reload:"restart" desc:"how many items the store holds"`
 	// SeedItems are created by a start-up task, before the service reports
@@ -52,6 +58,6 @@ type Config struct {
 func main() {
 	var cfg Config
 	operable.Main(operable.Options{Name: "example", Config: &cfg}, func(ctx context.Context, s *operable.Service) error {
-		return routes(s, &cfg)
+		return routes(ctx, s, &cfg)
 	})
 }

@@ -8,10 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -45,9 +42,10 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// routes registers the example's routes, its health checks, and, when
-// AUDIT_URL is set, the audit worker and its final flush at shutdown.
-func routes(s *operable.Service, cfg *Config) error {
+// routes opens the items' database (its migrations run as a start-up task),
+// registers the example's routes, its health checks, and, when AUDIT_URL is
+// set, the audit worker and its final flush at shutdown.
+func routes(ctx context.Context, s *operable.Service, cfg *Config) error {
 	// The service's own instruments come from its meter: exported with the
 	// SDK's, under the service's resource (items_created_total on /metrics).
 	created, err := s.Meter("github.com/operable-go/operable/examples/service").Int64Counter("items.created",
@@ -55,7 +53,11 @@ func routes(s *operable.Service, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	st := &store{max: cfg.MaxItems, items: map[int]item{}, created: created}
+	db, err := openItems(ctx, s, cfg.Database)
+	if err != nil {
+		return err
+	}
+	st := &store{db: db, log: s.Logger(), max: cfg.MaxItems, created: created}
 	if cfg.AuditURL != "" {
 		// Calls to the upstream go through a circuit breaker, so that a
 		// failing upstream is left alone until it recovers, and are
@@ -184,117 +186,6 @@ func work(w http.ResponseWriter, r *http.Request, maxWork time.Duration) {
 type item struct {
 	ID   int    `json:"id"`
 	Name string `json:"name"`
-}
-
-// store is an in-memory item store, safe for concurrent use.
-type store struct {
-	audit   *auditLog // nil: no auditing
-	created metric.Int64Counter
-
-	mu     sync.Mutex
-	max    int
-	nextID int
-	items  map[int]item
-}
-
-// seed creates the named items, as a start-up task.
-func (st *store) seed(ctx context.Context, names []string) error {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if len(st.items) >= st.max {
-			return fmt.Errorf("SEED_ITEMS holds more than MAX_ITEMS (%d) items", st.max)
-		}
-		st.nextID++
-		st.items[st.nextID] = item{ID: st.nextID, Name: name}
-	}
-	return nil
-}
-
-func (st *store) list(w http.ResponseWriter, _ *http.Request) {
-	st.mu.Lock()
-	out := make([]item, 0, len(st.items))
-	for _, it := range st.items {
-		out = append(out, it)
-	}
-	st.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (st *store) create(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Name string `json:"name"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&in); err != nil || in.Name == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": `body must be {"name": "..."}`})
-		return
-	}
-	st.mu.Lock()
-	if len(st.items) >= st.max {
-		st.mu.Unlock()
-		writeJSON(w, http.StatusInsufficientStorage, map[string]string{"error": "store is full"})
-		return
-	}
-	st.nextID++
-	it := item{ID: st.nextID, Name: in.Name}
-	st.items[it.ID] = it
-	st.mu.Unlock()
-	st.audit.record("create", it.ID)
-	// Created items become a business metric on /metrics, tied by the
-	// request's context to its trace (an exemplar when tracing is on).
-	st.created.Add(r.Context(), 1)
-	w.Header().Set("Location", "/items/"+strconv.Itoa(it.ID))
-	writeJSON(w, http.StatusCreated, it)
-}
-
-func (st *store) get(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.Atoi(r.PathValue("id"))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a number"})
-		return
-	}
-	st.mu.Lock()
-	it, ok := st.items[id]
-	st.mu.Unlock()
-	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
-		return
-	}
-	writeJSON(w, http.StatusOK, it)
-}
-
-func (st *store) delete(w http.ResponseWriter, r *http.Request) {
-	id, err := strconv.Atoi(r.PathValue("id"))
-	if err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "id must be a number"})
-		return
-	}
-	st.mu.Lock()
-	_, ok := st.items[id]
-	delete(st.items, id)
-	st.mu.Unlock()
-	if !ok {
-		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such item"})
-		return
-	}
-	st.audit.record("delete", id)
-	w.WriteHeader(http.StatusNoContent)
-}
-
-// checkCapacity fails (as a warning: the check is non-critical) when the
-// store is more than 90% full.
-func (st *store) checkCapacity(context.Context) error {
-	st.mu.Lock()
-	n := len(st.items)
-	st.mu.Unlock()
-	if n*10 > st.max*9 {
-		return fmt.Errorf("store %d%% full (%d of %d items)", n*100/st.max, n, st.max)
-	}
-	return nil
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -340,7 +340,7 @@ func TestAHangingHookMakesTheExitCode1AndTheLaterHooksStillRun(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"stop hook failed: audit flush", "stop hook done: telemetry"}
+	want := []string{"stop hook failed: audit flush", "stop hook done: database", "stop hook done: telemetry"}
 	if fmt.Sprint(order) != fmt.Sprint(want) {
 		t.Errorf("hooks logged %v, want %v", order, want)
 	}
@@ -874,6 +874,11 @@ func TestConfigFilesAreReloadedAtRunTime(t *testing.T) {
 	})
 
 	write("GREETING: [broken\n")
+	// The check may still show its start-up warn: wait for the reload's
+	// own line first.
+	p.WaitLog(10*time.Second, func(m map[string]any) bool {
+		return m["msg"] == "config reload failed; keeping the running configuration"
+	})
 	waitFor(t, 10*time.Second, func() bool {
 		_, body := p.Get(p.AdminURL, "/readyz?verbose")
 		return strings.Contains(body, `"config-files":[{`) && strings.Contains(body, `"status":"warn"`)

@@ -1,0 +1,73 @@
+package database_test
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	modernc "modernc.org/sqlite"
+
+	"github.com/operable-go/operable/database"
+	"github.com/operable-go/operable/secrets"
+)
+
+// lookupAllocs counts the allocations of one primary-key lookup on db.
+func lookupAllocs(t *testing.T, db *sql.DB) float64 {
+	t.Helper()
+	for _, q := range []string{"CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT)", "INSERT INTO items VALUES (42, 'spoon')"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	var name string
+	return testing.AllocsPerRun(200, func() {
+		if err := db.QueryRowContext(ctx, "SELECT name FROM items WHERE id = ?", 42).Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestQueryAllocationBudget: the wrapper adds no allocation per query over
+// the raw driver with metrics on, and at most 4 with sampled spans too
+// (the span SDK's own: the span, its context, its attributes). bench/database_test.go
+// compares it with otelsql.
+func TestQueryAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	c, err := modernc.NewConnector(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := sql.OpenDB(c)
+	raw.SetMaxOpenConns(1)
+	defer raw.Close()
+	base := lookupAllocs(t, raw)
+	for _, tc := range []struct {
+		name   string
+		spans  bool
+		budget float64
+	}{{"metrics", false, 0}, {"metrics and spans", true, 4}} {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		opts := database.Options{Drivers: drivers, MeterProvider: mp}
+		if tc.spans {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+			defer tp.Shutdown(context.Background())
+			opts.TracerProvider = tp
+		}
+		db, err := database.Open(context.Background(), database.Config{URL: secrets.New("sqlite::memory:")}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added := lookupAllocs(t, db.SQL()) - base
+		t.Logf("with %s: %v allocations added over the raw driver's %v", tc.name, added, base)
+		if added > tc.budget {
+			t.Errorf("with %s the wrapper adds %v allocations per query, budget %v", tc.name, added, tc.budget)
+		}
+		_ = db.Close(context.Background())
+		_ = mp.Shutdown(context.Background())
+	}
+}

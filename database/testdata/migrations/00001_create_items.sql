@@ -1,0 +1,8 @@
+-- +goose Up
+CREATE TABLE items (
+	id INTEGER PRIMARY KEY,
+	name TEXT NOT NULL
+);
+
+-- +goose Down
+DROP TABLE items;

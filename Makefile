@@ -21,9 +21,9 @@ BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count 6
 # short run minimizing instead of fuzzing).
 FUZZ_TARGETS := ./logging:FuzzRedaction:80000 ./logging:FuzzSinglePassMatchesChain:60000 ./config:FuzzLoadNeverEchoesAValue:35000 ./config:FuzzFileParsing:10000 ./featureflags:FuzzParse:150000
 
-.PHONY: test fmt-check vet vet-newest-go staticcheck unit fuzz bench startup
+.PHONY: test fmt-check vet vet-newest-go staticcheck unit fuzz templates bench startup
 
-test: fmt-check vet vet-newest-go staticcheck unit fuzz
+test: fmt-check vet vet-newest-go staticcheck unit fuzz templates
 
 fmt-check:
 	@files=$$(gofmt -l $$(find . -name '*.go' -not -path './.git/*')); \
@@ -32,6 +32,7 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 	cd bench && $(GO) vet ./...
+	cd templatecheck && $(GO) vet ./... && cd kubescore && $(GO) vet ./...
 
 vet-newest-go:
 	GOTOOLCHAIN=$(NEWEST_GO) $(GO) vet ./...
@@ -61,6 +62,13 @@ unit:
 		$(GO) test -race -count=1 -timeout 10m ./...
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...
+
+# The service template's Dockerfile, deploy/, compose.yaml and workflow,
+# checked by the tools that read them (templatecheck/, a module of its own;
+# kube-score in templatecheck/kubescore/, run by its tests). -count=1: the
+# tests build the service in a subprocess, which the test cache cannot see.
+templates:
+	cd templatecheck && SHELLCHECK_BIN="$$(../scripts/shellcheck.sh)" $(GO) test -count=1 ./...
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

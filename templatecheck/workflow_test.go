@@ -1,0 +1,105 @@
+package templatecheck
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var (
+	workflow = filepath.Join(serviceDir, ".github", "workflows", "ci.yaml")
+	scripts  = []string{
+		filepath.Join(root, "scripts", "pin-images.sh"),
+		filepath.Join(root, "scripts", "shellcheck.sh"),
+		filepath.Join(deployDir, "rollout.sh"),
+	}
+)
+
+func shellcheck(t *testing.T) string {
+	t.Helper()
+	sc, err := Shellcheck()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+
+func TestWorkflow(t *testing.T) {
+	findings, err := LintWorkflow(workflow, shellcheck(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range findings {
+		t.Error(f)
+	}
+	// Every file the workflow runs is there.
+	dt, err := os.ReadFile(workflow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"scripts/pin-images.sh", "examples/service/Dockerfile", "examples/service/deploy/rollout.sh", "templatecheck", "cmd/operable"} {
+		if !strings.Contains(string(dt), f) {
+			t.Errorf("the workflow does not use %s", f)
+		}
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	for _, step := range []string{"go test -race", "govulncheck", "gosec", "gitleaks", "staticcheck", "trivy", "$IMAGE_NAME:$GITHUB_SHA", "environment: production", "rollout undo", "audit"} {
+		if !strings.Contains(string(dt), step) {
+			t.Errorf("the workflow has no %s", step)
+		}
+	}
+}
+
+func TestScripts(t *testing.T) {
+	if err := ShellcheckScripts(shellcheck(t), scripts...); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestBrokenWorkflow(t *testing.T) {
+	sc := shellcheck(t)
+	for _, tc := range []struct{ name, old, new, want string }{
+		{"a shell bug in a run step", `docker tag "$IMAGE_NAME:$GITHUB_SHA" "$target"`, `docker tag $IMAGE_NAME:$GITHUB_SHA $target`, "shellcheck reported issue"},
+		{"an unknown job key", "    runs-on: ubuntu-24.04\n    environment: staging", "    runs-on: ubuntu-24.04\n    enviroment: staging", `unexpected key "enviroment"`},
+		{"an undefined job output", "needs.image.outputs.ref }}\n        run: examples/service/deploy/rollout.sh staging", "needs.image.outputs.digest }}\n        run: examples/service/deploy/rollout.sh staging", `property "digest" is not defined`},
+		{"untrusted input in a script", `echo "ref=$target@$digest" >>"$GITHUB_OUTPUT"`, `echo "${{ github.event.pull_request.title }}"`, "potentially untrusted"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dt, err := os.ReadFile(workflow)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(dt), tc.old) {
+				t.Fatalf("ci.yaml has no %q to break", tc.old)
+			}
+			p := filepath.Join(dir, "ci.yaml")
+			if err := os.WriteFile(p, []byte(strings.Replace(string(dt), tc.old, tc.new, 1)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			findings, err := LintWorkflow(p, sc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(strings.Join(findings, "\n"), tc.want) {
+				t.Errorf("actionlint did not find %q; findings:\n%s", tc.want, strings.Join(findings, "\n"))
+			}
+		})
+	}
+	t.Run("a shell bug in a script", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "rollout.sh")
+		dt, err := os.ReadFile(scripts[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.Replace(string(dt), `kubectl apply -k "$work"`, `kubectl apply -k $work`, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := ShellcheckScripts(sc, p); err == nil || !strings.Contains(err.Error(), "SC2086") {
+			t.Errorf("shellcheck on an unquoted variable = %v; want SC2086", err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package breaker
 
 import (
 	"context"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -18,17 +19,27 @@ const (
 )
 
 // instruments are one breaker's metrics, with every attribute set built
-// once: a call records without allocating.
+// once. A call adds to an atomic count of its own, and the calls and
+// rejections counters observe the counts at each collection: a call costs
+// one atomic add, not a synchronous counter's attribute lookup (see
+// BENCHMARKS.md, issue 22).
 type instruments struct {
 	transitions metric.Int64Counter
-	calls       metric.Int64Counter
-	rejections  metric.Int64Counter
+	calls       [3]paddedCount                  // by outcome
+	rejections  [len(rejectReasons)]paddedCount // by reason
 	name        attribute.KeyValue
 	// The options as slices, built once: a variadic call with a single
 	// option would allocate its slice at every call.
 	byState   [len(stateNames)][]metric.ObserveOption // breaker, state
-	byOutcome [3][]metric.AddOption                   // success, failure, neutral
-	byReason  [len(rejectReasons)][]metric.AddOption
+	byOutcome [3][]metric.ObserveOption               // success, failure, neutral
+	byReason  [len(rejectReasons)][]metric.ObserveOption
+}
+
+// paddedCount is a count on a cache line of its own, so that calls of
+// different outcomes on different cores do not contend.
+type paddedCount struct {
+	n atomic.Int64
+	_ [56]byte
 }
 
 const (
@@ -45,22 +56,34 @@ func (m *instruments) init(b *Breaker) error {
 		metric.WithDescription("Changes of a circuit breaker's state."), metric.WithUnit("{transition}")); err != nil {
 		return err
 	}
-	if m.calls, err = meter.Int64Counter(CallsMetric,
-		metric.WithDescription("Calls a circuit breaker let through, by outcome."), metric.WithUnit("{call}")); err != nil {
+	if _, err = meter.Int64ObservableCounter(CallsMetric,
+		metric.WithDescription("Calls a circuit breaker let through, by outcome."), metric.WithUnit("{call}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			for i := range m.calls {
+				o.Observe(m.calls[i].n.Load(), m.byOutcome[i]...)
+			}
+			return nil
+		})); err != nil {
 		return err
 	}
-	if m.rejections, err = meter.Int64Counter(RejectionsMetric,
-		metric.WithDescription("Calls a circuit breaker rejected, by reason."), metric.WithUnit("{call}")); err != nil {
+	if _, err = meter.Int64ObservableCounter(RejectionsMetric,
+		metric.WithDescription("Calls a circuit breaker rejected, by reason."), metric.WithUnit("{call}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			for i := range m.rejections {
+				o.Observe(m.rejections[i].n.Load(), m.byReason[i]...)
+			}
+			return nil
+		})); err != nil {
 		return err
 	}
 	for i, s := range stateNames {
 		m.byState[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("state", s)))}
 	}
 	for i, o := range []string{"success", "failure", "neutral"} {
-		m.byOutcome[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("outcome", o)))}
+		m.byOutcome[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("outcome", o)))}
 	}
 	for i, r := range rejectReasons {
-		m.byReason[i] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("reason", r)))}
+		m.byReason[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(m.name, attribute.String("reason", r)))}
 	}
 	// The state is observed at every collection, from construction on: one
 	// series per state, 1 for the current one.
@@ -93,9 +116,9 @@ func (m *instruments) outcome(outcome error) {
 	case errNeutral:
 		i = outcomeNeutral
 	}
-	m.calls.Add(context.Background(), 1, m.byOutcome[i]...)
+	m.calls[i].n.Add(1)
 }
 
 func (m *instruments) reject(reason int) {
-	m.rejections.Add(context.Background(), 1, m.byReason[reason]...)
+	m.rejections[reason].n.Add(1)
 }

@@ -1,0 +1,42 @@
+package breaker_test
+
+import (
+	"context"
+	"testing"
+
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
+	"github.com/operable-go/operable/breaker"
+)
+
+// TestCallAllocationBudget holds the closed-state allocations of a call
+// with its metrics on: gobreaker's two-step Allow makes one (its done
+// function), and a call timeout adds the context's (context.WithTimeout).
+// The counts themselves cost none: they are atomic counts observed at
+// collection. Run without -race (make test's Alloc pass).
+func TestCallAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	for _, c := range []struct {
+		name   string
+		s      breaker.Settings
+		budget float64
+	}{
+		{"no call timeout", breaker.Settings{CallTimeout: -1}, 1},
+		{"the default call timeout", breaker.Settings{}, 5},
+	} {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		b, err := breaker.New("dep", c.s, breaker.Options{Meter: mp.Meter("test")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		work := func(context.Context) (int, error) { return 1, nil }
+		got := testing.AllocsPerRun(1000, func() { _, _ = breaker.Do(ctx, b, work) })
+		if got > c.budget {
+			t.Errorf("%s: %v allocations per call, want at most %v", c.name, got, c.budget)
+		}
+		_ = mp.Shutdown(ctx)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -42,10 +43,15 @@ func (s *Service) startHealth(context.Context, Options) error {
 	return nil
 }
 
-// started passes once the lifecycle is Ready.
+// started passes once the lifecycle is Ready and every background check
+// has a first result: readiness then starts from what the checks found,
+// not from their not-yet-run placeholders.
 func (s *Service) started(context.Context) error {
 	if s.life.Phase() < shutdown.Ready {
 		return errors.New("starting")
+	}
+	if names := s.checks.Unstarted(); len(names) > 0 {
+		return fmt.Errorf("waiting for the first run of %s", strings.Join(names, ", "))
 	}
 	return nil
 }

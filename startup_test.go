@@ -6,6 +6,8 @@ import (
 	"io"
 	"maps"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 	"go.uber.org/goleak"
 
+	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/internal/testserver"
 	"github.com/operable-go/operable/shutdown"
 )
@@ -233,5 +236,53 @@ func TestStepsAreNamedOnce(t *testing.T) {
 			t.Errorf("step name %q is empty or repeated", st.name)
 		}
 		seen[st.name] = true
+	}
+}
+
+// TestStartupWaitsForTheFirstRunOfBackgroundChecks: /startupz stays 503,
+// naming the check, until every background check has a first result, so
+// that readiness never starts from a not-yet-run placeholder.
+func TestStartupWaitsForTheFirstRunOfBackgroundChecks(t *testing.T) {
+	s, err := New(context.Background(), Options{Environ: map[string]string{"HTTP_ADDR": "127.0.0.1:0", "ADMIN_ADDR": "127.0.0.1:0"}, Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	if err := s.AddCheck(health.Check{Name: "db", Interval: time.Hour, NonCritical: true, Func: func(ctx context.Context) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	get := func() (int, string) {
+		rec := httptest.NewRecorder()
+		s.AdminHandler().ServeHTTP(rec, httptest.NewRequest("GET", "/startupz?verbose", nil))
+		return rec.Code, rec.Body.String()
+	}
+	for deadline := time.Now().Add(5 * time.Second); s.life.Phase() < shutdown.Ready; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the service did not become ready")
+		}
+	}
+	if code, body := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("/startupz = %d %s before the check's first run, want 503", code, body)
+	}
+	close(release)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if code, _ := get(); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("/startupz did not pass after the check's first run")
+		}
+	}
+	s.Stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -268,6 +268,22 @@ func (c *Checker) Results() []CheckResult {
 	return out
 }
 
+// Unstarted returns the names of the background checks (Interval > 0, no
+// InitialDelay) that have no result yet: until their first run, a probe
+// reads them as not passing. A service's startup probe waits for none to
+// be left, so that readiness starts from real results. Sorted as added.
+func (c *Checker) Unstarted() []string {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	var out []string
+	for _, s := range c.checks {
+		if s.Interval > 0 && s.InitialDelay == 0 && s.result.Load().Time.IsZero() {
+			out = append(out, s.Name)
+		}
+	}
+	return out
+}
+
 // Lookup returns the state of the check named name, running it if it is not
 // a background check, and false if there is no such check.
 func (c *Checker) Lookup(ctx context.Context, name string) (CheckResult, bool) {

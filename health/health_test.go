@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -172,5 +173,38 @@ func TestHandlerRedactsTheOutput(t *testing.T) {
 	h.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz?verbose", nil))
 	if strings.Contains(rec.Body.String(), "abc123") || !strings.Contains(rec.Body.String(), "X-Amz-Signature=[REDACTED]") {
 		t.Errorf("body %s, want the output redacted", rec.Body.String())
+	}
+}
+
+// TestUnstartedNamesBackgroundChecksWithoutAResult: a background check is
+// unstarted until its first run ends; a probe-time check, or one with an
+// initial delay, never is.
+func TestUnstartedNamesBackgroundChecksWithoutAResult(t *testing.T) {
+	var hc health.Checker
+	release := make(chan struct{})
+	_ = hc.Add(health.Check{Name: "slow", Interval: time.Hour, Func: func(ctx context.Context) error {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return nil
+	}})
+	_ = hc.Add(health.Check{Name: "delayed", Interval: time.Hour, InitialDelay: time.Hour, Func: pass})
+	_ = hc.Add(health.Check{Name: "probe-time", Func: pass})
+	if got := fmt.Sprint(hc.Unstarted()); got != "[slow]" {
+		t.Fatalf("Unstarted() = %s, want [slow]", got)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hc.Run(ctx) }()
+	close(release)
+	for deadline := time.Now().Add(5 * time.Second); len(hc.Unstarted()) > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("Unstarted() = %v after the first run", hc.Unstarted())
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -83,7 +83,16 @@ func (s *Service) OpenDatabase(ctx context.Context, cfg database.Config, migrati
 	}
 	if migrations != nil {
 		if err := s.AddStartupTask(StartupTask{Name: "migrations", Timeout: cfg.MigrateTimeout + time.Second,
-			Func: func(ctx context.Context) error { return db.Migrate(ctx, migrations) }}); err != nil {
+			Func: func(ctx context.Context) error {
+				if err := db.Migrate(ctx, migrations); err != nil {
+					return err
+				}
+				// The migration held the pool's connections while the first
+				// checks ran: their waits are the migration's, not a pool
+				// too small for the load. The pool check starts from here.
+				_ = db.CheckPool(ctx)
+				return nil
+			}}); err != nil {
 			return fail(err)
 		}
 	}

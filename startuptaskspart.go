@@ -86,6 +86,12 @@ func (s *Service) runStartupTasks(ctx context.Context) error {
 			return err
 		}
 	}
+	if len(tasks) > 0 {
+		// The background checks that ran during the tasks may have seen
+		// their work half-done (a table not migrated yet): readiness starts
+		// from results taken now.
+		s.checks.Refresh(ctx)
+	}
 	s.tasks.done.Store(true)
 	if len(tasks) > 0 {
 		s.logger.Info("start-up tasks done", slog.Int("tasks", len(tasks)))

@@ -284,6 +284,28 @@ func (c *Checker) Unstarted() []string {
 	return out
 }
 
+// Refresh runs every background check once now, all at once, and returns
+// when each has a result (within its Timeout, or ctx's end): probes then
+// read results from this instant. A service calls it when its start-up
+// work (migrations, a cache warm-up) is done, which the background checks
+// that ran before may have seen half-done and would otherwise report until
+// their next Interval. A check with a run in flight is waited for instead.
+func (c *Checker) Refresh(ctx context.Context) {
+	c.mu.RLock()
+	var sel []*state
+	for _, s := range c.checks {
+		if s.Interval > 0 {
+			sel = append(sel, s)
+		}
+	}
+	c.mu.RUnlock()
+	var wg sync.WaitGroup
+	for _, s := range sel {
+		wg.Go(func() { c.runShared(ctx, s) })
+	}
+	wg.Wait()
+}
+
 // Lookup returns the state of the check named name, running it if it is not
 // a background check, and false if there is no such check.
 func (c *Checker) Lookup(ctx context.Context, name string) (CheckResult, bool) {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -202,6 +203,39 @@ func TestUnstartedNamesBackgroundChecksWithoutAResult(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("Unstarted() = %v after the first run", hc.Unstarted())
 		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRefreshRunsTheBackgroundChecksNow: after Refresh, a background
+// check's result is from its run now, not the one before, however long its
+// Interval.
+func TestRefreshRunsTheBackgroundChecksNow(t *testing.T) {
+	var hc health.Checker
+	var calls atomic.Int32
+	_ = hc.Add(health.Check{Name: "db", Interval: time.Hour, NonCritical: true, Func: func(context.Context) error {
+		if calls.Add(1) == 1 {
+			return errors.New("table not there yet")
+		}
+		return nil
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- hc.Run(ctx) }()
+	for deadline := time.Now().Add(5 * time.Second); len(hc.Unstarted()) > 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no first run")
+		}
+	}
+	if r, _ := hc.Lookup(ctx, "db"); r.Status != health.Warn {
+		t.Fatalf("after the first run: %s, want warn", r.Status)
+	}
+	hc.Refresh(ctx)
+	if r, _ := hc.Lookup(ctx, "db"); r.Status != health.Pass {
+		t.Errorf("after Refresh: %s, want pass", r.Status)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -60,7 +60,7 @@ func TestProbesAnswerAsTheContractSays(t *testing.T) {
 			t.Fatalf("GET %s: body %q is not health+json: %v", path, body, err)
 		}
 		if h.Status != "pass" {
-			t.Errorf("GET %s status = %q, want pass", path, h.Status)
+			t.Errorf("GET %s status = %q, want pass; body %s", path, h.Status, body)
 		}
 		if strings.Contains(path, "verbose") && len(h.Checks) == 0 {
 			t.Errorf("GET %s lists no checks", path)

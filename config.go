@@ -36,6 +36,9 @@ type Config struct {
 	// and the size of the headers (HTTP_READ_TIMEOUT, ADMIN_READ_TIMEOUT, ...).
 	HTTP  ServerConfig `envPrefix:"HTTP_"`
 	Admin ServerConfig `envPrefix:"ADMIN_"`
+	// GRPC is the gRPC listener's (GRPC_ADDR, GRPC_MAX_RECV_MSG_SIZE, ...).
+	// Default: none, no gRPC listener.
+	GRPC GRPCConfig `envPrefix:"GRPC_"`
 	// TLSCertFile and TLSKeyFile, both or neither, make the application
 	// listener serve TLS (1.2 at least) with this PEM certificate chain and
 	// key, read again when the files change (cert-manager and the kubelet
@@ -100,6 +103,80 @@ func (c ServerConfig) Validate() error {
 	}
 	if c.MaxHeaderBytes <= 0 {
 		errs = append(errs, &config.Problem{Field: "MaxHeaderBytes", Reason: "must be positive"})
+	}
+	return errors.Join(errs...)
+}
+
+// GRPCConfig configures the gRPC listener (see [Service.GRPC]). It serves
+// TLS with the application listener's certificate when TLS_CERT_FILE is set.
+type GRPCConfig struct {
+	// Addr is the gRPC listener's address; by convention :50051. Default:
+	// empty, no gRPC listener.
+	Addr string `env:"ADDR" reload:"restart" desc:"the gRPC listener's address, by convention :50051; empty: no gRPC listener"`
+	// MaxRecvMsgSize bounds a received message, in bytes. Default: 4 MiB,
+	// grpc-go's.
+	MaxRecvMsgSize int `env:"MAX_RECV_MSG_SIZE" envDefault:"4194304" reload:"restart" desc:"bounds a received gRPC message, in bytes"`
+	// MaxSendMsgSize bounds a sent message, in bytes. Default: 4 MiB
+	// (grpc-go's own is 2 GiB).
+	MaxSendMsgSize int `env:"MAX_SEND_MSG_SIZE" envDefault:"4194304" reload:"restart" desc:"bounds a sent gRPC message, in bytes"`
+	// MaxConcurrentStreams bounds the calls in flight on one connection.
+	// Default: 250, net/http's HTTP/2 default (grpc-go's is unbounded).
+	MaxConcurrentStreams int `env:"MAX_CONCURRENT_STREAMS" envDefault:"250" reload:"restart" desc:"bounds the gRPC calls in flight on one connection"`
+	// KeepaliveMinTime is the shortest interval between a client's pings
+	// the server accepts; a client that pings more often is sent a GOAWAY
+	// (ENHANCE_YOUR_CALM). Default: 10s (grpc-go's is 5m, which ends the
+	// connections of clients configured to ping every 10 to 30 s).
+	KeepaliveMinTime time.Duration `env:"KEEPALIVE_MIN_TIME" envDefault:"10s" reload:"restart" desc:"shortest interval between client pings the gRPC server accepts"`
+	// KeepalivePermitWithoutStream lets clients ping a connection that
+	// carries no call. Default: true, so that kept-alive idle clients are
+	// not sent away (grpc-go's default is false).
+	KeepalivePermitWithoutStream bool `env:"KEEPALIVE_PERMIT_WITHOUT_STREAM" envDefault:"true" reload:"restart" desc:"let clients ping gRPC connections that carry no call"`
+	// KeepaliveTime is how long a connection may be silent before the
+	// server pings it; KeepaliveTimeout how long it then waits for the
+	// answer before closing it. Default: 2h and 20s, grpc-go's.
+	KeepaliveTime    time.Duration `env:"KEEPALIVE_TIME" envDefault:"2h" reload:"restart" desc:"silence on a gRPC connection before the server pings it"`
+	KeepaliveTimeout time.Duration `env:"KEEPALIVE_TIMEOUT" envDefault:"20s" reload:"restart" desc:"wait for a ping's answer before the server closes the gRPC connection"`
+	// MaxConnectionIdle closes a connection that carried no call for this
+	// long, with a GOAWAY. Default: 0, never.
+	MaxConnectionIdle time.Duration `env:"MAX_CONNECTION_IDLE" reload:"restart" desc:"close gRPC connections idle this long (0: never)"`
+	// MaxConnectionAge sends a GOAWAY to a connection this old, so that
+	// clients spread again over the replicas, and MaxConnectionAgeGrace is
+	// what its calls then have to finish. Default: 0 and 0, never and
+	// without bound.
+	MaxConnectionAge      time.Duration `env:"MAX_CONNECTION_AGE" reload:"restart" desc:"send a GOAWAY to gRPC connections this old (0: never)"`
+	MaxConnectionAgeGrace time.Duration `env:"MAX_CONNECTION_AGE_GRACE" reload:"restart" desc:"time the calls of an aged-out gRPC connection have to finish (0: no bound)"`
+	// ConnectionTimeout bounds a new connection's handshake (TLS and
+	// HTTP/2 settings). Default: 20s (grpc-go's is 120s).
+	ConnectionTimeout time.Duration `env:"CONNECTION_TIMEOUT" envDefault:"20s" reload:"restart" desc:"bounds a new gRPC connection's handshake"`
+	// Reflection serves grpc.reflection (v1 and v1alpha), which lists the
+	// services and their schemas to anyone who can connect. Default: false.
+	Reflection bool `env:"REFLECTION" reload:"restart" desc:"serve gRPC server reflection (lists every service's schema)"`
+}
+
+// Validate reports every bound out of range.
+func (c GRPCConfig) Validate() error {
+	var errs []error
+	for _, n := range []struct {
+		field string
+		v     int
+	}{{"MaxRecvMsgSize", c.MaxRecvMsgSize}, {"MaxSendMsgSize", c.MaxSendMsgSize}, {"MaxConcurrentStreams", c.MaxConcurrentStreams}} {
+		if n.v <= 0 {
+			errs = append(errs, &config.Problem{Field: n.field, Reason: "must be positive"})
+		}
+	}
+	for _, d := range []struct {
+		field    string
+		v        time.Duration
+		positive bool
+	}{{"KeepaliveMinTime", c.KeepaliveMinTime, true}, {"KeepaliveTime", c.KeepaliveTime, true}, {"KeepaliveTimeout", c.KeepaliveTimeout, true},
+		{"ConnectionTimeout", c.ConnectionTimeout, true}, {"MaxConnectionIdle", c.MaxConnectionIdle, false},
+		{"MaxConnectionAge", c.MaxConnectionAge, false}, {"MaxConnectionAgeGrace", c.MaxConnectionAgeGrace, false}} {
+		switch {
+		case d.positive && d.v <= 0:
+			errs = append(errs, &config.Problem{Field: d.field, Reason: "must be positive"})
+		case d.v < 0:
+			errs = append(errs, &config.Problem{Field: d.field, Reason: "must not be negative"})
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -182,6 +259,14 @@ func (c *Config) Validate() error {
 	adminOK := checkAddr(c.AdminAddr, "ADMIN_ADDR", "AdminAddr", bad)
 	if httpOK && adminOK && sameListener(c.HTTPAddr, c.AdminAddr) {
 		bad("ADMIN_ADDR", "AdminAddr", "must differ from HTTP_ADDR: the two listeners cannot share a port")
+	}
+	if c.GRPC.Addr != "" && checkAddr(c.GRPC.Addr, "GRPC_ADDR", "GRPC.Addr", bad) {
+		if httpOK && sameListener(c.HTTPAddr, c.GRPC.Addr) {
+			bad("GRPC_ADDR", "GRPC.Addr", "must differ from HTTP_ADDR: the two listeners cannot share a port")
+		}
+		if adminOK && sameListener(c.AdminAddr, c.GRPC.Addr) {
+			bad("GRPC_ADDR", "GRPC.Addr", "must differ from ADMIN_ADDR: the two listeners cannot share a port")
+		}
 	}
 	if c.ShutdownTimeout <= 0 {
 		bad("SHUTDOWN_TIMEOUT", "ShutdownTimeout", "must be positive")

@@ -91,6 +91,7 @@ type Service struct {
 	tls      tlsPart          // tlspart.go
 	sighup   sighupPart       // sighuppart.go
 	tasks    startupTasksPart // startuptaskspart.go
+	grpc     grpcPart         // grpcpart.go
 
 	// release undoes what start-up built when a later step fails, when
 	// Close is called, or when Run fails before serving. Once the service

@@ -32,6 +32,7 @@ var steps = [...]step{
 	{"config secrets", (*Service).resolveConfig},
 	{"config reload", (*Service).watchConfig},
 	{"tls", (*Service).loadTLS},
+	{"grpc", (*Service).startGRPC},
 	{"sighup", (*Service).serveSIGHUP},
 	{"startup tasks", (*Service).startStartupTasks},
 	{"admin", (*Service).routeAdmin},

@@ -1,0 +1,404 @@
+// Package grpcserver makes a grpc.Server operable by the rules of the
+// service's HTTP routes, in one place per call: a stats handler that
+// continues the caller's W3C trace context in a server span, records
+// rpc.server.call.duration (semantic conventions v1.40.0, the version
+// package telemetry pins) and writes one access-log line per call with its
+// request id; and interceptors that turn a panic into codes.Internal, logged
+// with its stack and counted. [Health] serves grpc.health.v1 from a
+// health.Checker, with every registered gRPC service name following the
+// readiness probe.
+//
+// The root package wires it to GRPC_ADDR; a program may use it on its own
+// with any grpc.Server:
+//
+//	inst, err := grpcserver.New(grpcserver.Options{Logger: logger})
+//	srv := grpc.NewServer(inst.ServerOptions()...)
+//	// register the services, then:
+//	inst.LearnMethods(srv)
+//	err = srv.Serve(ln)
+package grpcserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc/status"
+
+	"github.com/operable-go/operable/logging"
+)
+
+// scope is the instrumentation scope of the meter and the tracer.
+const scope = "github.com/operable-go/operable/grpcserver"
+
+// RequestIDKey is the metadata key that carries a call's request id in
+// and out, the gRPC spelling of logging.RequestIDHeader.
+const RequestIDKey = "x-request-id"
+
+// Other is the rpc.method value of every method the server does not
+// serve, so that a scan of made-up names adds one series, not one per name.
+const Other = "_OTHER"
+
+// healthService is grpc.health.v1's service name.
+const healthService = "grpc.health.v1.Health"
+
+// maxRequestIDLen bounds an incoming request id; a longer one is replaced.
+const maxRequestIDLen = 128
+
+// Options configure an [Instrumentation]. The zero value logs nothing and
+// records into no-op providers.
+type Options struct {
+	// Logger receives the access-log lines and the panics. The root passes
+	// the service's logger, which masks secrets. Default: a logger that
+	// discards.
+	Logger *slog.Logger
+	// TracerProvider makes the server spans. Default: a no-op provider
+	// (the trace context is still continued, so log lines carry the
+	// caller's trace id).
+	TracerProvider trace.TracerProvider
+	// MeterProvider records the RPC metrics. Default: a no-op provider.
+	MeterProvider metric.MeterProvider
+	// Propagator reads the caller's trace context from the incoming
+	// metadata. Default: W3C trace context and baggage.
+	Propagator propagation.TextMapPropagator
+}
+
+// Instrumentation is the per-call instrumentation of one grpc.Server. It
+// is safe for concurrent use. Make one with [New], give
+// [Instrumentation.ServerOptions] to grpc.NewServer and call
+// [Instrumentation.LearnMethods] once the services are registered.
+type Instrumentation struct {
+	logger     *slog.Logger
+	tracer     trace.Tracer
+	propagator propagation.TextMapPropagator
+	duration   metric.Float64Histogram
+	panics     metric.Int64Counter
+
+	methods atomic.Pointer[map[string]bool] // the served methods, once learned
+	active  atomic.Int64                    // calls begun and not ended
+	series  sync.Map                        // method+code → metric.RecordOption
+}
+
+// New returns the instrumentation. It fails only when an instrument cannot
+// be created.
+func New(opts Options) (*Instrumentation, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.TracerProvider == nil {
+		opts.TracerProvider = tracenoop.NewTracerProvider()
+	}
+	if opts.MeterProvider == nil {
+		opts.MeterProvider = noop.NewMeterProvider()
+	}
+	if opts.Propagator == nil {
+		opts.Propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+	}
+	i := &Instrumentation{
+		logger:     opts.Logger,
+		tracer:     opts.TracerProvider.Tracer(scope),
+		propagator: opts.Propagator,
+	}
+	meter := opts.MeterProvider.Meter(scope)
+	var err error
+	i.duration, err = meter.Float64Histogram("rpc.server.call.duration", metric.WithUnit("s"),
+		metric.WithDescription("Duration of the RPCs the server received, streams for their whole life."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10))
+	if err != nil {
+		return nil, fmt.Errorf("grpcserver: rpc.server.call.duration: %w", err)
+	}
+	i.panics, err = meter.Int64Counter("rpc.server.panics",
+		metric.WithDescription("Panics of RPC handlers, each answered with codes.Internal."))
+	if err != nil {
+		return nil, fmt.Errorf("grpcserver: rpc.server.panics: %w", err)
+	}
+	return i, nil
+}
+
+// ServerOptions returns the options that install the instrumentation: its
+// stats handler and the panic-recovery interceptors (outermost, before any
+// the caller chains after them).
+func (i *Instrumentation) ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{
+		grpc.StatsHandler(i),
+		grpc.ChainUnaryInterceptor(i.unary),
+		grpc.ChainStreamInterceptor(i.stream),
+		// grpc-go answers an unknown method without ending its stats (no
+		// stats.End after TagRPC); answering it here, as grpc-go would,
+		// gives it a span, a duration and a log line like any call.
+		grpc.UnknownServiceHandler(unknown),
+	}
+}
+
+// unknown answers a method the server does not serve, as grpc-go does.
+func unknown(_ any, stream grpc.ServerStream) error {
+	method, _ := grpc.MethodFromServerStream(stream)
+	return status.Errorf(codes.Unimplemented, "unknown method %s", method)
+}
+
+// LearnMethods records the methods srv serves, read from
+// srv.GetServiceInfo: from then on a call to any other method is recorded
+// as [Other]. Call it after the services are registered, before Serve.
+// Until it is called, every method is recorded as Other.
+func (i *Instrumentation) LearnMethods(srv *grpc.Server) {
+	m := map[string]bool{}
+	for svc, info := range srv.GetServiceInfo() {
+		for _, meth := range info.Methods {
+			m["/"+svc+"/"+meth.Name] = true
+		}
+	}
+	i.methods.Store(&m)
+}
+
+// Active returns the number of calls begun and not yet ended: what a Stop
+// would cut.
+func (i *Instrumentation) Active() int64 { return i.active.Load() }
+
+// call is the record of one RPC, from TagRPC to End.
+type call struct {
+	method        string // "pkg.Service/Method", or Other
+	service, name string // for the log; "" for Other
+	span          trace.Span
+}
+
+type callKey struct{}
+
+// known reports whether full is a served method.
+func (i *Instrumentation) known(full string) bool {
+	m := i.methods.Load()
+	return m != nil && (*m)[full]
+}
+
+// TagRPC begins a call: its request id (from x-request-id, or made) and
+// its server span, continuing the trace context of the metadata. It
+// implements stats.Handler.
+func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
+	c := &call{method: Other}
+	if i.known(info.FullMethodName) {
+		c.method = strings.TrimPrefix(info.FullMethodName, "/") // "pkg.Service/Method", as semconv writes it
+		c.service, c.name, _ = strings.Cut(c.method, "/")
+	}
+	// One key at a time: metadata.FromIncomingContext copies the whole map.
+	id := ""
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDKey); len(v) > 0 && validRequestID(v[0]) {
+		id = v[0]
+	} else {
+		id = newRequestID()
+	}
+	ctx = i.propagator.Extract(logging.ContextWithRequestID(ctx, id), incomingCarrier{ctx})
+	attrs := []attribute.KeyValue{semconv.RPCSystemNameGRPC, semconv.RPCMethod(c.method)}
+	if c.method == Other {
+		attrs = append(attrs, semconv.RPCMethodOriginal(info.FullMethodName))
+	}
+	ctx, c.span = i.tracer.Start(ctx, c.method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	return context.WithValue(ctx, callKey{}, c)
+}
+
+// HandleRPC ends a call at its stats.End: the span, the duration and the
+// access-log line. It implements stats.Handler.
+func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
+	if s.IsClient() {
+		return
+	}
+	end, ok := s.(*stats.End)
+	if !ok {
+		if _, ok := s.(*stats.Begin); ok {
+			i.active.Add(1)
+		}
+		return
+	}
+	c, ok := ctx.Value(callKey{}).(*call)
+	if !ok {
+		return
+	}
+	i.active.Add(-1)
+	code := status.Code(end.Error)
+	d := end.EndTime.Sub(end.BeginTime)
+	i.duration.Record(ctx, d.Seconds(), i.seriesOf(c.method, code))
+	c.span.SetAttributes(semconv.RPCResponseStatusCode(codeName(code)))
+	if serverError(code) {
+		c.span.SetStatus(otelcodes.Error, codeName(code))
+	}
+	c.span.End(trace.WithTimestamp(end.EndTime))
+
+	level := slog.LevelInfo
+	switch {
+	case code == codes.OK && c.service == healthService:
+		level = slog.LevelDebug // a probe every few seconds is not news
+	case serverError(code):
+		level = slog.LevelError
+	case code != codes.OK:
+		level = slog.LevelWarn
+	}
+	if !i.logger.Enabled(ctx, level) {
+		return
+	}
+	service, name := c.service, c.name
+	if c.method == Other {
+		service, name = Other, Other
+	}
+	peerAddr := ""
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		peerAddr = p.Addr.String()
+	}
+	i.logger.LogAttrs(ctx, level, "rpc",
+		slog.String("rpc_service", service),
+		slog.String("rpc_method", name),
+		slog.String("code", codeName(code)),
+		slog.Float64("duration", d.Seconds()),
+		slog.String("peer", peerAddr),
+	)
+}
+
+// seriesOf returns the cached attribute set of one method and code: the
+// set is built once per series, not per call.
+func (i *Instrumentation) seriesOf(method string, code codes.Code) metric.RecordOption {
+	type key struct {
+		method string
+		code   codes.Code
+	}
+	k := key{method, code}
+	if o, ok := i.series.Load(k); ok {
+		return o.(metric.RecordOption)
+	}
+	o := metric.WithAttributeSet(attribute.NewSet(semconv.RPCSystemNameGRPC, semconv.RPCMethod(method),
+		semconv.RPCResponseStatusCode(codeName(code))))
+	actual, _ := i.series.LoadOrStore(k, o)
+	return actual.(metric.RecordOption)
+}
+
+// TagConn implements stats.Handler; connections are not instrumented.
+func (i *Instrumentation) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+
+// HandleConn implements stats.Handler; connections are not instrumented.
+func (i *Instrumentation) HandleConn(context.Context, stats.ConnStats) {}
+
+// codeNames are the codes as gRPC's specification writes them, the values
+// of rpc.response.status_code ("OK", "DEADLINE_EXCEEDED").
+var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
+	"OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
+
+// codeName is c's name in the specification, or its number for a code
+// outside it.
+func codeName(c codes.Code) string {
+	if int(c) < len(codeNames) {
+		return codeNames[c]
+	}
+	return strconv.Itoa(int(c))
+}
+
+// serverError reports the codes that the semantic conventions count as
+// the server's errors.
+func serverError(c codes.Code) bool {
+	switch c {
+	case codes.Unknown, codes.DeadlineExceeded, codes.Unimplemented, codes.Internal, codes.Unavailable, codes.DataLoss:
+		return true
+	}
+	return false
+}
+
+// unary recovers a handler's panic and echoes the request id.
+func (i *Instrumentation) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
+	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDKey, logging.RequestID(ctx)))
+	defer func() {
+		if r := recover(); r != nil {
+			resp, err = nil, i.recovered(ctx, info.FullMethod, r)
+		}
+	}()
+	return handler(ctx, req)
+}
+
+// stream recovers a stream handler's panic and echoes the request id.
+func (i *Instrumentation) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
+	_ = ss.SetHeader(metadata.Pairs(RequestIDKey, logging.RequestID(ss.Context())))
+	defer func() {
+		if r := recover(); r != nil {
+			err = i.recovered(ss.Context(), info.FullMethod, r)
+		}
+	}()
+	return handler(srv, ss)
+}
+
+// recovered logs and counts a panic and returns the Internal status the
+// client gets; the panic's value is logged (through the redacting logger),
+// never sent.
+func (i *Instrumentation) recovered(ctx context.Context, full string, r any) error {
+	method := Other
+	if i.known(full) {
+		method = strings.TrimPrefix(full, "/")
+	}
+	if c, ok := ctx.Value(callKey{}).(*call); ok {
+		c.span.RecordError(fmt.Errorf("panic: %v", r), trace.WithStackTrace(false))
+	}
+	i.panics.Add(ctx, 1, metric.WithAttributes(semconv.RPCSystemNameGRPC, semconv.RPCMethod(method)))
+	i.logger.LogAttrs(ctx, slog.LevelError, "rpc handler panicked",
+		slog.String("method", method),
+		slog.Any("panic", r),
+		slog.String("stack", string(debug.Stack())),
+	)
+	return status.Error(codes.Internal, "grpcserver: internal error")
+}
+
+// incomingCarrier reads the trace context from the incoming metadata of
+// its context, one key at a time.
+type incomingCarrier struct{ ctx context.Context }
+
+func (c incomingCarrier) Get(key string) string {
+	if v := metadata.ValueFromIncomingContext(c.ctx, key); len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Set does nothing: the carrier is only read.
+func (c incomingCarrier) Set(string, string) {}
+
+func (c incomingCarrier) Keys() []string {
+	md, _ := metadata.FromIncomingContext(c.ctx)
+	keys := make([]string, 0, len(md))
+	for k := range md {
+		keys = append(keys, k)
+	}
+	return keys
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}

@@ -1,0 +1,200 @@
+package grpcserver_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+
+	"github.com/operable-go/operable/grpcserver"
+	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/health/grpchealth"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+type service struct {
+	testgrpc.UnimplementedTestServiceServer
+	block chan struct{}
+}
+
+func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	if string(req.GetPayload().GetBody()) == "block" {
+		select {
+		case <-s.block:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return &testgrpc.SimpleResponse{}, nil
+}
+
+// serve runs srv on loopback and returns a client connection.
+func serve(t *testing.T, srv *grpc.Server, inst *grpcserver.Instrumentation) *grpc.ClientConn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst.LearnMethods(srv)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Stop(); <-served })
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+// TestUnknownMethodsAreOneSeries: made-up methods are recorded under
+// _OTHER with UNIMPLEMENTED, and every call ends (Active back to 0).
+func TestUnknownMethodsAreOneSeries(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	inst, err := grpcserver.New(grpcserver.Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(inst.ServerOptions()...)
+	testgrpc.RegisterTestServiceServer(srv, &service{})
+	conn := serve(t, srv, inst)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 20 {
+		err := conn.Invoke(ctx, fmt.Sprintf("/scan.S%d/M", i), &testgrpc.Empty{}, &testgrpc.Empty{})
+		if status.Code(err) != codes.Unimplemented {
+			t.Fatalf("unknown method = %v", err)
+		}
+		if _, err := testgrpc.NewTestServiceClient(conn).UnaryCall(ctx, &testgrpc.SimpleRequest{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(ctx, &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "rpc.server.call.duration" {
+				continue
+			}
+			for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				meth, _ := p.Attributes.Value(attribute.Key("rpc.method"))
+				code, _ := p.Attributes.Value(attribute.Key("rpc.response.status_code"))
+				got[meth.AsString()+" "+code.AsString()] = p.Count
+			}
+		}
+	}
+	want := map[string]uint64{"_OTHER UNIMPLEMENTED": 20, "grpc.testing.TestService/UnaryCall OK": 20}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("series = %v, want %v", got, want)
+	}
+	for deadline := time.Now().Add(time.Second); inst.Active() != 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	if n := inst.Active(); n != 0 {
+		t.Errorf("Active = %d after every call ended", n)
+	}
+}
+
+// TestGracefulStopCutsWhatOutlivesItsContext: a call that does not end
+// is cut when the context is done, and counted.
+func TestGracefulStopCutsWhatOutlivesItsContext(t *testing.T) {
+	inst, err := grpcserver.New(grpcserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(inst.ServerOptions()...)
+	svc := &service{block: make(chan struct{})}
+	defer close(svc.block)
+	testgrpc.RegisterTestServiceServer(srv, svc)
+	conn := serve(t, srv, inst)
+	errc := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := testgrpc.NewTestServiceClient(conn).UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte("block")}})
+		errc <- err
+	}()
+	for deadline := time.Now().Add(2 * time.Second); inst.Active() == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the call never began")
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if cut := inst.GracefulStop(ctx, srv); cut != 1 {
+		t.Errorf("cut = %d, want 1", cut)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("GracefulStop took %v with a 100ms context", d)
+	}
+	if err := <-errc; status.Code(err) != codes.Unavailable {
+		t.Errorf("the cut call = %v, want Unavailable", err)
+	}
+}
+
+// TestHealthAnswersForRegisteredServicesAsReadiness: a registered service
+// is SERVING while readiness passes, NOT_SERVING once it fails; check
+// names are grpchealth's; unknown names NotFound.
+func TestHealthAnswersForRegisteredServicesAsReadiness(t *testing.T) {
+	ready := true
+	c := &health.Checker{}
+	if err := c.Add(health.Check{Name: "db", Groups: health.Readiness, Func: func(context.Context) error {
+		if !ready {
+			return fmt.Errorf("down")
+		}
+		return nil
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	inst, err := grpcserver.New(grpcserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(inst.ServerOptions()...)
+	testgrpc.RegisterTestServiceServer(srv, &service{})
+	h := grpcserver.NewHealth(c, grpchealth.Options{})
+	healthpb.RegisterHealthServer(srv, h)
+	h.LearnServices(srv)
+	hc := healthpb.NewHealthClient(serve(t, srv, inst))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st := func(name string) string {
+		r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: name})
+		if err != nil {
+			return status.Code(err).String()
+		}
+		return r.GetStatus().String()
+	}
+	if got := st("grpc.testing.TestService") + " " + st("") + " " + st("db") + " " + st("nope"); got != "SERVING SERVING SERVING NotFound" {
+		t.Errorf("statuses = %s", got)
+	}
+	ready = false
+	if got := st("grpc.testing.TestService"); got != "NOT_SERVING" {
+		t.Errorf("registered service with readiness failing = %s", got)
+	}
+	l, err := hc.List(ctx, &healthpb.HealthListRequest{})
+	if err != nil || l.GetStatuses()["grpc.testing.TestService"].GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
+		t.Errorf("List = %v %v", l, err)
+	}
+	h.Shutdown()
+	if got := st("db"); !strings.Contains(got, "NOT_SERVING") {
+		t.Errorf("after Shutdown db = %s", got)
+	}
+}

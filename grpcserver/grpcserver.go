@@ -20,8 +20,6 @@ package grpcserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -61,9 +59,6 @@ const Other = "_OTHER"
 
 // healthService is grpc.health.v1's service name.
 const healthService = "grpc.health.v1.Health"
-
-// maxRequestIDLen bounds an incoming request id; a longer one is replaced.
-const maxRequestIDLen = 128
 
 // Options configure an [Instrumentation]. The zero value logs nothing and
 // records into no-op providers.
@@ -199,12 +194,11 @@ func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) co
 		c.service, c.name, _ = strings.Cut(c.method, "/")
 	}
 	// One key at a time: metadata.FromIncomingContext copies the whole map.
-	id := ""
-	if v := metadata.ValueFromIncomingContext(ctx, RequestIDKey); len(v) > 0 && validRequestID(v[0]) {
-		id = v[0]
-	} else {
-		id = newRequestID()
+	incoming := ""
+	if v := metadata.ValueFromIncomingContext(ctx, RequestIDKey); len(v) > 0 {
+		incoming = v[0]
 	}
+	id := logging.KeepOrMakeRequestID(incoming)
 	ctx = i.propagator.Extract(logging.ContextWithRequestID(ctx, id), incomingCarrier{ctx})
 	attrs := []attribute.KeyValue{semconv.RPCSystemNameGRPC, semconv.RPCMethod(c.method)}
 	if c.method == Other {
@@ -383,22 +377,4 @@ func (c incomingCarrier) Keys() []string {
 		keys = append(keys, k)
 	}
 	return keys
-}
-
-func validRequestID(id string) bool {
-	if id == "" || len(id) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
-	return hex.EncodeToString(b[:])
 }

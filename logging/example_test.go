@@ -2,6 +2,7 @@ package logging_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
@@ -36,4 +37,14 @@ func ExampleAccessLog() {
 	// Request ids outside, so that the access-log line carries request_id.
 	handler := logging.RequestIDs(logging.AccessLog(logger)(mux))
 	_ = http.ListenAndServe("127.0.0.1:8080", handler)
+}
+
+// KeepOrMakeRequestID keeps a caller's request id that is fit to log and
+// replaces one that is not, for transports other than HTTP.
+func ExampleKeepOrMakeRequestID() {
+	fmt.Println(logging.KeepOrMakeRequestID("req-42"))
+	fmt.Println(len(logging.KeepOrMakeRequestID("has spaces\n")))
+	// Output:
+	// req-42
+	// 24
 }

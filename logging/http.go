@@ -36,13 +36,21 @@ func RequestID(ctx context.Context) string {
 // and echoed on the response.
 func RequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := r.Header.Get(RequestIDHeader)
-		if !validRequestID(id) {
-			id = newRequestID()
-		}
+		id := KeepOrMakeRequestID(r.Header.Get(RequestIDHeader))
 		w.Header().Set(RequestIDHeader, id)
 		next.ServeHTTP(w, r.WithContext(ContextWithRequestID(r.Context(), id)))
 	})
+}
+
+// KeepOrMakeRequestID returns incoming when it is a request id to keep
+// (printable ASCII without spaces, at most 128 bytes), else a new random
+// one of 24 hex digits: the rule of [RequestIDs], for other transports
+// (gRPC metadata, a queue message's header).
+func KeepOrMakeRequestID(incoming string) string {
+	if validRequestID(incoming) {
+		return incoming
+	}
+	return newRequestID()
 }
 
 func validRequestID(id string) bool {

@@ -299,11 +299,18 @@ func TestGRPCMetricsHaveMethodLabelsAndBoundedSeries(t *testing.T) {
 			t.Fatalf("unknown method = %v", err)
 		}
 	}
-	m := metrics(t, g.admin)
+	// The server records a call at its stats.End, which may come after the
+	// client has its answer: read until every call is counted.
 	var series []string
-	for line := range strings.SplitSeq(m, "\n") {
-		if strings.HasPrefix(line, "rpc_server_call_duration_seconds_count{") && !strings.Contains(line, "grpc.health.v1") {
-			series = append(series, line)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		series = series[:0]
+		for line := range strings.SplitSeq(metrics(t, g.admin), "\n") {
+			if strings.HasPrefix(line, "rpc_server_call_duration_seconds_count{") && !strings.Contains(line, "grpc.health.v1") {
+				series = append(series, line)
+			}
+		}
+		if strings.Count(strings.Join(series, "\n"), "} 100") == len(series) && len(series) > 0 || time.Now().After(deadline) {
+			break
 		}
 	}
 	want := []string{

@@ -83,24 +83,32 @@ func TestUnknownMethodsAreOneSeries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var rm metricdata.ResourceMetrics
-	if err := reader.Collect(ctx, &rm); err != nil {
-		t.Fatal(err)
-	}
-	got := map[string]uint64{}
-	for _, sm := range rm.ScopeMetrics {
-		for _, m := range sm.Metrics {
-			if m.Name != "rpc.server.call.duration" {
-				continue
-			}
-			for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
-				meth, _ := p.Attributes.Value(attribute.Key("rpc.method"))
-				code, _ := p.Attributes.Value(attribute.Key("rpc.response.status_code"))
-				got[meth.AsString()+" "+code.AsString()] = p.Count
+	// The server records a call at its stats.End, which may come after the
+	// client has its answer: collect until the last call is in.
+	want := map[string]uint64{"_OTHER UNIMPLEMENTED": 20, "grpc.testing.TestService/UnaryCall OK": 20}
+	var got map[string]uint64
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(ctx, &rm); err != nil {
+			t.Fatal(err)
+		}
+		got = map[string]uint64{}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != "rpc.server.call.duration" {
+					continue
+				}
+				for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+					meth, _ := p.Attributes.Value(attribute.Key("rpc.method"))
+					code, _ := p.Attributes.Value(attribute.Key("rpc.response.status_code"))
+					got[meth.AsString()+" "+code.AsString()] = p.Count
+				}
 			}
 		}
+		if fmt.Sprint(got) == fmt.Sprint(want) || time.Now().After(deadline) {
+			break
+		}
 	}
-	want := map[string]uint64{"_OTHER UNIMPLEMENTED": 20, "grpc.testing.TestService/UnaryCall OK": 20}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("series = %v, want %v", got, want)
 	}

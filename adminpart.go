@@ -67,6 +67,10 @@ type maskingWriter struct {
 
 func (m *maskingWriter) Header() http.Header { return m.w.Header() }
 
+// Unwrap lets http.ResponseController reach the connection: pprof extends
+// the write deadline of a long profile through it.
+func (m *maskingWriter) Unwrap() http.ResponseWriter { return m.w }
+
 func (m *maskingWriter) WriteHeader(code int) {
 	if !m.decided {
 		m.code = code

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/operable-go/operable"
 	"github.com/operable-go/operable/health"
@@ -60,5 +61,37 @@ func TestDebugPagesAndVerboseProbesAreRedacted(t *testing.T) {
 	}
 	if _, body := get("/debug/blob"); !strings.Contains(body, planted) {
 		t.Error("a binary page was rewritten")
+	}
+}
+
+// TestDebugPagesReachTheConnection: a /debug/ page can still set its write
+// deadline through http.ResponseController (pprof extends it for a long
+// profile) behind the masking of the pages.
+func TestDebugPagesReachTheConnection(t *testing.T) {
+	const token = "admin-token-0123456789"
+	s, err := operable.New(context.Background(), operable.Options{Environ: loopbackEnv("ADMIN_TOKEN", token), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	s.HandleDebug("GET /debug/deadline", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewResponseController(w).SetWriteDeadline(time.Now().Add(time.Minute)); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	srv := httptest.NewServer(s.AdminHandler())
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/debug/deadline", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || string(body) != "ok" {
+		t.Errorf("GET /debug/deadline = %d %s, want 200 ok", resp.StatusCode, body)
 	}
 }

@@ -36,7 +36,7 @@ const databaseCloseTimeout = time.Second
 //     wait for a connection ([database.DB.CheckPool]);
 //   - liveness never depends on the database;
 //   - the "database" stop hook closes the pool after the servers and
-//     workers have stopped, within 5s, before the hooks registered earlier
+//     workers have stopped, within 1s, before the hooks registered earlier
 //     (the telemetry flush among them); a service closed unrun closes it
 //     too.
 //

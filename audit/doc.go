@@ -22,6 +22,10 @@
 // it sent) in stdout or stderr, exit 78 on a bad LOG_LEVEL without the
 // value quoted, and exit 64 on an unknown flag.
 //
+// A report is written for people ([Report.WriteText]), as JSON
+// ([Report.WriteJSON]) or as a SARIF 2.1.0 log for code-scanning tools
+// ([Report.WriteSARIF]).
+//
 // The command operable (cmd/operable) runs it: `operable audit -admin URL
 // -app URL` or `operable audit -- COMMAND [ARGS...]`; the same checks run
 // in a team's own tests through Run.

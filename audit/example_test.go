@@ -1,7 +1,9 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 
@@ -51,4 +53,33 @@ func ExampleRun() {
 		return
 	}
 	_ = report.WriteJSON(os.Stdout)
+}
+
+// WriteSARIF writes the report as a SARIF 2.1.0 log, for a code-scanning
+// tool: a rule per check, a result per check run.
+func ExampleReport_WriteSARIF() {
+	report := audit.Report{Target: "mysvc", Results: []audit.Result{
+		{ID: "debug.guard", Title: "/debug/ refuses callers without the admin token", Status: audit.Fail,
+			Reason: "GET /debug/info with no token answered 200: the debug pages are open"},
+		{ID: "shutdown.exit", Status: audit.Skip, Reason: "needs the service started by the audit"},
+	}}
+	var out bytes.Buffer
+	if err := report.WriteSARIF(&out); err != nil {
+		fmt.Println(err)
+		return
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				RuleID, Kind, Level string
+			}
+		}
+	}
+	_ = json.Unmarshal(out.Bytes(), &log)
+	for _, r := range log.Runs[0].Results {
+		fmt.Println(r.RuleID, r.Kind, r.Level)
+	}
+	// Output:
+	// debug.guard fail error
+	// shutdown.exit notApplicable none
 }

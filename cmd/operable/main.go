@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	asJSON := fs.Bool("json", false, "write the report as JSON")
+	asSARIF := fs.Bool("sarif", false, "write the report as a SARIF 2.1.0 log (for code scanning); not with -json")
 	checks := fs.String("checks", "", "comma-separated check IDs or prefixes (probes, shutdown.exit, ...); default all")
 	token := fs.String("token", "", "the service's ADMIN_TOKEN, to read its /debug/ pages")
 	admin := fs.String("admin", "", "base URL of a running service's admin listener")
@@ -63,6 +64,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "%-24s %s\n", c.ID, c.Title)
 		}
 		return 0
+	}
+	if *asJSON && *asSARIF {
+		fmt.Fprintln(stderr, "operable audit: give -json or -sarif, not both")
+		return 2
 	}
 	command := fs.Args()
 	if (len(command) == 0) == (*admin == "") {
@@ -92,6 +97,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	write := report.WriteText
 	if *asJSON {
 		write = report.WriteJSON
+	}
+	if *asSARIF {
+		write = report.WriteSARIF
 	}
 	if err := write(stdout); err != nil {
 		fmt.Fprintln(stderr, "operable audit:", err)

@@ -43,6 +43,7 @@ var allowedException = map[string][]string{
 	"examples/service":        {module},
 	"examples/first":          {module},
 	"examples/second":         {module},
+	"audit/inprocess":         {module},
 }
 
 // TestImportsFollowArchitecture checks the import graph against the table in

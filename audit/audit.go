@@ -125,8 +125,10 @@ type Target struct {
 	// AppURL is the base URL of the application listener; without it the
 	// checks of the app listener are skipped.
 	AppURL string
-	// Process, set by [Start], is the service's process: with it the
-	// audit also judges its logs, its stop and its exit codes.
+	// Process, set by [Start] or [StartWith], is the service the audit
+	// started (a process, or a service in the test's own process through
+	// package audit/inprocess): with it the audit also judges its logs,
+	// its stop and its exit codes.
 	Process *Process
 }
 
@@ -156,13 +158,13 @@ func Run(ctx context.Context, target Target, opts Options) (Report, error) {
 	a.planted = target.Process.plantedValues()
 	report := Report{Target: strings.TrimSpace(target.AdminURL + " " + target.AppURL)}
 	if target.Process != nil {
-		report.Target = strings.Join(target.Process.command, " ")
+		report.Target = target.Process.name
 	}
 	for _, c := range selected {
 		var r Result
 		switch {
 		case c.needsProcess && target.Process == nil:
-			r = Result{Status: Skip, Reason: "needs the service started by the audit (operable audit -- COMMAND)"}
+			r = Result{Status: Skip, Reason: "needs the service started by the audit (operable audit -- COMMAND, audit.Start or audit/inprocess)"}
 		case ctx.Err() != nil:
 			r = Result{Status: Skip, Reason: "the audit ran out of time"}
 		default:

@@ -28,7 +28,10 @@
 //
 // The command operable (cmd/operable) runs it: `operable audit -admin URL
 // -app URL` or `operable audit -- COMMAND [ARGS...]`; the same checks run
-// in a team's own tests through Run.
+// in a team's own tests through Run. [StartWith] starts the service
+// through any [Launcher]: package audit/inprocess launches a service built
+// with the root package inside the test's own process, where every check
+// runs but exit.usage (the flags come from os.Args).
 //
 // The checks are black-box: the package imports nothing of the SDK but
 // shutdowntest, so it audits any service that claims the contract.

@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,46 +14,69 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/operable-go/operable/audit/internal/capture"
 	"github.com/operable-go/operable/shutdown/shutdowntest"
 )
 
-// StartOptions tune [Start].
+// StartOptions tune [Start] and [StartWith].
 type StartOptions struct {
 	// Env is added to the service's environment ("NAME=value"), after the
 	// audit's own settings, so it can override them.
 	Env []string
-	// Dir is the service's working directory, where it finds config/.
-	// Default: the current directory.
+	// Dir is the service's working directory, where it finds config/; a
+	// command's only ([Start]). Default: the current directory.
 	Dir string
 	// StartTimeout bounds the start: both listeners announced and
 	// /startupz answering 200. Default: 60s.
 	StartTimeout time.Duration
 }
 
-// maxOutput bounds what the audit keeps of a service's stdout, and of its
-// stderr.
-const maxOutput = 32 << 20
+// A Launcher starts instances of a service for the audit: the first one,
+// a second one to load through its stop (shutdown.no-loss), and short runs
+// that must fail at start-up (exit.config, exit.usage). [Start] launches a
+// command; package audit/inprocess launches a service built with the root
+// package inside the test's own process.
+type Launcher interface {
+	// Launch starts one instance with env ("NAME=value", each replacing
+	// the variable of that name it would otherwise see) and args (its
+	// command-line arguments). The instance lives until it stops or ctx
+	// ends; ctx's end stops or kills it. A launcher that cannot pass args
+	// returns an error wrapping [errors.ErrUnsupported], and the checks
+	// that need them are skipped.
+	Launch(ctx context.Context, env, args []string) (Instance, error)
+}
 
-// Process is a service the audit started. Its methods are safe for
-// concurrent use. Close it when done.
+// An Instance is one running instance of a service, as a [Launcher]
+// started it. Its methods are safe for concurrent use.
+type Instance interface {
+	// Output returns what the instance wrote so far on stdout (its logs)
+	// and on stderr.
+	Output() (stdout, stderr string)
+	// Stop begins its stop, as SIGTERM does to a process (for a process,
+	// it is SIGTERM).
+	Stop() error
+	// Wait waits at most d for the instance to end and returns its exit
+	// code; ended is false when it still runs.
+	Wait(d time.Duration) (code int, ended bool)
+}
+
+// Process is a service the audit started, through [Start] or
+// [StartWith]. Its methods are safe for concurrent use. Close it when done.
 type Process struct {
 	// AdminURL and AppURL are the listeners' base URLs, read from the
 	// service's "listening" log lines.
 	AdminURL, AppURL string
 
-	command []string
-	opts    StartOptions
-	env     []string
-	token   string // the ADMIN_TOKEN the audit set: a planted value too
-	cmd     *exec.Cmd
+	launcher Launcher
+	name     string // for the report
+	opts     StartOptions
+	env      []string // what the audit sets, then opts.Env
+	token    string   // the ADMIN_TOKEN the audit set: a planted value too
+	inst     Instance
+	cancel   context.CancelFunc
 
 	mu       sync.Mutex
-	stdout   bytes.Buffer
-	stderr   bytes.Buffer
-	grew     chan struct{} // closed and replaced when stdout grows
-	exited   chan struct{}
-	code     int
-	signaled bool // SIGTERM sent
+	signaled bool // the stop begun
 }
 
 // Start runs command as a service on free loopback ports and returns once
@@ -62,25 +84,43 @@ type Process struct {
 // HTTP_ADDR and ADMIN_ADDR to 127.0.0.1:0, ADMIN_TOKEN to a random value
 // (a planted secret: no output may show it) and SHUTDOWN_DRAIN_DELAY to 1s
 // (so that readiness can be watched failing before the listeners close).
+// Every check can run against it.
 func Start(ctx context.Context, command []string, opts StartOptions) (*Process, error) {
 	if len(command) == 0 {
 		return nil, errors.New("audit: no command to start")
 	}
+	return StartWith(ctx, commandLauncher{command: slices.Clone(command), dir: opts.Dir}, opts)
+}
+
+// StartWith is [Start] for any [Launcher]: it launches an instance with
+// the same settings (HTTP_ADDR, ADMIN_ADDR, ADMIN_TOKEN,
+// SHUTDOWN_DRAIN_DELAY, then opts.Env) and waits for its "listening" lines
+// and for /startupz to answer 200. The report names the service by the
+// launcher's String method when it has one.
+func StartWith(ctx context.Context, l Launcher, opts StartOptions) (*Process, error) {
 	if opts.StartTimeout <= 0 {
 		opts.StartTimeout = 60 * time.Second
 	}
-	p := &Process{command: command, opts: opts, token: randomValue("token")}
-	p.env = append(withoutVars(os.Environ(), "HTTP_ADDR", "ADMIN_ADDR", "ADMIN_TOKEN", "SHUTDOWN_DRAIN_DELAY"),
-		"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0", "ADMIN_TOKEN="+p.token, "SHUTDOWN_DRAIN_DELAY=1s")
-	p.env = append(p.env, opts.Env...)
-	if err := p.launch(command[1:], p.env); err != nil {
-		return nil, err
+	name := "the service"
+	if s, ok := l.(fmt.Stringer); ok {
+		name = s.String()
 	}
-	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
-	defer cancel()
+	p := &Process{launcher: l, name: name, opts: opts, token: randomValue("token")}
+	p.env = append([]string{"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0", "ADMIN_TOKEN=" + p.token, "SHUTDOWN_DRAIN_DELAY=1s"}, opts.Env...)
+	// The instance outlives ctx, which bounds only the start: Close ends it.
+	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	inst, err := l.Launch(life, p.env, nil)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("audit: start %s: %w", name, err)
+	}
+	p.inst, p.cancel = inst, cancel
+	ctx, stop := context.WithTimeout(ctx, opts.StartTimeout)
+	defer stop()
 	if err := p.awaitStarted(ctx); err != nil {
+		tail := p.tail()
 		_ = p.Close()
-		return nil, fmt.Errorf("audit: %s did not start: %w\n%s", command[0], err, p.tail())
+		return nil, fmt.Errorf("audit: %s did not start: %w\n%s", name, err, tail)
 	}
 	return p, nil
 }
@@ -90,69 +130,23 @@ func (p *Process) Target() Target {
 	return Target{AdminURL: p.AdminURL, AppURL: p.AppURL, Process: p}
 }
 
-// Close kills the process if it still runs and waits for it.
+// closeBound is how long Close waits for the instance to end once its
+// context is cancelled (a process is killed; a service in process stops).
+const closeBound = 40 * time.Second
+
+// Close ends the instance if it still runs (a process is killed) and waits
+// for it, at most 40s.
 func (p *Process) Close() error {
-	select {
-	case <-p.exited:
-		return nil
-	default:
-		_ = p.cmd.Process.Kill() // an error means it has exited meanwhile
-	}
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		return errors.New("audit: the process did not end within 10s of SIGKILL")
+	p.cancel()
+	if _, ended := p.inst.Wait(closeBound); !ended {
+		return fmt.Errorf("audit: %s did not end within %s of its context's end", p.name, closeBound)
 	}
 	return nil
-}
-
-func (p *Process) launch(args, env []string) error {
-	p.cmd = exec.Command(p.command[0], args...)
-	p.cmd.Env, p.cmd.Dir = env, p.opts.Dir
-	p.cmd.Stdout, p.cmd.Stderr = writerFunc(p.writeStdout), writerFunc(p.writeStderr)
-	p.grew, p.exited = make(chan struct{}), make(chan struct{})
-	if err := p.cmd.Start(); err != nil {
-		return fmt.Errorf("audit: start %s: %w", p.command[0], err)
-	}
-	go func() {
-		_ = p.cmd.Wait()
-		p.mu.Lock()
-		p.code = p.cmd.ProcessState.ExitCode()
-		p.mu.Unlock()
-		close(p.exited)
-	}()
-	return nil
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
-
-func (p *Process) writeStdout(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stdout.Len() < maxOutput {
-		p.stdout.Write(b[:min(len(b), maxOutput-p.stdout.Len())])
-	}
-	close(p.grew)
-	p.grew = make(chan struct{})
-	return len(b), nil
-}
-
-func (p *Process) writeStderr(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stderr.Len() < maxOutput {
-		p.stderr.Write(b[:min(len(b), maxOutput-p.stderr.Len())])
-	}
-	return len(b), nil
 }
 
 // lines returns the complete stdout lines so far.
 func (p *Process) lines() []string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := p.stdout.String()
+	s, _ := p.inst.Output()
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
 		return strings.Split(s[:i], "\n")
 	}
@@ -161,9 +155,8 @@ func (p *Process) lines() []string {
 
 // tail is the end of the output, for an error.
 func (p *Process) tail() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := p.stdout.String() + p.stderr.String()
+	stdout, stderr := p.inst.Output()
+	out := stdout + stderr
 	if len(out) > 4096 {
 		out = "…" + out[len(out)-4096:]
 	}
@@ -173,9 +166,6 @@ func (p *Process) tail() string {
 // awaitStarted waits for the two "listening" lines, then for /startupz.
 func (p *Process) awaitStarted(ctx context.Context) error {
 	for p.AdminURL == "" || p.AppURL == "" {
-		p.mu.Lock()
-		grew := p.grew
-		p.mu.Unlock()
 		for _, l := range p.lines() {
 			var line struct{ Msg, Listener, Addr, Scheme string }
 			if json.Unmarshal([]byte(l), &line) == nil && line.Msg == "listening" {
@@ -191,12 +181,13 @@ func (p *Process) awaitStarted(ctx context.Context) error {
 		if p.AdminURL != "" && p.AppURL != "" {
 			break
 		}
+		if code, ended := p.inst.Wait(0); ended {
+			return fmt.Errorf("it exited with %d", code)
+		}
 		select {
-		case <-grew:
-		case <-p.exited:
-			return fmt.Errorf("it exited with %d", p.exitCode())
 		case <-ctx.Done():
 			return errors.New("no \"listening\" lines for both listeners")
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	client := &http.Client{Timeout: 2 * time.Second}
@@ -208,9 +199,10 @@ func (p *Process) awaitStarted(ctx context.Context) error {
 				return nil
 			}
 		}
+		if code, ended := p.inst.Wait(0); ended {
+			return fmt.Errorf("it exited with %d", code)
+		}
 		select {
-		case <-p.exited:
-			return fmt.Errorf("it exited with %d", p.exitCode())
 		case <-ctx.Done():
 			return errors.New("/startupz never answered 200")
 		case <-time.After(50 * time.Millisecond):
@@ -218,13 +210,7 @@ func (p *Process) awaitStarted(ctx context.Context) error {
 	}
 }
 
-func (p *Process) exitCode() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.code
-}
-
-// stop sends SIGTERM once.
+// stop begins the stop once.
 func (p *Process) stop() error {
 	p.mu.Lock()
 	already := p.signaled
@@ -233,18 +219,19 @@ func (p *Process) stop() error {
 	if already {
 		return nil
 	}
-	return p.cmd.Process.Signal(syscall.SIGTERM)
+	return p.inst.Stop()
+}
+
+// stopName says how the instance is stopped, for the evidence.
+func (p *Process) stopName() string {
+	if _, ok := p.launcher.(commandLauncher); ok {
+		return "SIGTERM"
+	}
+	return "Instance.Stop"
 }
 
 // wait waits for the exit, at most d, and returns the code.
-func (p *Process) wait(d time.Duration) (int, bool) {
-	select {
-	case <-p.exited:
-		return p.exitCode(), true
-	case <-time.After(d):
-		return 0, false
-	}
-}
+func (p *Process) wait(d time.Duration) (int, bool) { return p.inst.Wait(d) }
 
 // plantedValues are the values the audit put in the process's
 // environment that no output may show.
@@ -255,24 +242,86 @@ func (p *Process) plantedValues() []string {
 	return []string{p.token}
 }
 
-// runAgain runs the command once more with env and extra arguments added,
-// to its end within timeout, and returns its exit code and output.
+// runAgain launches the service once more with env and args added, to its
+// end within timeout, and returns its exit code and output. An error
+// wrapping errors.ErrUnsupported says the launcher cannot take args.
 func (p *Process) runAgain(ctx context.Context, timeout time.Duration, env []string, args ...string) (code int, output string, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, p.command[0], append(slices.Clone(p.command[1:]), args...)...)
-	cmd.Env, cmd.Dir = append(slices.Clone(p.env), env...), p.opts.Dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	err = cmd.Run()
-	if ctx.Err() != nil {
-		return 0, out.String(), fmt.Errorf("still running after %s", timeout)
+	inst, err := p.launcher.Launch(ctx, append(slices.Clone(p.env), env...), args)
+	if err != nil {
+		return 0, "", err
 	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		return 0, out.String(), err
+	code, ended := inst.Wait(timeout)
+	if !ended {
+		cancel()
+		inst.Wait(closeBound)
 	}
-	return cmd.ProcessState.ExitCode(), out.String(), nil
+	stdout, stderr := inst.Output()
+	if !ended {
+		return 0, stdout + stderr, fmt.Errorf("still running after %s", timeout)
+	}
+	return code, stdout + stderr, nil
+}
+
+// commandLauncher runs a command as a process.
+type commandLauncher struct {
+	command []string
+	dir     string
+}
+
+func (c commandLauncher) String() string { return strings.Join(c.command, " ") }
+
+// Launch runs the command with args added, in the current environment
+// with env's variables replacing those of the same names.
+func (c commandLauncher) Launch(ctx context.Context, env, args []string) (Instance, error) {
+	names := make([]string, len(env))
+	for i, kv := range env {
+		names[i], _, _ = strings.Cut(kv, "=")
+	}
+	p := &processInstance{exited: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, c.command[0], append(slices.Clone(c.command[1:]), args...)...)
+	p.cmd.Env, p.cmd.Dir = append(withoutVars(os.Environ(), names...), env...), c.dir
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	p.cmd.WaitDelay = 5 * time.Second // a child left holding its output cannot hold Wait
+	if err := p.cmd.Start(); err != nil {
+		return nil, err // exec's error names the command; StartWith prefixes it
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		p.code = p.cmd.ProcessState.ExitCode()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+// processInstance is a process commandLauncher started.
+type processInstance struct {
+	cmd            *exec.Cmd
+	stdout, stderr capture.Buffer
+	exited         chan struct{}
+	code           int // set before exited is closed
+}
+
+func (p *processInstance) Output() (string, string) { return p.stdout.String(), p.stderr.String() }
+
+func (p *processInstance) Stop() error { return p.cmd.Process.Signal(syscall.SIGTERM) }
+
+func (p *processInstance) Wait(d time.Duration) (int, bool) {
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-p.exited:
+		case <-t.C:
+		}
+	}
+	select {
+	case <-p.exited:
+		return p.code, true
+	default:
+		return 0, false
+	}
 }
 
 func withoutVars(env []string, names ...string) []string {
@@ -296,7 +345,7 @@ func (a *auditor) checkStopReadiness(ctx context.Context) Result {
 	if err != nil {
 		return fail("GET /livez just after SIGTERM: " + err.Error())
 	}
-	evidence := []string{fmt.Sprintf("50ms after SIGTERM: /readyz %d, /livez %d", ready.status, live.status)}
+	evidence := []string{fmt.Sprintf("50ms after the stop began (%s): /readyz %d, /livez %d", p.stopName(), ready.status, live.status)}
 	switch {
 	case ready.status != http.StatusServiceUnavailable:
 		return fail(fmt.Sprintf("/readyz answered %d after SIGTERM, want 503: the load balancer keeps sending traffic to a stopping pod", ready.status), evidence...)
@@ -318,11 +367,11 @@ func (a *auditor) checkStopExit(ctx context.Context) Result {
 	}
 	code, ok := p.wait(stopBound)
 	if !ok {
-		return fail(fmt.Sprintf("still running %s after SIGTERM", stopBound))
+		return fail(fmt.Sprintf("still running %s after %s", stopBound, p.stopName()))
 	}
 	evidence := []string{fmt.Sprintf("exit %d, %s after the check began", code, time.Since(start).Round(100*time.Millisecond))}
 	if code != 0 {
-		return fail(fmt.Sprintf("exit %d after SIGTERM, want 0", code), evidence...)
+		return fail(fmt.Sprintf("exit %d after %s, want 0", code, p.stopName()), evidence...)
 	}
 	if !slices.ContainsFunc(p.lines(), func(l string) bool { return strings.Contains(l, `"msg":"shutdown complete"`) }) {
 		evidence = append(evidence, `no "shutdown complete" line`)
@@ -376,10 +425,7 @@ func (a *auditor) checkAccessLog(ctx context.Context) Result {
 }
 
 func (a *auditor) checkSecretsLogs(context.Context) Result {
-	p := a.target.Process
-	p.mu.Lock()
-	stdout, stderr := p.stdout.String(), p.stderr.String()
-	p.mu.Unlock()
+	stdout, stderr := a.target.Process.inst.Output()
 	for i := range a.planted {
 		for name, out := range map[string]string{"stdout": stdout, "stderr": stderr} {
 			if strings.Contains(out, a.planted[i]) {
@@ -410,6 +456,9 @@ func (a *auditor) checkExitConfig(ctx context.Context) Result {
 
 func (a *auditor) checkExitUsage(ctx context.Context) Result {
 	code, _, err := a.target.Process.runAgain(ctx, 30*time.Second, nil, "-operable-audit-no-such-flag")
+	if errors.Is(err, errors.ErrUnsupported) {
+		return skip(err.Error())
+	}
 	if err != nil {
 		return fail("with an unknown flag: " + err.Error())
 	}
@@ -423,7 +472,7 @@ func (a *auditor) checkNoLoss(ctx context.Context) Result {
 	// A second instance, so that the stop checks of the first one see a
 	// service that was not loaded: each stop is judged on its own.
 	p := a.target.Process
-	q, err := Start(ctx, p.command, p.opts)
+	q, err := StartWith(ctx, p.launcher, p.opts)
 	if err != nil {
 		return fail("a second instance to load: " + err.Error())
 	}

@@ -111,6 +111,13 @@ type Options struct {
 	Client *http.Client
 	// Timeout bounds the whole audit. Default: 2 minutes.
 	Timeout time.Duration
+	// AppPaths are GET paths that the app's routes serve ("/orders/1"),
+	// for metrics.red: each must answer below 400 and the histogram must
+	// then have a series labelled with its route template. Default: none;
+	// the audit sends GET / and, when no route answers it (a worker's app,
+	// or a service with routes elsewhere), judges the histogram of the
+	// unmatched requests and says that the route label is unproven.
+	AppPaths []string
 	// HeaderTimeout is how long a server may leave a client that never
 	// ends its headers connected before timeouts.read-header fails; the
 	// contract's default read-header timeout is 5s. Default: 20s.
@@ -123,7 +130,8 @@ type Target struct {
 	// ("http://127.0.0.1:9090"). Required.
 	AdminURL string
 	// AppURL is the base URL of the application listener; without it the
-	// checks of the app listener are skipped.
+	// checks of app requests are skipped, as for a worker that serves
+	// none.
 	AppURL string
 	// Process, set by [Start] or [StartWith], is the service the audit
 	// started (a process, or a service in the test's own process through

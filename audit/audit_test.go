@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -196,5 +197,78 @@ func TestTheReviewersPageListsEveryCheck(t *testing.T) {
 		if !strings.Contains(string(page), "`"+c.ID+"`") {
 			t.Errorf("docs/COMPLIANCE.md does not list the check %s", c.ID)
 		}
+	}
+}
+
+// TestAWorkerIsJudgedWithoutAppRoutes: a worker (a job loop, no app
+// route) passes; with no app listener at all, the checks of app requests
+// skip with the reason, and every other check still runs and passes.
+func TestAWorkerIsJudgedWithoutAppRoutes(t *testing.T) {
+	appChecks := []string{"metrics.red", "metrics.cardinality", "logs.access", "shutdown.no-loss"}
+	cases := []struct {
+		worker string
+		skip   []string // skipped, with the no-app reason; the rest pass
+		red    string   // in metrics.red's evidence, when it runs
+	}{
+		{"noroutes", nil, "the http_route label is unproven"},
+		{"noapp", appChecks, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.worker, func(t *testing.T) {
+			var ids []string
+			for _, c := range audit.Checks() {
+				if c.ID != "shutdown.no-loss" || tc.worker == "noapp" { // plain has no kept-alive drain (see above)
+					ids = append(ids, c.ID)
+				}
+			}
+			report := audited(t, []string{"WORKER=" + tc.worker}, audit.Options{Checks: ids})
+			if len(report.Results) != len(ids) {
+				t.Fatalf("%d results for %d checks", len(report.Results), len(ids))
+			}
+			for _, r := range report.Results {
+				want := audit.Pass
+				if slices.Contains(tc.skip, r.ID) {
+					want = audit.Skip
+					if !strings.Contains(r.Reason, "no app listener") || !strings.Contains(r.Reason, "worker") {
+						t.Errorf("%s skipped for %q, want the no-app reason", r.ID, r.Reason)
+					}
+				}
+				if r.Status != want {
+					t.Errorf("%s: %s, want %s (%s)", r.ID, r.Status, want, r.Reason)
+				}
+				if r.ID == "metrics.red" && tc.red != "" && !strings.Contains(strings.Join(r.Evidence, "\n"), tc.red) {
+					t.Errorf("metrics.red's evidence does not say %q: %v", tc.red, r.Evidence)
+				}
+			}
+			if t.Failed() {
+				t.Log(text(report))
+			}
+		})
+	}
+}
+
+// TestAppPathsProveTheRouteLabel: with Options.AppPaths the histogram
+// must have a series by route template for them; a path that no route
+// serves, or a histogram labelled by raw path only, fails.
+func TestAppPathsProveTheRouteLabel(t *testing.T) {
+	cases := []struct {
+		env    []string
+		paths  []string
+		status audit.Status
+		reason string
+	}{
+		{nil, []string{"/hello"}, audit.Pass, ""},
+		{nil, []string{"/nothing-here"}, audit.Fail, "no path of Options.AppPaths answered below 400"},
+		{[]string{"WORKER=noroutes"}, []string{"/hello"}, audit.Fail, "no path of Options.AppPaths answered below 400"},
+		{[]string{"BROKEN=noroutelabel"}, []string{"/hello"}, audit.Fail, "not labelled by route template"},
+	}
+	for _, tc := range cases {
+		t.Run(strings.Join(append(tc.env, tc.paths...), " "), func(t *testing.T) {
+			report := audited(t, tc.env, audit.Options{Checks: []string{"metrics.red"}, AppPaths: tc.paths})
+			r := report.Results[0]
+			if r.Status != tc.status || !strings.Contains(r.Reason, tc.reason) {
+				t.Errorf("metrics.red: %s (%s), want %s with %q\n%s", r.Status, r.Reason, tc.status, tc.reason, text(report))
+			}
+		})
 	}
 }

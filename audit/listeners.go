@@ -208,36 +208,63 @@ func (a *auditor) metrics(ctx context.Context) (string, error) {
 	return ans.body, nil
 }
 
+// noApp is why the checks of app requests skip a service with no app
+// listener known.
+const noApp = "no app listener (no -app URL given, none announced): the checks of app requests do not apply, as to a worker that serves none"
+
 func (a *auditor) checkRED(ctx context.Context) Result {
 	if a.target.AppURL == "" {
-		return skip("no app URL (-app)")
+		return skip(noApp)
 	}
-	if _, err := a.get(ctx, a.target.AppURL, "/"); err != nil {
-		return fail("GET / on the app listener: " + err.Error())
+	paths, given := a.opts.AppPaths, len(a.opts.AppPaths) > 0
+	if !given {
+		paths = []string{"/"}
+	}
+	var evidence []string
+	routed := false                       // a path answered below 400: a route served it
+	unknown := "/" + randomValue("audit") // a path no service has
+	for _, p := range append(slices.Clone(paths), unknown) {
+		ans, err := a.get(ctx, a.target.AppURL, p)
+		if err != nil {
+			return fail(fmt.Sprintf("GET %s on the app listener: %v", p, err), evidence...)
+		}
+		if p == unknown {
+			evidence = append(evidence, fmt.Sprintf("GET %s… (a path no service has): %d", p[:10], ans.status))
+			continue
+		}
+		evidence = append(evidence, fmt.Sprintf("GET %s: %d", p, ans.status))
+		routed = routed || ans.status < 400
 	}
 	m, err := a.metrics(ctx)
 	if err != nil {
-		return fail(err.Error())
+		return fail(err.Error(), evidence...)
 	}
 	series := durationSeries(m)
 	if len(series) == 0 {
-		return fail("no http_server_request_duration_seconds histogram on /metrics (the OpenTelemetry HTTP server metric)")
+		return fail("no http_server_request_duration_seconds histogram on /metrics (the OpenTelemetry HTTP server metric)", evidence...)
 	}
-	evidence := []string{fmt.Sprintf("%d series of http_server_request_duration_seconds", len(series))}
+	evidence = append(evidence, fmt.Sprintf("%d series of http_server_request_duration_seconds", len(series)))
+	all := strings.Join(series, "\n")
 	for _, label := range []string{"http_request_method=", "http_response_status_code="} {
-		if !strings.Contains(strings.Join(series, "\n"), label) {
+		if !strings.Contains(all, label) {
 			return fail("the histogram has no "+strings.TrimSuffix(label, "=")+" label", evidence...)
 		}
 	}
-	if !strings.Contains(strings.Join(series, "\n"), "http_route=") {
-		evidence = append(evidence, "no series has http_route yet (only unmatched requests were served)")
+	hasRoute := strings.Contains(all, "http_route=")
+	switch {
+	case given && !routed:
+		return fail("no path of Options.AppPaths answered below 400: name paths the app's routes serve", evidence...)
+	case routed && !hasRoute:
+		return fail("a request a route served made no series with http_route: the histogram is not labelled by route template", evidence...)
+	case !routed && !hasRoute:
+		evidence = append(evidence, "no route answered (a worker's app, or routes elsewhere than /: Options.AppPaths names them), so the http_route label is unproven; the histogram of unmatched requests is there")
 	}
 	return pass(evidence...)
 }
 
 func (a *auditor) checkCardinality(ctx context.Context) Result {
 	if a.target.AppURL == "" {
-		return skip("no app URL (-app)")
+		return skip(noApp)
 	}
 	before, err := a.metrics(ctx)
 	if err != nil {

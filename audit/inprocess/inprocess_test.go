@@ -47,9 +47,29 @@ func orders(broken string) func(ctx context.Context, s *operable.Service) error 
 	}
 }
 
+// worker is a worker as a team writes it with the root package: a job
+// loop and no route of its own.
+func worker(ctx context.Context, s *operable.Service) error {
+	s.Go("jobs", func(ctx context.Context) error {
+		for n := 1; ; n++ {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+				s.Logger().InfoContext(ctx, "job done", "job", n)
+			}
+		}
+	})
+	return nil
+}
+
 func start(t *testing.T, broken string) *audit.Process {
 	t.Helper()
-	p, err := inprocess.Start(context.Background(), operable.Options{Name: "orders", Environ: map[string]string{}}, orders(broken),
+	setup := orders(broken)
+	if broken == "worker" {
+		setup = worker
+	}
+	p, err := inprocess.Start(context.Background(), operable.Options{Name: "orders", Environ: map[string]string{}}, setup,
 		audit.StartOptions{StartTimeout: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -70,9 +90,16 @@ func text(r audit.Report) string {
 
 // TestAServiceBuiltWithTheRootPassesInProcess: every check runs against a
 // service in the test's own process and passes, but exit.usage, skipped
-// because flags need a process.
+// because flags need a process; the same for a worker, whose app listener
+// serves no route.
 func TestAServiceBuiltWithTheRootPassesInProcess(t *testing.T) {
-	p := start(t, "")
+	for _, kind := range []string{"", "worker"} {
+		t.Run("kind="+kind, func(t *testing.T) { passesInProcess(t, kind) })
+	}
+}
+
+func passesInProcess(t *testing.T, kind string) {
+	p := start(t, kind)
 	report, err := audit.Run(context.Background(), p.Target(), audit.Options{HeaderTimeout: 8 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +107,11 @@ func TestAServiceBuiltWithTheRootPassesInProcess(t *testing.T) {
 	if len(report.Results) != len(audit.Checks()) || !strings.Contains(report.Target, "orders (in process)") {
 		t.Errorf("%d results for %d checks, target %q", len(report.Results), len(audit.Checks()), report.Target)
 	}
-	t.Log(text(report))
+	defer func() {
+		if t.Failed() {
+			t.Log(text(report))
+		}
+	}()
 	for _, r := range report.Results {
 		want := audit.Pass
 		if r.ID == "exit.usage" {

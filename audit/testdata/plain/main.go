@@ -1,7 +1,10 @@
 // Command plain is a service written with net/http and log/slog alone
 // that keeps the contract the audit checks, so that the audit is shown to
 // judge behaviour, not the SDK. BROKEN=<defect> breaks one rule: nodrain,
-// rawpaths, leak, opendebug, notimeouts, livedb, plainclose.
+// rawpaths, leak, opendebug, notimeouts, livedb, plainclose, noroutelabel.
+// WORKER makes it a worker: a job loop that logs each job, and an app
+// listener with no route (WORKER=noroutes: 404 to every path) or none
+// (WORKER=noapp).
 package main
 
 import (
@@ -24,6 +27,7 @@ import (
 
 var (
 	broken   = os.Getenv("BROKEN")
+	worker   = os.Getenv("WORKER")
 	draining atomic.Bool
 )
 
@@ -47,7 +51,9 @@ func main() {
 	m := &metrics{counts: map[string]int{}}
 
 	app := http.NewServeMux()
-	app.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hello\n")) })
+	if worker == "" {
+		app.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("hello\n")) })
+	}
 	admin := http.NewServeMux()
 	probe := func(checks map[string]string, failing func() bool) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
@@ -86,11 +92,15 @@ func main() {
 		_, _ = w.Write([]byte("{}"))
 	})
 
-	servers := map[string]*http.Server{}
-	for _, l := range []struct {
+	listeners := []struct {
 		name, addr string
 		h          http.Handler
-	}{{"admin", os.Getenv("ADMIN_ADDR"), admin}, {"app", os.Getenv("HTTP_ADDR"), observe(app, m, log)}} {
+	}{{"admin", os.Getenv("ADMIN_ADDR"), admin}, {"app", os.Getenv("HTTP_ADDR"), observe(app, m, log)}}
+	if worker == "noapp" {
+		listeners = listeners[:1]
+	}
+	servers := map[string]*http.Server{}
+	for _, l := range listeners {
 		ln, err := net.Listen("tcp", l.addr)
 		if err != nil {
 			log.Error("listen", "error", err)
@@ -106,8 +116,24 @@ func main() {
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	jobs := make(chan struct{})
+	go func() { // the worker's job loop: it ends with the stop
+		defer close(jobs)
+		if worker == "" {
+			return
+		}
+		for n := 1; ; n++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+				log.Info("job done", "job", n)
+			}
+		}
+	}()
 	<-ctx.Done()
 	stop()
+	<-jobs
 	log.Info("shutdown started")
 	if broken == "plainclose" || broken == "nodrain" {
 		for _, srv := range servers {
@@ -127,7 +153,9 @@ func main() {
 	defer cancel()
 	var errs []error
 	for _, name := range []string{"app", "admin"} {
-		errs = append(errs, servers[name].Shutdown(stopCtx))
+		if srv := servers[name]; srv != nil {
+			errs = append(errs, srv.Shutdown(stopCtx))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		log.Error("shutdown", "error", err)
@@ -182,7 +210,11 @@ func observe(next *http.ServeMux, m *metrics, log *slog.Logger) http.Handler {
 		if broken == "rawpaths" {
 			route = r.URL.Path
 		}
-		m.add(r.Method, route, rec.status)
+		if broken == "noroutelabel" {
+			m.add(r.Method, "", rec.status)
+		} else {
+			m.add(r.Method, route, rec.status)
+		}
 		attrs := []any{"request_id", r.Header.Get("X-Request-ID"), "method", r.Method, "route", route,
 			"status", rec.status, "duration", time.Since(start).Seconds()}
 		if broken == "leak" {

@@ -18,10 +18,10 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-// ContractMarker is the comment that lets a migration file drop or rename
-// a table or a column: it says the file is the contract step of an
-// expand/contract change, and why that is safe now, in words after the
-// marker (required), as in
+// ContractMarker is the comment that lets a migration file drop, rename
+// or truncate a table, or drop, rename or change the type of a column: it
+// says the file is the contract step of an expand/contract change, and why
+// that is safe now, in words after the marker (required), as in
 //
 //	-- +operable contract: users.name is read by no release since v1.8 (expanded in 00004)
 //
@@ -30,8 +30,9 @@ import (
 // step remove the old one. Without the marker, [Lint] refuses the file.
 const ContractMarker = "-- +operable contract"
 
-// ErrDestructive is the lint's error for a migration that drops or renames
-// a table or a column without [ContractMarker].
+// ErrDestructive is the lint's error for a migration that drops, renames
+// or truncates a table, or drops, renames or retypes a column, without
+// [ContractMarker].
 var ErrDestructive = errors.New("database: destructive change")
 
 // MigrationError is a migration that failed, or that the lint refused,
@@ -54,9 +55,12 @@ var contractRE = regexp.MustCompile(`^--\s*\+operable\s+contract\b\s*:?\s*(.*)$`
 
 // Lint reads the *.sql files at the root of fsys, in goose's format
 // ("-- +goose Up", then optionally "-- +goose Down"), and refuses each one
-// whose Up part drops a table (DROP TABLE) or drops or renames a column or
-// a table (ALTER TABLE … DROP [COLUMN], RENAME [COLUMN] … TO, RENAME TO)
-// unless the file carries [ContractMarker] with a reason. Down parts are
+// whose Up part drops a table (DROP TABLE), empties one (TRUNCATE), drops
+// or renames a column or a table (ALTER TABLE … DROP [COLUMN], RENAME
+// [COLUMN] … TO, RENAME TO) or changes a column's type (ALTER TABLE …
+// ALTER [COLUMN] c [SET DATA] TYPE: the releases still running read and
+// write the old type, and PostgreSQL rewrites the table under an exclusive
+// lock) unless the file carries [ContractMarker] with a reason. Down parts are
 // not linted: they are rollbacks. Every refused file is reported, each as
 // a *MigrationError wrapping [ErrDestructive], joined.
 func Lint(fsys fs.FS) error {
@@ -123,8 +127,8 @@ func lintFile(src string) error {
 		ErrDestructive, strings.Join(found, ", "), ContractMarker)
 }
 
-// destructive names what st, one sanitized statement, drops or renames, or
-// returns "".
+// destructive names what st, one sanitized statement, drops, renames,
+// empties or retypes, or returns "".
 func destructive(st string) string {
 	w := strings.Fields(strings.ToUpper(st))
 	for i := range w {
@@ -133,12 +137,27 @@ func destructive(st string) string {
 	if len(w) >= 2 && w[0] == "DROP" && w[1] == "TABLE" {
 		return "DROP TABLE"
 	}
+	if len(w) >= 1 && w[0] == "TRUNCATE" {
+		return "TRUNCATE"
+	}
 	if len(w) < 3 || w[0] != "ALTER" || w[1] != "TABLE" {
 		return ""
 	}
 	for i := 2; i+1 < len(w); i++ {
 		next := w[i+1]
 		switch w[i] {
+		case "ALTER": // ALTER [COLUMN] c [SET DATA] TYPE t
+			j := i + 1
+			if w[j] == "COLUMN" {
+				j++
+			}
+			j++ // the column's name
+			if j+1 < len(w) && w[j] == "SET" && w[j+1] == "DATA" {
+				j += 2
+			}
+			if j < len(w) && w[j] == "TYPE" {
+				return "ALTER COLUMN TYPE"
+			}
 		case "DROP":
 			switch next {
 			case "CONSTRAINT", "DEFAULT", "NOT", "EXPRESSION", "IDENTITY", "INDEX", "PRIMARY", "FOREIGN", "CHECK":

@@ -79,6 +79,22 @@ func TestLintFile(t *testing.T) {
 		{"-- +operable contract: t.c unread since v3, replaced by d in 00007\n-- +goose Up\nALTER TABLE t DROP COLUMN c;\n", ""},
 		{"-- +operable contract\n-- +goose Up\nALTER TABLE t DROP COLUMN c;\n", "needs a reason"},
 		{"-- +goose Up\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS void AS $$ BEGIN DROP TABLE x; END $$ LANGUAGE plpgsql;\n-- +goose StatementEnd\n", ""},
+		{"-- +goose Up\nTRUNCATE items;\n", "TRUNCATE"},
+		{"-- +goose Up\nTRUNCATE TABLE ONLY items RESTART IDENTITY CASCADE;\n", "TRUNCATE"},
+		{"-- +goose Up\ntruncate table a, b;\n", "TRUNCATE"},
+		{"-- +goose Up\nALTER TABLE t ALTER COLUMN c TYPE BIGINT;\n", "ALTER COLUMN TYPE"},
+		{"-- +goose Up\nALTER TABLE t ALTER c TYPE text USING c::text;\n", "ALTER COLUMN TYPE"},
+		{"-- +goose Up\nALTER TABLE t ALTER COLUMN c SET DATA TYPE varchar(20);\n", "ALTER COLUMN TYPE"},
+		{"-- +goose Up\nALTER TABLE t ADD COLUMN d INT, ALTER COLUMN c TYPE numeric(10,2);\n", "ALTER COLUMN TYPE"},
+		{"-- +goose Up\nALTER TABLE t ADD COLUMN type TEXT;\n", ""},
+		{"-- +goose Up\nALTER TABLE t ALTER COLUMN type SET DEFAULT 'x';\n", ""},
+		{"-- +goose Up\nALTER TABLE t ALTER COLUMN c SET NOT NULL;\n", ""},
+		{"-- +goose Up\nCREATE TYPE mood AS ENUM ('a', 'b');\nALTER TYPE mood ADD VALUE 'c';\n", ""},
+		{"-- +goose Up\nINSERT INTO notes (body) VALUES ('TRUNCATE users');\n", ""},
+		{"-- +goose Up\nSELECT 1;\n-- +goose Down\nTRUNCATE t;\n", ""},
+		{"-- +operable contract: t emptied by design, its rows moved to u in 00009\n-- +goose Up\nTRUNCATE t;\n", ""},
+		{"-- +operable contract: c widened in 00010 (c2), readers moved in v4\n-- +goose Up\nALTER TABLE t ALTER COLUMN c TYPE BIGINT;\n", ""},
+		{"-- +operable contract\n-- +goose Up\nTRUNCATE t;\n", "needs a reason"},
 	} {
 		err := lintFile(c.src)
 		switch {

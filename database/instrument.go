@@ -46,6 +46,11 @@ type instruments struct {
 
 	summaries sync.Map // query text → *entry
 	count     atomic.Int64
+
+	// The transactions' operations, named by the SQL keyword as the
+	// semantic conventions name an operation: the driver runs the
+	// statement, so its text is not known and not recorded.
+	txBegin, txCommit, txRollback *entry
 }
 
 // entry is a query's summary with what recording it takes, computed once:
@@ -84,7 +89,21 @@ func newInstruments(opts Options, base []attribute.KeyValue, slow time.Duration)
 		return nil, err
 	}
 	in.poolOpts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(poolName(opts)))}
+	in.txBegin, in.txCommit, in.txRollback = in.txEntry("BEGIN"), in.txEntry("COMMIT"), in.txEntry("ROLLBACK")
 	return in, nil
+}
+
+// txEntry is the entry of a transaction's operation op: no collection, and
+// no db.query.text on its span (the driver writes the statement).
+func (in *instruments) txEntry(op string) *entry {
+	attrs := append(in.base[:len(in.base):len(in.base)], attribute.String("db.operation.name", op))
+	return &entry{
+		summary:  summary{text: op, operation: op},
+		attrs:    attrs,
+		record:   []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(attrs...))},
+		spanName: op,
+		start:    []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...)},
+	}
 }
 
 func poolName(opts Options) attribute.KeyValue {
@@ -236,8 +255,9 @@ func (c *connector) Connect(ctx context.Context) (driver.Conn, error) {
 func (c *connector) Driver() driver.Driver { return c.base.Driver() }
 
 // conn instruments a driver connection: every query run through
-// ExecContext, QueryContext or a prepared statement is timed, counted and
-// traced. Transactions' BEGIN and COMMIT are not.
+// ExecContext, QueryContext or a prepared statement, and each
+// transaction's BEGIN and its COMMIT or ROLLBACK, is timed, counted and
+// traced.
 type conn struct {
 	driver.Conn
 	in *instruments
@@ -301,11 +321,40 @@ func (c *conn) Prepare(query string) (driver.Stmt, error) {
 }
 
 func (c *conn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	k := c.in.begin(ctx, c.in.txBegin)
+	var t driver.Tx
+	var err error
 	if b, ok := c.Conn.(driver.ConnBeginTx); ok {
-		return b.BeginTx(ctx, opts)
+		t, err = b.BeginTx(k.ctx, opts)
+	} else {
+		//lint:ignore SA1019 the fallback database/sql itself uses for such a driver
+		t, err = c.Conn.Begin()
 	}
-	//lint:ignore SA1019 the fallback database/sql itself uses for such a driver
-	return c.Conn.Begin()
+	c.in.end(k, c.in.txBegin, err)
+	if err != nil {
+		return nil, err
+	}
+	return &tx{Tx: t, ctx: ctx, in: c.in}, nil
+}
+
+// tx times a transaction's end, COMMIT or ROLLBACK.
+type tx struct {
+	driver.Tx
+	// ctx is BeginTx's: driver.Tx's methods take none, and the end's span
+	// belongs to the caller that began the transaction.
+	ctx context.Context
+	in  *instruments
+}
+
+func (t *tx) Commit() error { return t.finish(t.in.txCommit, t.Tx.Commit) }
+
+func (t *tx) Rollback() error { return t.finish(t.in.txRollback, t.Tx.Rollback) }
+
+func (t *tx) finish(e *entry, f func() error) error {
+	k := t.in.begin(t.ctx, e)
+	err := f()
+	t.in.end(k, e, err)
+	return err
 }
 
 func (c *conn) Ping(ctx context.Context) error {

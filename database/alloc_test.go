@@ -71,3 +71,70 @@ func TestQueryAllocationBudget(t *testing.T) {
 		_ = mp.Shutdown(context.Background())
 	}
 }
+
+// txAllocs counts the allocations of one transaction on db: BEGIN, an
+// UPDATE, COMMIT.
+func txAllocs(t *testing.T, db *sql.DB) float64 {
+	t.Helper()
+	for _, q := range []string{"CREATE TABLE counters (id INTEGER PRIMARY KEY, n INTEGER)", "INSERT INTO counters VALUES (1, 0)"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	return testing.AllocsPerRun(200, func() {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE counters SET n = n + 1 WHERE id = ?", 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestTransactionAllocationBudget: timing BEGIN and COMMIT adds one
+// allocation per transaction over the raw driver with metrics on (the
+// wrapper of the driver's transaction), and with sampled spans at most 4
+// more per span (three spans: BEGIN, the UPDATE, COMMIT).
+func TestTransactionAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	// The DSN database/sqlite uses for :memory:, so that both run the same BEGIN.
+	c, err := modernc.NewConnector(":memory:?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := sql.OpenDB(c)
+	raw.SetMaxOpenConns(1)
+	defer raw.Close()
+	base := txAllocs(t, raw)
+	for _, tc := range []struct {
+		name   string
+		spans  bool
+		budget float64
+	}{{"metrics", false, 1}, {"metrics and spans", true, 1 + 3*4}} {
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		opts := database.Options{Drivers: drivers, MeterProvider: mp}
+		if tc.spans {
+			tp := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.AlwaysSample()))
+			defer tp.Shutdown(context.Background())
+			opts.TracerProvider = tp
+		}
+		db, err := database.Open(context.Background(), database.Config{URL: secrets.New("sqlite::memory:")}, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		added := txAllocs(t, db.SQL()) - base
+		t.Logf("with %s: %v allocations added per transaction over the raw driver's %v", tc.name, added, base)
+		if added > tc.budget {
+			t.Errorf("with %s the wrapper adds %v allocations per transaction, budget %v", tc.name, added, tc.budget)
+		}
+		_ = db.Close(context.Background())
+		_ = mp.Shutdown(context.Background())
+	}
+}

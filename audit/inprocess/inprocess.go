@@ -23,6 +23,11 @@
 // signal takes), that the binary maps the outcome to its exit status, the
 // flags, and that nothing else in the binary writes to stdout or stderr
 // (here only what goes through Options.Stdout and Options.Stderr is seen).
+//
+// While an instance runs, its lifecycle catches the SIGTERM and SIGINT the
+// test process gets, as the service would its own: an interrupt of `go
+// test` stops the instances first. Each instance reads the config/ files
+// of the test's working directory, as the service reads its own.
 package inprocess
 
 import (

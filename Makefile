@@ -59,6 +59,7 @@ unit:
 		VAULT_BIN="$$(CACHE=$(CACHE) ./scripts/vault.sh)" \
 		PROMETHEUS_DIR="$$(./scripts/prometheus.sh)" REDIS_BIN="$$(./scripts/redis.sh)" \
 		POSTGRES_BIN_DIR="$$(./scripts/postgres.sh)" \
+		PROTOC_GEN_BIN="$$(CACHE=$(CACHE) ./scripts/protoc.sh --install)" \
 		$(GO) test -race -count=1 -timeout 10m ./...
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...

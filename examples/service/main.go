@@ -53,6 +53,10 @@ type Config struct {
 	// routes that change items. A secret: it never prints, and the logger
 	// masks its value wherever it appears.
 	APIKey secrets.Secret `env:"API_KEY" reload:"restart" desc:"required as a bearer token on the routes that change items"`
+	// DrillPanicItem, when set, makes the gRPC GetItem of an item of this
+	// name panic: a drill that shows a panic answered with INTERNAL, logged
+	// with its stack and counted, while the service keeps serving.
+	DrillPanicItem string `env:"DRILL_PANIC_ITEM" reload:"restart" desc:"a drill: the gRPC GetItem of an item of this name panics"`
 }
 
 func main() {

@@ -58,6 +58,8 @@ func routes(ctx context.Context, s *operable.Service, cfg *Config) error {
 		return err
 	}
 	st := &store{db: db, log: s.Logger(), max: cfg.MaxItems, created: created}
+	// The same items over gRPC, when GRPC_ADDR is set (grpc.go).
+	registerGRPC(s, st, cfg)
 	if cfg.AuditURL != "" {
 		// Calls to the upstream go through a circuit breaker, so that a
 		// failing upstream is left alone until it recovers, and are

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Generates the Go code of the example's .proto files with Debian's protoc
+# (protobuf-compiler, installed when missing) and the pinned protoc-gen-go
+# and protoc-gen-go-grpc (built through the Go module proxy into the cache
+# under $HOME/.cache/operable/bin):
+#   scripts/protoc.sh            regenerates the committed files in place
+#   scripts/protoc.sh DIR        writes them under DIR instead, at the same
+#                                paths (the drift test compares the two)
+#   scripts/protoc.sh --install  installs the tools only and prints the
+#                                directory of the two plugins
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# protoc-gen-go is the version of google.golang.org/protobuf in go.mod.
+PROTOC_GEN_GO_VERSION=v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
+bin="${CACHE:-$HOME/.cache/operable}/bin"
+gen_go="$bin/protoc-gen-go-$PROTOC_GEN_GO_VERSION"
+gen_grpc="$bin/protoc-gen-go-grpc-$PROTOC_GEN_GO_GRPC_VERSION"
+
+scripts/debian-package.sh protobuf-compiler protoc
+install() { # install PACKAGE VERSION DEST
+	[ -x "$3" ] && return
+	mkdir -p "$bin"
+	work=$(mktemp -d)
+	GOBIN="$work" go install "$1@$2" >&2
+	mv "$work/$(basename "$1")" "$3"
+	rm -rf "$work"
+}
+install google.golang.org/protobuf/cmd/protoc-gen-go "$PROTOC_GEN_GO_VERSION" "$gen_go"
+install google.golang.org/grpc/cmd/protoc-gen-go-grpc "$PROTOC_GEN_GO_GRPC_VERSION" "$gen_grpc"
+if [ "${1:-}" = --install ]; then
+	echo "$bin"
+	exit 0
+fi
+
+out="${1:-.}"
+# Each directory of .proto files is one Go package.
+find examples/service/proto -name '*.proto' -exec dirname {} \; | sort -u | while read -r dir; do
+	mkdir -p "$out/$dir"
+	protoc --proto_path="$dir" \
+		--plugin=protoc-gen-go="$gen_go" --go_out="$out/$dir" --go_opt=paths=source_relative \
+		--plugin=protoc-gen-go-grpc="$gen_grpc" --go-grpc_out="$out/$dir" --go-grpc_opt=paths=source_relative \
+		"$dir"/*.proto
+done

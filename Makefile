@@ -60,6 +60,7 @@ unit:
 		PROMETHEUS_DIR="$$(./scripts/prometheus.sh)" REDIS_BIN="$$(./scripts/redis.sh)" \
 		POSTGRES_BIN_DIR="$$(./scripts/postgres.sh)" \
 		PROTOC_GEN_BIN="$$(CACHE=$(CACHE) ./scripts/protoc.sh --install)" \
+		GRPC_HEALTH_PROBE_BIN="$$(CACHE=$(CACHE) ./scripts/grpc-health-probe.sh)" \
 		$(GO) test -race -count=1 -timeout 10m ./...
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...

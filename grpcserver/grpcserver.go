@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +42,7 @@ import (
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
+	"github.com/operable-go/operable/internal/grpccodes"
 	"github.com/operable-go/operable/logging"
 )
 
@@ -289,20 +289,9 @@ func (i *Instrumentation) TagConn(ctx context.Context, _ *stats.ConnTagInfo) con
 // HandleConn implements stats.Handler; connections are not instrumented.
 func (i *Instrumentation) HandleConn(context.Context, stats.ConnStats) {}
 
-// codeNames are the codes as gRPC's specification writes them, the values
-// of rpc.response.status_code ("OK", "DEADLINE_EXCEEDED").
-var codeNames = [...]string{"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED",
-	"OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"}
-
-// codeName is c's name in the specification, or its number for a code
-// outside it.
-func codeName(c codes.Code) string {
-	if int(c) < len(codeNames) {
-		return codeNames[c]
-	}
-	return strconv.Itoa(int(c))
-}
+// codeName is c's name in the specification, the rpc.response.status_code
+// value.
+func codeName(c codes.Code) string { return grpccodes.Name(c) }
 
 // serverError reports the codes that the semantic conventions count as
 // the server's errors.

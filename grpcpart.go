@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 
+	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/grpcclient"
 	"github.com/operable-go/operable/grpcserver"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/health/grpchealth"
@@ -48,6 +50,50 @@ func (s *Service) GRPCAddr() net.Addr {
 		return nil
 	}
 	return s.grpc.ln.Addr()
+}
+
+// grpcClientCloseTimeout is the budget of a GRPCClient connection's stop
+// hook: closing a connection does not wait for its calls.
+const grpcClientCloseTimeout = time.Second
+
+// GRPCClient returns a connection to target (grpc.NewClient's syntax,
+// "dns:///inventory:50051") whose calls carry the client side of the
+// telemetry (package grpcclient): a client span continuing the caller's
+// trace, its W3C context and the caller's request id in the metadata,
+// rpc.client.call.duration, and a 30 s timeout for a call whose context
+// has no deadline (a deadline travels to the server). When b is not nil
+// (from [Service.Breaker]) it guards the unary calls: UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and INTERNAL are failures, the
+// caller's cancellation is neutral, other codes are successes, and a
+// rejected call fails at once with UNAVAILABLE naming the breaker.
+//
+// opts follow the SDK's and must give the transport credentials, as
+// grpc.NewClient requires (insecure.NewCredentials() for plaintext). The
+// connection is closed by a stop hook, after the servers have stopped, or
+// by Close if the service never runs; closing it sooner is allowed. Call
+// it in setup, before Run.
+func (s *Service) GRPCClient(target string, b *breaker.Breaker, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	inst, err := grpcclient.New(grpcclient.Options{TracerProvider: s.tel.TracerProvider(),
+		MeterProvider: s.tel.MeterProvider(), Propagator: s.tel.Propagator(), Breaker: b})
+	if err != nil {
+		return nil, fmt.Errorf("operable: grpc client: %w", err)
+	}
+	conn, err := grpc.NewClient(target, append(inst.DialOptions(), opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("operable: grpc client %s: %w", target, err)
+	}
+	closeConn := func(context.Context) error {
+		if err := conn.Close(); err != nil && !errors.Is(err, grpc.ErrClientConnClosing) {
+			return fmt.Errorf("operable: grpc client %s: %w", target, err)
+		}
+		return nil
+	}
+	name := "grpc client " + target
+	s.mu.Lock()
+	s.release.push(name, closeConn)
+	s.mu.Unlock()
+	s.life.OnStop(shutdown.Hook{Name: name, Timeout: grpcClientCloseTimeout, Func: closeConn})
+	return conn, nil
 }
 
 // grpcPoll is how often the worker looks for the drain's first instant,

@@ -1,0 +1,164 @@
+package operable_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/status"
+
+	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/internal/syncbuf"
+)
+
+// peer is a plain gRPC server on loopback serving testService: the
+// dependency a service calls.
+func peer(t *testing.T) (addr string, svc *testService) {
+	t.Helper()
+	svc = &testService{handled: map[string]bool{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(srv, svc)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Stop(); <-served })
+	return ln.Addr().String(), svc
+}
+
+// TestGRPCClientCarriesTheRequestIsMeasuredAndClosedAtTheStop: a call made
+// through Service.GRPCClient from an HTTP handler's context reaches the
+// dependency with the request's id, is on /metrics as
+// rpc.client.call.duration, a held-open breaker rejects the next with
+// UNAVAILABLE, and the connection is closed when the service stops.
+func TestGRPCClientCarriesTheRequestIsMeasuredAndClosedAtTheStop(t *testing.T) {
+	addr, svc := peer(t)
+	out := &syncbuf.Buffer{}
+	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: loopbackEnv(), Stdout: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Breaker("peer", breaker.Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.GRPCClient(addr, b, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := testgrpc.NewTestServiceClient(conn)
+	s.HandleFunc("GET /relay", func(w http.ResponseWriter, r *http.Request) {
+		_, err := client.UnaryCall(r.Context(), &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte("relayed")}})
+		_, _ = io.WriteString(w, status.Code(err).String()+" "+status.Convert(err).Message())
+	})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	stopped := false
+	defer func() {
+		if !stopped {
+			s.Stop()
+			<-done
+		}
+	}()
+	var app, admin string
+	re := regexp.MustCompile(`"listener":"(app|admin)","addr":"([^"]+)"`)
+	for deadline := time.Now().Add(5 * time.Second); app == "" || admin == ""; time.Sleep(5 * time.Millisecond) {
+		for _, m := range re.FindAllStringSubmatch(out.String(), -1) {
+			if m[1] == "app" {
+				app = m[2]
+			} else {
+				admin = m[2]
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no listening lines: %s", out.String())
+		}
+	}
+	relay := func() string {
+		req, err := http.NewRequest(http.MethodGet, "http://"+app+"/relay", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("X-Request-ID", "relay-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return string(body)
+	}
+	if got := relay(); got != "OK " {
+		t.Fatalf("relay = %q, want OK", got)
+	}
+	svc.mu.Lock()
+	saw := svc.handled["relay-1"]
+	svc.mu.Unlock()
+	if !saw {
+		t.Errorf("the dependency did not see the request's id relay-1")
+	}
+	m := metrics(t, admin)
+	if !regexp.MustCompile(`rpc_client_call_duration_seconds_count\{[^}]*rpc_method="grpc.testing.TestService/UnaryCall"[^}]*rpc_response_status_code="OK"[^}]*\} 1`).MatchString(m) {
+		t.Errorf("no rpc_client_call_duration_seconds series for the call in /metrics:\n%s", grep(m, "rpc_client"))
+	}
+	if err := b.Force(breaker.HoldOpen); err != nil {
+		t.Fatal(err)
+	}
+	if got := relay(); !strings.HasPrefix(got, codes.Unavailable.String()+" ") || !strings.Contains(got, "peer") {
+		t.Errorf("relay through the held-open breaker = %q, want Unavailable naming the breaker", got)
+	}
+	s.Stop()
+	if err := <-done; err != nil {
+		t.Errorf("Run = %v", err)
+	}
+	stopped = true
+	if st := conn.GetState(); st != connectivity.Shutdown {
+		t.Errorf("the connection is %v after the stop, want Shutdown", st)
+	}
+	if !strings.Contains(out.String(), `"hook":"grpc client `+addr+`"`) {
+		t.Errorf("no stop hook line for the connection in:\n%s", out.String())
+	}
+}
+
+// TestGRPCClientOfAServiceNeverRunIsClosedByClose: Close releases the
+// connections GRPCClient made.
+func TestGRPCClientOfAServiceNeverRunIsClosedByClose(t *testing.T) {
+	addr, _ := peer(t)
+	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: loopbackEnv(), Stdout: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.GRPCClient(addr, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := conn.GetState(); st != connectivity.Shutdown {
+		t.Errorf("the connection is %v after Close, want Shutdown", st)
+	}
+}
+
+func grep(text, sub string) string {
+	var out []string
+	for l := range strings.SplitSeq(text, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,328 @@
+package grpcclient_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	"go.uber.org/goleak"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+
+	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/grpcclient"
+	"github.com/operable-go/operable/logging"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// seen is what the server saw of one call.
+type seen struct {
+	requestID, traceparent string
+	deadline               time.Duration // left when the handler began; 0: none
+}
+
+// server is grpc's interop TestService: UnaryCall answers the status its
+// request asks for, waits for its context on "hang", and records what it
+// saw of each call.
+type server struct {
+	testgrpc.UnimplementedTestServiceServer
+	mu    sync.Mutex
+	calls []seen
+}
+
+func (s *server) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	var c seen
+	if v := metadata.ValueFromIncomingContext(ctx, "x-request-id"); len(v) > 0 {
+		c.requestID = v[0]
+	}
+	if v := metadata.ValueFromIncomingContext(ctx, "traceparent"); len(v) > 0 {
+		c.traceparent = v[0]
+	}
+	if d, ok := ctx.Deadline(); ok {
+		c.deadline = time.Until(d)
+	}
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	s.mu.Unlock()
+	if string(req.GetPayload().GetBody()) == "hang" {
+		<-ctx.Done()
+		return nil, status.FromContextError(ctx.Err()).Err()
+	}
+	if st := req.GetResponseStatus(); st.GetCode() != 0 {
+		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage()) //nolint:gosec // a test's own codes
+	}
+	return &testgrpc.SimpleResponse{}, nil
+}
+
+func (s *server) seen() []seen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]seen(nil), s.calls...)
+}
+
+// client is a real gRPC server on loopback and a connection to it through
+// the instrumentation, with a span recorder and a metric reader.
+type client struct {
+	srv    *server
+	conn   *grpc.ClientConn
+	spans  *tracetest.SpanRecorder
+	tp     *sdktrace.TracerProvider
+	reader *sdkmetric.ManualReader
+}
+
+func newClient(t *testing.T, opts grpcclient.Options) *client {
+	t.Helper()
+	c := &client{srv: &server{}, spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
+	c.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(c.spans))
+	opts.TracerProvider = c.tp
+	opts.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(c.reader))
+	inst, err := grpcclient.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(srv, c.srv)
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Stop(); <-served })
+	c.conn, err = grpc.NewClient(ln.Addr().String(), append(inst.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.conn.Close() })
+	return c
+}
+
+func (c *client) call(ctx context.Context, body string, code codes.Code) error {
+	_, err := testgrpc.NewTestServiceClient(c.conn).UnaryCall(ctx, &testgrpc.SimpleRequest{
+		Payload:        &testgrpc.Payload{Body: []byte(body)},
+		ResponseStatus: &testgrpc.EchoStatus{Code: int32(code)}, //nolint:gosec // gRPC's codes fit
+	})
+	return err
+}
+
+// durations returns the count of rpc.client.call.duration per status code.
+func (c *client) durations(t *testing.T) map[string]uint64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := c.reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if m.Name != "rpc.client.call.duration" {
+				continue
+			}
+			for _, dp := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+				method, _ := dp.Attributes.Value("rpc.method")
+				system, _ := dp.Attributes.Value("rpc.system.name")
+				code, _ := dp.Attributes.Value("rpc.response.status_code")
+				if method.AsString() != "grpc.testing.TestService/UnaryCall" || system.AsString() != "grpc" {
+					t.Errorf("a series with attributes %v", dp.Attributes.ToSlice())
+				}
+				out[code.AsString()] += dp.Count
+			}
+		}
+	}
+	return out
+}
+
+// TestCallCarriesTheSpanTraceContextRequestIDAndDeadline: a call made from
+// a request's context has a client span, child of the caller's, whose
+// trace context reaches the server in W3C metadata with the caller's
+// request id and deadline; its duration is recorded under the method and
+// code.
+func TestCallCarriesTheSpanTraceContextRequestIDAndDeadline(t *testing.T) {
+	c := newClient(t, grpcclient.Options{})
+	ctx, parent := c.tp.Tracer("test").Start(logging.ContextWithRequestID(context.Background(), "req-7"), "handler")
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := c.call(ctx, "", codes.OK); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(ctx, "", codes.NotFound); status.Code(err) != codes.NotFound {
+		t.Fatalf("call = %v, want NotFound", err)
+	}
+	parent.End()
+	calls := c.srv.seen()
+	if len(calls) != 2 {
+		t.Fatalf("server saw %d calls, want 2", len(calls))
+	}
+	got := calls[0]
+	if got.requestID != "req-7" {
+		t.Errorf("server saw x-request-id %q, want req-7", got.requestID)
+	}
+	if got.deadline <= 0 || got.deadline > 3*time.Second {
+		t.Errorf("server saw a deadline %v away, want the caller's (at most 3s)", got.deadline)
+	}
+	tid := parent.SpanContext().TraceID().String()
+	if !strings.Contains(got.traceparent, tid) {
+		t.Errorf("server saw traceparent %q, want the caller's trace %s", got.traceparent, tid)
+	}
+	var clientSpans []sdktrace.ReadOnlySpan
+	for _, s := range c.spans.Ended() {
+		if s.SpanKind() == trace.SpanKindClient {
+			clientSpans = append(clientSpans, s)
+		}
+	}
+	if len(clientSpans) != 2 {
+		t.Fatalf("%d client spans, want 2", len(clientSpans))
+	}
+	s := clientSpans[0]
+	if s.Name() != "grpc.testing.TestService/UnaryCall" || s.Parent().SpanID() != parent.SpanContext().SpanID() {
+		t.Errorf("client span %q, parent %v; want the method, child of the handler's span", s.Name(), s.Parent().SpanID())
+	}
+	if !strings.Contains(got.traceparent, s.SpanContext().SpanID().String()) {
+		t.Errorf("traceparent %q does not name the client span %s", got.traceparent, s.SpanContext().SpanID())
+	}
+	if !hasAttr(s.Attributes(), "rpc.response.status_code", "OK") || !hasAttr(clientSpans[1].Attributes(), "rpc.response.status_code", "NOT_FOUND") {
+		t.Errorf("client spans' codes: %v, %v", s.Attributes(), clientSpans[1].Attributes())
+	}
+	if d := c.durations(t); d["OK"] != 1 || d["NOT_FOUND"] != 1 || len(d) != 2 {
+		t.Errorf("rpc.client.call.duration counts = %v, want OK 1 and NOT_FOUND 1", d)
+	}
+}
+
+func hasAttr(attrs []attribute.KeyValue, key, value string) bool {
+	for _, a := range attrs {
+		if string(a.Key) == key && a.Value.AsString() == value {
+			return true
+		}
+	}
+	return false
+}
+
+// TestTimeoutBoundsACallWithoutDeadline: a context with no deadline gets
+// Options.Timeout, which the server sees; one with a deadline keeps it.
+func TestTimeoutBoundsACallWithoutDeadline(t *testing.T) {
+	c := newClient(t, grpcclient.Options{Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	err := c.call(context.Background(), "hang", codes.OK)
+	if status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("a hanging call = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d < 150*time.Millisecond || d > 2*time.Second {
+		t.Errorf("the call took %v, want about the 200ms timeout", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.call(ctx, "", codes.OK); err != nil {
+		t.Fatal(err)
+	}
+	calls := c.srv.seen()
+	if calls[0].deadline <= 0 || calls[0].deadline > 200*time.Millisecond {
+		t.Errorf("server saw a deadline %v away, want at most the 200ms timeout", calls[0].deadline)
+	}
+	if calls[1].deadline <= time.Second {
+		t.Errorf("server saw a deadline %v away, want the caller's 5s", calls[1].deadline)
+	}
+}
+
+// TestBreakerCountsTheFailureCodesOnly: UNAVAILABLE, DEADLINE_EXCEEDED,
+// RESOURCE_EXHAUSTED and INTERNAL are failures, the caller's cancellation
+// is neutral, every other code is a success.
+func TestBreakerCountsTheFailureCodesOnly(t *testing.T) {
+	tests := []struct {
+		name string
+		code codes.Code
+		hang bool // cancelled by the caller, or timed out, while it hangs
+		want breaker.Counts
+	}{
+		{name: "ok", code: codes.OK, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "not found", code: codes.NotFound, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "invalid argument", code: codes.InvalidArgument, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "permission denied", code: codes.PermissionDenied, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "unknown", code: codes.Unknown, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "server's cancelled", code: codes.Canceled, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "unavailable", code: codes.Unavailable, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "deadline exceeded", code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "resource exhausted", code: codes.ResourceExhausted, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "internal", code: codes.Internal, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "caller cancelled", hang: true, code: codes.Canceled, want: breaker.Counts{Calls: 1, Neutral: 1}},
+		{name: "caller's deadline", hang: true, code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 1, Failures: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := breaker.New("upstream", breaker.Settings{}, breaker.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, grpcclient.Options{Breaker: b})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			body := ""
+			if tt.hang {
+				body = "hang"
+				if tt.code == codes.Canceled {
+					time.AfterFunc(100*time.Millisecond, cancel)
+				} else {
+					ctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+					defer cancel()
+				}
+			}
+			if err := c.call(ctx, body, tt.code); status.Code(err) != tt.code {
+				t.Fatalf("call = %v, want %v", err, tt.code)
+			}
+			if got := b.Info().Counts; got != tt.want {
+				t.Errorf("breaker counts = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestARejectedCallIsUnavailableWithAClearMessage: a call the breaker
+// rejects never reaches the server, fails with UNAVAILABLE naming the
+// breaker and why, and is recorded as a call (span and duration).
+func TestARejectedCallIsUnavailableWithAClearMessage(t *testing.T) {
+	b, err := breaker.New("inventory", breaker.Settings{}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{Breaker: b})
+	if err := b.Force(breaker.HoldOpen); err != nil {
+		t.Fatal(err)
+	}
+	err = c.call(context.Background(), "", codes.OK)
+	st, _ := status.FromError(err)
+	if st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "inventory") || !strings.Contains(st.Message(), "forced_open") {
+		t.Errorf("rejected call = %v, want Unavailable naming the breaker and forced_open", err)
+	}
+	if n := len(c.srv.seen()); n != 0 {
+		t.Errorf("server saw %d calls, want none", n)
+	}
+	if d := c.durations(t); d["UNAVAILABLE"] != 1 {
+		t.Errorf("rpc.client.call.duration counts = %v, want UNAVAILABLE 1", d)
+	}
+	if spans := c.spans.Ended(); len(spans) != 1 || spans[0].SpanKind() != trace.SpanKindClient || spans[0].Status().Description == "" {
+		t.Errorf("spans = %v, want one client span with an error status", spans)
+	}
+	// Let through again, the call is served and the breaker counts it.
+	if err := b.Force(breaker.Auto); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(context.Background(), "", codes.OK); err != nil {
+		t.Errorf("call after the breaker closed = %v", err)
+	}
+	if got := b.Info().Counts; got.Successes != 1 {
+		t.Errorf("breaker counts = %+v, want one success", got)
+	}
+}

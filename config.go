@@ -145,6 +145,11 @@ type GRPCConfig struct {
 	// without bound.
 	MaxConnectionAge      time.Duration `env:"MAX_CONNECTION_AGE" reload:"restart" desc:"send a GOAWAY to gRPC connections this old (0: never)"`
 	MaxConnectionAgeGrace time.Duration `env:"MAX_CONNECTION_AGE_GRACE" reload:"restart" desc:"time the calls of an aged-out gRPC connection have to finish (0: no bound)"`
+	// MaxConnections bounds the connections the gRPC listener holds open;
+	// beyond it, new connections wait in the kernel's backlog until one
+	// closes (netutil.LimitListener). 0: no bound. Default: 1000 (grpc-go
+	// has no bound).
+	MaxConnections int `env:"MAX_CONNECTIONS" envDefault:"1000" reload:"restart" desc:"bounds the open gRPC connections; more wait until one closes (0: no bound)"`
 	// ConnectionTimeout bounds a new connection's handshake (TLS and
 	// HTTP/2 settings). Default: 20s (grpc-go's is 120s).
 	ConnectionTimeout time.Duration `env:"CONNECTION_TIMEOUT" envDefault:"20s" reload:"restart" desc:"bounds a new gRPC connection's handshake"`
@@ -163,6 +168,9 @@ func (c GRPCConfig) Validate() error {
 		if n.v <= 0 {
 			errs = append(errs, &config.Problem{Field: n.field, Reason: "must be positive"})
 		}
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, &config.Problem{Field: "MaxConnections", Reason: "must not be negative (0: no bound)"})
 	}
 	for _, d := range []struct {
 		field    string

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -146,6 +147,9 @@ func (s *Service) startGRPC(ctx context.Context, _ Options) error {
 	ln, err := listen(ctx, "grpc", c.Addr)
 	if err != nil {
 		return err
+	}
+	if c.MaxConnections > 0 {
+		ln = netutil.LimitListener(ln, c.MaxConnections)
 	}
 	s.grpc = grpcPart{server: srv, ln: ln, inst: inst, health: hs}
 	s.release.push("grpc listener", func(context.Context) error {

@@ -1,0 +1,80 @@
+package operable_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	"github.com/operable-go/operable"
+	"github.com/operable-go/operable/config"
+)
+
+// TestGRPCMaxConnectionsHoldsTheNextUntilOneCloses: with
+// GRPC_MAX_CONNECTIONS=2, two connections are served and a third is not
+// until one of the two closes; then it is.
+func TestGRPCMaxConnectionsHoldsTheNextUntilOneCloses(t *testing.T) {
+	g := startGRPC(t, "GRPC_MAX_CONNECTIONS", "2") // g.conn is the first
+	check := func(conn *grpc.ClientConn, timeout time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		_, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{}, grpc.WaitForReady(true))
+		return err
+	}
+	dialed := func() *grpc.ClientConn {
+		conn, err := grpc.NewClient(g.s.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = conn.Close() })
+		return conn
+	}
+	second, third := dialed(), dialed()
+	if err := check(second, 5*time.Second); err != nil {
+		t.Fatalf("the second connection = %v, want served", err)
+	}
+	if err := check(third, 500*time.Millisecond); status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("the third connection = %v, want held (DeadlineExceeded)", err)
+	}
+	if err := g.conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(third, 10*time.Second); err != nil {
+		t.Errorf("the third connection once the first closed = %v, want served", err)
+	}
+	if err := check(second, 5*time.Second); err != nil {
+		t.Errorf("the second connection = %v, want still served", err)
+	}
+}
+
+// TestGRPCMaxConnectionsMayNotBeNegative: a negative bound is a config
+// problem naming the variable; 0 (no bound) is allowed.
+func TestGRPCMaxConnectionsMayNotBeNegative(t *testing.T) {
+	for _, tt := range []struct {
+		value string
+		ok    bool
+	}{{"-1", false}, {"0", true}, {"1", true}} {
+		s, err := operable.New(context.Background(), operable.Options{Stdout: io.Discard,
+			Environ: loopbackEnv("GRPC_ADDR", "127.0.0.1:0", "GRPC_MAX_CONNECTIONS", tt.value)})
+		var cerr *config.Error
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("GRPC_MAX_CONNECTIONS=%s: New = %v, want a service", tt.value, err)
+		case !tt.ok && (!errors.As(err, &cerr) || !strings.Contains(err.Error(), "GRPC_MAX_CONNECTIONS")):
+			t.Errorf("GRPC_MAX_CONNECTIONS=%s: New = %v, want a config problem naming it", tt.value, err)
+		}
+		if s != nil {
+			if err := s.Close(context.Background()); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+}

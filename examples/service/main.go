@@ -6,7 +6,9 @@
 //
 // The app listens on :8080 (HTTP_ADDR), the admin listener on :9090
 // (ADMIN_ADDR): /livez, /readyz, /startupz, /metrics, and /debug/ when
-// ADMIN_TOKEN is set. See CONTRACT.md for every variable.
+// ADMIN_TOKEN is set. With GRPC_ADDR (by convention :50051) the items are
+// served over gRPC too (proto/items/v1, grpc.go). See CONTRACT.md for every
+// variable.
 package main
 
 import (

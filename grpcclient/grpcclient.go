@@ -24,6 +24,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -89,6 +91,9 @@ type Instrumentation struct {
 	duration   metric.Float64Histogram
 	timeout    time.Duration
 	breaker    *breaker.Breaker
+
+	methods  sync.Map // full method name → *method
+	nMethods atomic.Int64
 }
 
 // New returns the instrumentation. It fails only when an instrument cannot
@@ -209,9 +214,56 @@ func (i *Instrumentation) stream(ctx context.Context, desc *grpc.StreamDesc, cc 
 	return streamer(ctx, desc, cc, method, opts...)
 }
 
+// maxMethods bounds the methods whose span options and metric series are
+// kept: a program that invokes made-up method names gets them computed per
+// call beyond it, never an unbounded cache.
+const maxMethods = 1000
+
+// method is what the calls of one method share, built once: the span's
+// start options and, per status code, the metric series.
+type method struct {
+	name   string // "pkg.Service/Method"
+	start  []trace.SpanStartOption
+	series [17]atomic.Pointer[metric.RecordOption] // by code, those of the specification
+}
+
+// methodOf returns the shared record of full ("/pkg.Service/Method").
+func (i *Instrumentation) methodOf(full string) *method {
+	if m, ok := i.methods.Load(full); ok {
+		return m.(*method)
+	}
+	name := trimSlash(full)
+	m := &method{name: name, start: []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(semconv.RPCSystemNameGRPC, semconv.RPCMethod(name))}}
+	if i.nMethods.Add(1) > maxMethods {
+		i.nMethods.Add(-1)
+		return m
+	}
+	actual, loaded := i.methods.LoadOrStore(full, m)
+	if loaded {
+		i.nMethods.Add(-1)
+	}
+	return actual.(*method)
+}
+
+// seriesOf returns the metric series of m and code.
+func (m *method) seriesOf(code codes.Code) metric.RecordOption {
+	if int(code) < len(m.series) {
+		if o := m.series[code].Load(); o != nil {
+			return *o
+		}
+	}
+	var o metric.RecordOption = metric.WithAttributeSet(attribute.NewSet(semconv.RPCSystemNameGRPC, semconv.RPCMethod(m.name),
+		semconv.RPCResponseStatusCode(grpccodes.Name(code))))
+	if int(code) < len(m.series) {
+		m.series[code].Store(&o)
+	}
+	return o
+}
+
 // call is the record of one RPC, from TagRPC to End.
 type call struct {
-	method string
+	method *method
 	span   trace.Span
 }
 
@@ -220,9 +272,8 @@ type callKey struct{}
 // TagRPC begins a call: its client span, and the trace context written
 // into the outgoing metadata. It implements stats.Handler.
 func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	c := &call{method: trimSlash(info.FullMethodName)}
-	ctx, c.span = i.tracer.Start(ctx, c.method, trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(semconv.RPCSystemNameGRPC, semconv.RPCMethod(c.method)))
+	c := &call{method: i.methodOf(info.FullMethodName)}
+	ctx, c.span = i.tracer.Start(ctx, c.method.name, c.method.start...)
 	i.propagator.Inject(ctx, outgoingCarrier{&ctx})
 	return context.WithValue(ctx, callKey{}, c)
 }
@@ -238,14 +289,16 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	if !ok {
 		return
 	}
-	code := grpccodes.Name(status.Code(end.Error))
-	c.span.SetAttributes(semconv.RPCResponseStatusCode(code))
-	if end.Error != nil {
-		c.span.SetStatus(otelcodes.Error, code)
+	code := status.Code(end.Error)
+	if c.span.IsRecording() {
+		name := grpccodes.Name(code)
+		c.span.SetAttributes(semconv.RPCResponseStatusCode(name))
+		if end.Error != nil {
+			c.span.SetStatus(otelcodes.Error, name)
+		}
 	}
-	c.span.End(trace.WithTimestamp(end.EndTime))
-	i.duration.Record(ctx, end.EndTime.Sub(end.BeginTime).Seconds(), metric.WithAttributeSet(attribute.NewSet(
-		semconv.RPCSystemNameGRPC, semconv.RPCMethod(c.method), semconv.RPCResponseStatusCode(code))))
+	c.span.End() // now is the call's end: HandleRPC runs at it
+	i.duration.Record(ctx, end.EndTime.Sub(end.BeginTime).Seconds(), c.method.seriesOf(code))
 }
 
 // TagConn implements stats.Handler; connections are not instrumented.

@@ -16,6 +16,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
 
+	"github.com/operable-go/operable/breaker"
+	"github.com/operable-go/operable/grpcclient"
 	"github.com/operable-go/operable/grpcserver"
 )
 
@@ -79,6 +81,72 @@ func benchUnary(b *testing.B, srv *grpc.Server) {
 	go func() { defer close(served); _ = srv.Serve(ln) }()
 	defer func() { srv.Stop(); <-served }()
 	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := testgrpc.NewTestServiceClient(conn)
+	req := &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: []byte("hello")}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.UnaryCall(ctx, req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkGRPCClientUnary is one unary call over loopback to a bare
+// server, the client's side instrumented, the same work for each: a client
+// span from the SDK's tracer provider (no exporter) whose W3C context goes
+// out in the metadata, and the client RPC duration histogram. "operable"
+// is package grpcclient with no default timeout (the same work);
+// "+timeout" adds its default timeout (a context.WithTimeout per call),
+// "+breaker" its breaker; "peers" is otelgrpc's client stats handler.
+func BenchmarkGRPCClientUnary(b *testing.B) {
+	newProviders := func() (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
+		return sdktrace.NewTracerProvider(), sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+	}
+	operable := func(b *testing.B, withTimeout, withBreaker bool) []grpc.DialOption {
+		tp, mp := newProviders()
+		opts := grpcclient.Options{TracerProvider: tp, MeterProvider: mp, Timeout: -1}
+		if withTimeout {
+			opts.Timeout = grpcclient.DefaultTimeout
+		}
+		if withBreaker {
+			br, err := breaker.New("bench", breaker.Settings{}, breaker.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts.Breaker = br
+		}
+		inst, err := grpcclient.New(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return inst.DialOptions()
+	}
+	b.Run("bare", func(b *testing.B) { benchClientUnary(b) })
+	b.Run("operable", func(b *testing.B) { benchClientUnary(b, operable(b, false, false)...) })
+	b.Run("operable+timeout", func(b *testing.B) { benchClientUnary(b, operable(b, true, false)...) })
+	b.Run("operable+timeout+breaker", func(b *testing.B) { benchClientUnary(b, operable(b, true, true)...) })
+	b.Run("peers", func(b *testing.B) {
+		tp, mp := newProviders()
+		benchClientUnary(b, grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp))))
+	})
+}
+
+func benchClientUnary(b *testing.B, opts ...grpc.DialOption) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(srv, echoService{})
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	defer func() { srv.Stop(); <-served }()
+	conn, err := grpc.NewClient(ln.Addr().String(), append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -89,9 +88,9 @@ type Instrumentation struct {
 	duration   metric.Float64Histogram
 	panics     metric.Int64Counter
 
-	methods atomic.Pointer[map[string]bool] // the served methods, once learned
-	active  atomic.Int64                    // calls begun and not ended
-	series  sync.Map                        // method+code → metric.RecordOption
+	methods atomic.Pointer[map[string]*method] // the served methods, once learned
+	active  atomic.Int64                       // calls begun and not ended
+	series  sync.Map                           // method+code → metric.RecordOption
 }
 
 // New returns the instrumentation. It fails only when an instrument cannot
@@ -156,13 +155,24 @@ func unknown(_ any, stream grpc.ServerStream) error {
 // as [Other]. Call it after the services are registered, before Serve.
 // Until it is called, every method is recorded as Other.
 func (i *Instrumentation) LearnMethods(srv *grpc.Server) {
-	m := map[string]bool{}
+	m := map[string]*method{}
 	for svc, info := range srv.GetServiceInfo() {
 		for _, meth := range info.Methods {
-			m["/"+svc+"/"+meth.Name] = true
+			name := svc + "/" + meth.Name // as semconv writes rpc.method
+			m["/"+name] = &method{name: name, service: svc, short: meth.Name, start: []trace.SpanStartOption{
+				trace.WithSpanKind(trace.SpanKindServer),
+				trace.WithAttributes(semconv.RPCSystemNameGRPC, semconv.RPCMethod(name)),
+			}}
 		}
 	}
 	i.methods.Store(&m)
+}
+
+// method is what the calls of one served method share, built once by
+// LearnMethods.
+type method struct {
+	name, service, short string // "pkg.Service/Method", "pkg.Service", "Method"
+	start                []trace.SpanStartOption
 }
 
 // Active returns the number of calls begun and not yet ended: what a Stop
@@ -178,10 +188,12 @@ type call struct {
 
 type callKey struct{}
 
-// known reports whether full is a served method.
-func (i *Instrumentation) known(full string) bool {
-	m := i.methods.Load()
-	return m != nil && (*m)[full]
+// lookup returns the served method full, or nil.
+func (i *Instrumentation) lookup(full string) *method {
+	if m := i.methods.Load(); m != nil {
+		return (*m)[full]
+	}
+	return nil
 }
 
 // TagRPC begins a call: its request id (from x-request-id, or made) and
@@ -189,9 +201,9 @@ func (i *Instrumentation) known(full string) bool {
 // implements stats.Handler.
 func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
 	c := &call{method: Other}
-	if i.known(info.FullMethodName) {
-		c.method = strings.TrimPrefix(info.FullMethodName, "/") // "pkg.Service/Method", as semconv writes it
-		c.service, c.name, _ = strings.Cut(c.method, "/")
+	m := i.lookup(info.FullMethodName)
+	if m != nil {
+		c.method, c.service, c.name = m.name, m.service, m.short
 	}
 	// One key at a time: metadata.FromIncomingContext copies the whole map.
 	incoming := ""
@@ -200,11 +212,12 @@ func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) co
 	}
 	id := logging.KeepOrMakeRequestID(incoming)
 	ctx = i.propagator.Extract(logging.ContextWithRequestID(ctx, id), incomingCarrier{ctx})
-	attrs := []attribute.KeyValue{semconv.RPCSystemNameGRPC, semconv.RPCMethod(c.method)}
-	if c.method == Other {
-		attrs = append(attrs, semconv.RPCMethodOriginal(info.FullMethodName))
+	if m != nil {
+		ctx, c.span = i.tracer.Start(ctx, c.method, m.start...)
+	} else {
+		ctx, c.span = i.tracer.Start(ctx, c.method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+			semconv.RPCSystemNameGRPC, semconv.RPCMethod(Other), semconv.RPCMethodOriginal(info.FullMethodName)))
 	}
-	ctx, c.span = i.tracer.Start(ctx, c.method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
 	return context.WithValue(ctx, callKey{}, c)
 }
 
@@ -229,11 +242,13 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	code := status.Code(end.Error)
 	d := end.EndTime.Sub(end.BeginTime)
 	i.duration.Record(ctx, d.Seconds(), i.seriesOf(c.method, code))
-	c.span.SetAttributes(semconv.RPCResponseStatusCode(codeName(code)))
-	if serverError(code) {
-		c.span.SetStatus(otelcodes.Error, codeName(code))
+	if c.span.IsRecording() {
+		c.span.SetAttributes(semconv.RPCResponseStatusCode(codeName(code)))
+		if serverError(code) {
+			c.span.SetStatus(otelcodes.Error, codeName(code))
+		}
 	}
-	c.span.End(trace.WithTimestamp(end.EndTime))
+	c.span.End() // now is the call's end: HandleRPC runs at it
 
 	level := slog.LevelInfo
 	switch {
@@ -330,8 +345,8 @@ func (i *Instrumentation) stream(srv any, ss grpc.ServerStream, info *grpc.Strea
 // never sent.
 func (i *Instrumentation) recovered(ctx context.Context, full string, r any) error {
 	method := Other
-	if i.known(full) {
-		method = strings.TrimPrefix(full, "/")
+	if m := i.lookup(full); m != nil {
+		method = m.name
 	}
 	if c, ok := ctx.Value(callKey{}).(*call); ok {
 		c.span.RecordError(fmt.Errorf("panic: %v", r), trace.WithStackTrace(false))

@@ -134,7 +134,7 @@ func TestGRPCClientCarriesTheRequestIsMeasuredAndClosedAtTheStop(t *testing.T) {
 }
 
 // TestGRPCClientOfAServiceNeverRunIsClosedByClose: Close releases the
-// connections GRPCClient made.
+// connections GRPCClient made, one its caller closed already included.
 func TestGRPCClientOfAServiceNeverRunIsClosedByClose(t *testing.T) {
 	addr, _ := peer(t)
 	s, err := operable.New(context.Background(), operable.Options{Name: "t", Environ: loopbackEnv(), Stdout: io.Discard})
@@ -143,6 +143,13 @@ func TestGRPCClientOfAServiceNeverRunIsClosedByClose(t *testing.T) {
 	}
 	conn, err := s.GRPCClient(addr, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
+		t.Fatal(err)
+	}
+	closed, err := s.GRPCClient(addr, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := closed.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(context.Background()); err != nil {

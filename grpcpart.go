@@ -11,10 +11,12 @@ import (
 
 	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 
 	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/grpcclient"
@@ -84,7 +86,7 @@ func (s *Service) GRPCClient(target string, b *breaker.Breaker, opts ...grpc.Dia
 		return nil, fmt.Errorf("operable: grpc client %s: %w", target, err)
 	}
 	closeConn := func(context.Context) error {
-		if err := conn.Close(); err != nil && !errors.Is(err, grpc.ErrClientConnClosing) {
+		if err := conn.Close(); err != nil && status.Code(err) != codes.Canceled { // closed already
 			return fmt.Errorf("operable: grpc client %s: %w", target, err)
 		}
 		return nil

@@ -5,7 +5,8 @@
 // the version package telemetry pins), the caller's x-request-id passed
 // on, a timeout for a call whose context has none (the context's deadline
 // travels to the server as grpc-timeout), and optionally a circuit
-// breaker (package breaker) in front of the unary calls.
+// breaker (package breaker) in front of the unary calls and the opening of
+// streams.
 //
 // It is a package of its own, beside grpcserver, because the two have one
 // purpose each and no code in common but the status codes' names: a
@@ -73,9 +74,10 @@ type Options struct {
 	// context has one keeps it. Negative: no bound. Default:
 	// DefaultTimeout (30s).
 	Timeout time.Duration
-	// Breaker, when not nil, guards the unary calls (streams are not
-	// guarded). UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and
-	// INTERNAL count as failures; an error after the caller cancelled its
+	// Breaker, when not nil, guards the unary calls and the opening of
+	// streams (what a stream meets once open is not counted).
+	// UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and INTERNAL
+	// count as failures; an error after the caller cancelled its
 	// context is neutral; every other code is a success (the server
 	// answered). A call the breaker rejects fails at once with UNAVAILABLE
 	// and a message naming the breaker and why. Default: none.
@@ -203,15 +205,30 @@ func (i *Instrumentation) rejected(ctx context.Context, method string, err error
 	return st.Err()
 }
 
-// stream passes the request id on. A stream's own context bounds it for
-// its life: it gets no default timeout.
+// stream passes the request id on and runs the stream's opening through
+// the breaker. A stream's own context bounds it for its life: it gets no
+// default timeout, and the breaker's CallTimeout bounds only its opening.
 func (i *Instrumentation) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	if id := logging.RequestID(ctx); id != "" {
 		if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get(RequestIDKey)) == 0 {
 			ctx = metadata.AppendToOutgoingContext(ctx, RequestIDKey, id)
 		}
 	}
-	return streamer(ctx, desc, cc, method, opts...)
+	if i.breaker == nil {
+		return streamer(ctx, desc, cc, method, opts...)
+	}
+	var openErr error
+	cs, err := breaker.Do(ctx, i.breaker, func(context.Context) (grpc.ClientStream, error) {
+		// The stream lives on after Do: it keeps the caller's context,
+		// not Do's, which ends when Do returns.
+		cs, err := streamer(ctx, desc, cc, method, opts...)
+		openErr = err
+		return cs, outcome(ctx, err)
+	})
+	if errors.Is(err, breaker.ErrRejected) {
+		return nil, i.rejected(ctx, method, err)
+	}
+	return cs, openErr
 }
 
 // maxMethods bounds the methods whose span options and metric series are

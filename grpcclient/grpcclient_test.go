@@ -2,6 +2,8 @@ package grpcclient_test
 
 import (
 	"context"
+	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
@@ -66,6 +68,19 @@ func (s *server) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*t
 		return nil, status.Error(codes.Code(st.GetCode()), st.GetMessage()) //nolint:gosec // a test's own codes
 	}
 	return &testgrpc.SimpleResponse{}, nil
+}
+
+// StreamingOutputCall sends one empty message per response parameter.
+func (s *server) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, stream grpc.ServerStreamingServer[testgrpc.StreamingOutputCallResponse]) error {
+	s.mu.Lock()
+	s.calls = append(s.calls, seen{})
+	s.mu.Unlock()
+	for range req.GetResponseParameters() {
+		if err := stream.Send(&testgrpc.StreamingOutputCallResponse{}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *server) seen() []seen {
@@ -324,5 +339,80 @@ func TestARejectedCallIsUnavailableWithAClearMessage(t *testing.T) {
 	}
 	if got := b.Info().Counts; got.Successes != 1 {
 		t.Errorf("breaker counts = %+v, want one success", got)
+	}
+}
+
+// TestBreakerGuardsTheOpeningOfStreams: a stream opened through the
+// breaker works for its whole life (the breaker's context does not end
+// it) and counts as a success; one the breaker rejects fails with
+// UNAVAILABLE and never reaches the server; one that cannot reach the
+// server counts as a failure.
+func TestBreakerGuardsTheOpeningOfStreams(t *testing.T) {
+	b, err := breaker.New("streams", breaker.Settings{CallTimeout: 50 * time.Millisecond}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{Breaker: b})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	open := func() (grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse], error) {
+		return testgrpc.NewTestServiceClient(c.conn).StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{
+			ResponseParameters: make([]*testgrpc.ResponseParameters, 3),
+		})
+	}
+	stream, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // past the breaker's CallTimeout
+	n := 0
+	for ; ; n++ {
+		if _, err = stream.Recv(); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, io.EOF) || n != 3 {
+		t.Errorf("the stream gave %d messages and %v, want 3 and its end", n, err)
+	}
+	if got := b.Info().Counts; got != (breaker.Counts{Calls: 1, Successes: 1}) {
+		t.Errorf("breaker counts after an opened stream = %+v, want one success", got)
+	}
+
+	if err := b.Force(breaker.HoldOpen); err != nil {
+		t.Fatal(err)
+	}
+	_, err = open()
+	if st, _ := status.FromError(err); st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "streams") {
+		t.Errorf("a stream through the held-open breaker = %v, want Unavailable naming the breaker", err)
+	}
+	if n := len(c.srv.seen()); n != 1 {
+		t.Errorf("server saw %d streams, want the first only", n)
+	}
+	if err := b.Force(breaker.Auto); err != nil {
+		t.Fatal(err)
+	}
+
+	// A server that is gone: the opening fails, and counts.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := ln.Addr().String()
+	_ = ln.Close()
+	inst, err := grpcclient.New(grpcclient.Options{Breaker: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(gone, append(inst.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_, err = testgrpc.NewTestServiceClient(conn).StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{})
+	if status.Code(err) != codes.Unavailable {
+		t.Errorf("a stream to a closed port = %v, want Unavailable", err)
+	}
+	if got := b.Info().Counts; got.Failures != 1 {
+		t.Errorf("breaker counts after a failed opening = %+v, want one failure", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/operable-go/operable"
@@ -168,4 +169,70 @@ func grep(text, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// relayService's UnaryCall calls the peer with its own call's context.
+type relayService struct {
+	testgrpc.UnimplementedTestServiceServer
+	peer testgrpc.TestServiceClient
+}
+
+func (r *relayService) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
+	return r.peer.UnaryCall(ctx, req)
+}
+
+// TestGRPCClientCarriesAnIncomingCallsDeadlineTraceAndRequestID: a gRPC
+// handler that calls a dependency with its call's context passes on the
+// caller's deadline, trace and request id: the dependency sees the same.
+func TestGRPCClientCarriesAnIncomingCallsDeadlineTraceAndRequestID(t *testing.T) {
+	addr, svc := peer(t)
+	deadlines := make(chan time.Duration, 1)
+	svc.onCall = func(ctx context.Context) {
+		if d, ok := ctx.Deadline(); ok {
+			deadlines <- time.Until(d)
+		}
+	}
+	out := &syncbuf.Buffer{}
+	s, err := operable.New(context.Background(), operable.Options{Name: "t", Stdout: out,
+		Environ: loopbackEnv("GRPC_ADDR", "127.0.0.1:0")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.GRPCClient(addr, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testgrpc.RegisterTestServiceServer(s.GRPC(), &relayService{peer: testgrpc.NewTestServiceClient(conn)})
+	done := make(chan error, 1)
+	go func() { done <- s.Run(context.Background()) }()
+	defer func() { s.Stop(); <-done }()
+	caller, err := grpc.NewClient(s.GRPCAddr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer caller.Close()
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(),
+		"traceparent", "00-"+traceID+"-00f067aa0ba902b7-01", "x-request-id", "chain-1"), 3*time.Second)
+	defer cancel()
+	if _, err := testgrpc.NewTestServiceClient(caller).UnaryCall(ctx, &testgrpc.SimpleRequest{}, grpc.WaitForReady(true)); err != nil {
+		t.Fatal(err)
+	}
+	svc.mu.Lock()
+	saw, parent := svc.handled["chain-1"], svc.traceparent
+	svc.mu.Unlock()
+	if !saw {
+		t.Errorf("the dependency did not see the caller's request id chain-1")
+	}
+	if !strings.Contains(parent, traceID) {
+		t.Errorf("the dependency saw traceparent %q, want the caller's trace %s", parent, traceID)
+	}
+	select {
+	case d := <-deadlines:
+		if d <= 0 || d > 3*time.Second {
+			t.Errorf("the dependency saw a deadline %v away, want within the caller's 3s", d)
+		}
+	default:
+		t.Errorf("the dependency saw no deadline, want the caller's")
+	}
 }

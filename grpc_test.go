@@ -30,16 +30,26 @@ import (
 // answers its payload, panics on "panic", and takes 50 ms on "slow".
 type testService struct {
 	testgrpc.UnimplementedTestServiceServer
-	mu      sync.Mutex
-	handled map[string]bool // the request ids the handler saw
+	mu          sync.Mutex
+	handled     map[string]bool // the request ids the handler saw
+	traceparent string          // the last call's
+	onCall      func(context.Context)
 }
 
 func (t *testService) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*testgrpc.SimpleResponse, error) {
 	body := string(req.GetPayload().GetBody())
-	if md, ok := metadata.FromIncomingContext(ctx); ok && len(md.Get("x-request-id")) > 0 {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		t.mu.Lock()
-		t.handled[md.Get("x-request-id")[0]] = true
+		if len(md.Get("x-request-id")) > 0 {
+			t.handled[md.Get("x-request-id")[0]] = true
+		}
+		if len(md.Get("traceparent")) > 0 {
+			t.traceparent = md.Get("traceparent")[0]
+		}
 		t.mu.Unlock()
+	}
+	if t.onCall != nil {
+		t.onCall(ctx)
 	}
 	switch {
 	case body == "panic":

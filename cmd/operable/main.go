@@ -1,14 +1,32 @@
 // Command operable is the SDK's tool. Its audit subcommand checks from the
-// outside that a service is operable (see package audit):
+// outside that a service is operable (see package audit); its new
+// subcommand starts a service from the SDK's template:
 //
 //	operable audit [-json] [-checks IDS] [-token T] -admin URL [-app URL]
 //	operable audit [-json] [-checks IDS] -- COMMAND [ARGS...]
 //	operable audit -list
+//	operable new [-name NAME] [-version V] [-sdk DIR] MODULE_PATH DIR
 //
 // The first form audits a running service; the second starts COMMAND on
 // free loopback ports (HTTP_ADDR and ADMIN_ADDR set), runs every check,
 // start-up, logs, SIGTERM and exit codes included, and stops it. It exits 0
 // when no check failed, 1 when one did, and 2 on a usage error.
+//
+// new writes a copy of the service template, examples/service (its image,
+// manifests, pipeline, alerts, dashboard, runbook, tests), into DIR, which
+// must be empty or absent: the module path MODULE_PATH in go.mod and every
+// import, the service name NAME (a DNS-1123 label, by default the module
+// path's last element) wherever the template names its service (the
+// Deployment, namespace, scrape job, image, dashboard, runbook), and paths
+// made right for a project whose root is the service. go.mod requires the
+// SDK at -version (by default the version the tool was built from, as with
+// go install ...@v1.2.3) and names cmd/operable as a tool; -sdk DIR adds a
+// replace directive to a local checkout, for development. The template's
+// build outputs and SDK-only tests (a _test.go file importing the SDK's
+// internal/ packages) are left out. It reads only the template embedded in
+// the tool and uses no network; then run go mod tidy in DIR. It exits 0
+// when it wrote the project, 1 when it refused (a bad module path or name,
+// a non-empty DIR), and 2 on a usage error.
 package main
 
 import (
@@ -36,9 +54,13 @@ const usage = `usage:
   operable audit [-json] [-checks IDS] [-token T] -admin URL [-app URL]
   operable audit [-json] [-checks IDS] -- COMMAND [ARGS...]
   operable audit -list
+  operable new [-name NAME] [-version V] [-sdk DIR] MODULE_PATH DIR
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "new" {
+		return runNew(args[1:], stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "audit" {
 		fmt.Fprint(stderr, usage)
 		return 2

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/operable-go/operable/examples"
+)
+
+// sdkRoot is the checkout these tests run in: the generated projects'
+// replace directive points at it, so that they build offline.
+const sdkRoot = "../.."
+
+// TestNewGeneratesAProjectThatPassesItsOwnTests generates a project from
+// the embedded template, then runs in it, as its team would, go mod tidy,
+// go vet ./... and go test ./... (its black-box tests of the real process
+// included), and the pipeline's go tool operable, and checks that no file names the template's module path or
+// service name. With OPERABLE_GENERATED_DIR set, the project is generated
+// there (it must be empty or absent) and kept, for templatecheck to check
+// its Dockerfile, manifests, compose file and workflow.
+func TestNewGeneratesAProjectThatPassesItsOwnTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and tests a whole generated project")
+	}
+	dir := os.Getenv("OPERABLE_GENERATED_DIR")
+	if dir == "" {
+		dir = filepath.Join(t.TempDir(), "items")
+	}
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"new", "-sdk", sdkRoot, "github.com/acme/items", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("operable new: exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	t.Log(out.String())
+
+	for _, left := range []string{"tls_test.go", "monitoring_test.go", "integration_test.go", "database_test.go"} {
+		if _, err := os.Stat(filepath.Join(dir, left)); err == nil {
+			t.Errorf("%s, an SDK-only test, was copied", left)
+		}
+	}
+	for _, kept := range []string{"service_test.go", "secondhour_test.go", "readme_test.go", "audit_test.go", "README.md", "RUNBOOK.md", ".github/workflows/ci.yaml", ".dockerignore", "deploy/overlays/production/kustomization.yaml"} {
+		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
+			t.Errorf("%s was not copied: %v", kept, err)
+		}
+	}
+	if info, err := os.Stat(filepath.Join(dir, "deploy/rollout.sh")); err != nil || info.Mode().Perm()&0o100 == 0 {
+		t.Errorf("deploy/rollout.sh is not executable: %v %v", info, err)
+	}
+	// The name where the template's consumers read it.
+	for file, want := range map[string]string{
+		"go.mod":                           "module github.com/acme/items\n",
+		"main.go":                          `Name: "items"`,
+		"service_test.go":                  `const pkg = "github.com/acme/items"`,
+		"Dockerfile":                       `ENTRYPOINT ["/app/items"]`,
+		"compose.yaml":                     "\n  items:\n    build:\n      context: .\n      dockerfile: Dockerfile\n",
+		".github/workflows/ci.yaml":        "go tool operable audit",
+		"deploy/base/deployment.yaml":      "  name: items\n",
+		"deploy/base/kustomization.yaml":   "namespace: items\n",
+		"deploy/monitoring/rules.yaml":     "https://github.com/acme/items/blob/main/RUNBOOK.md#",
+		"deploy/monitoring/dashboard.json": `"uid": "operable-items"`,
+		"RUNBOOK.md":                       "NS=items ",
+		".dockerignore":                    "\n/items\n",
+		"README.md":                        "go test ./...",
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s does not have %q (%v)", file, want, err)
+		}
+	}
+	err := filepath.WalkDir(dir, func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, name)
+		text := string(b)
+		if strings.Contains(text, templatePath) {
+			t.Errorf("%s still names the template's module path %s", rel, templatePath)
+		}
+		if rel != "go.mod" && rel != "go.sum" && strings.Contains(strings.ReplaceAll(text, templateBlob, ""), "examples/") {
+			t.Errorf("%s still names a path under examples/", rel)
+		}
+		for _, m := range oldNames(text) {
+			t.Errorf("%s still names the service %q: ...%s...", rel, templateName, text[max(0, m[0]-30):min(len(text), m[1]+30)])
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if t.Failed() {
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	for _, args := range [][]string{{"mod", "tidy"}, {"vet", "./..."}, {"test", "-count=1", "./..."}, {"tool", "operable", "audit", "-list"}} {
+		cmd := exec.CommandContext(ctx, "go", args...)
+		cmd.Dir = dir
+		// The project's own module, whatever go.work is around.
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go %s in the generated project: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		t.Logf("go %s:\n%s", strings.Join(args, " "), out)
+	}
+}
+
+// TestNewRefuses: each input the generator must refuse, with its exit code
+// and what it says; none leaves a file behind.
+func TestNewRefuses(t *testing.T) {
+	full := t.TempDir()
+	if err := os.WriteFile(filepath.Join(full, "keep.txt"), []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	notSDK := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notSDK, "go.mod"), []byte("module example.com/other\n\ngo 1.26.0\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name string
+		args []string // before MODULE_PATH and DIR
+		mod  string
+		dir  string // "" for a fresh one
+		code int
+		want string
+	}{
+		{"no arguments", nil, "", "-", 2, "give MODULE_PATH and DIR"},
+		{"a space in the module path", []string{"-sdk", sdkRoot}, "github.com/acme/my items", "", 1, "module path: malformed module path"},
+		{"an upper-case leading element", []string{"-sdk", sdkRoot}, "Github.com/acme/items", "", 1, "module path"},
+		{"a trailing slash", []string{"-sdk", sdkRoot}, "github.com/acme/items/", "", 1, "module path"},
+		{"inside the SDK", []string{"-sdk", sdkRoot}, "github.com/operable-go/operable/items", "", 1, "inside the SDK's own module"},
+		{"an upper-case name", []string{"-sdk", sdkRoot, "-name", "Items"}, "github.com/acme/items", "", 1, `name "Items" is no DNS-1123 label`},
+		{"an underscore in the name", []string{"-sdk", sdkRoot, "-name", "my_items"}, "github.com/acme/items", "", 1, "no DNS-1123 label"},
+		{"a name ending in a hyphen", []string{"-sdk", sdkRoot, "-name", "items-"}, "github.com/acme/items", "", 1, "no DNS-1123 label"},
+		{"a name of 64 characters", []string{"-sdk", sdkRoot, "-name", strings.Repeat("a", 64)}, "github.com/acme/items", "", 1, "at most 63"},
+		{"a last element that is no name", []string{"-sdk", sdkRoot}, "github.com/acme/My.Items", "", 1, "give -name"},
+		{"a non-empty directory", []string{"-sdk", sdkRoot}, "github.com/acme/items", full, 1, "is not empty"},
+		{"a version that is not semver", []string{"-version", "1.2.3"}, "github.com/acme/items", "", 1, "not a canonical semantic version"},
+		{"a version that is not canonical", []string{"-version", "v1.2"}, "github.com/acme/items", "", 1, "not a canonical semantic version"},
+		{"no version from a development build", nil, "github.com/acme/items", "", 1, "give -version or -sdk"},
+		{"an -sdk that is not the SDK", []string{"-sdk", notSDK}, "github.com/acme/items", "", 1, "is not the module github.com/operable-go/operable"},
+		{"an -sdk with no go.mod", []string{"-sdk", t.TempDir()}, "github.com/acme/items", "", 1, "no such file"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			args := append([]string{"new"}, c.args...)
+			dir := c.dir
+			if dir == "" {
+				dir = filepath.Join(t.TempDir(), "items")
+			}
+			if dir != "-" {
+				args = append(args, c.mod, dir)
+			}
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), args, &out, &errOut)
+			if code != c.code || !strings.Contains(errOut.String(), c.want) {
+				t.Errorf("%v: exit %d, want %d with %q in\n%s%s", args, code, c.code, c.want, out.String(), errOut.String())
+			}
+			if code == 1 && !strings.HasPrefix(errOut.String(), "operable new: ") {
+				t.Errorf("the error is not prefixed with the command: %s", errOut.String())
+			}
+			if dir != "-" && dir != full {
+				if _, err := os.Stat(dir); err == nil {
+					t.Errorf("a refused run left %s behind", dir)
+				}
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(full); len(entries) != 1 {
+		t.Errorf("the non-empty directory was written to: %v", entries)
+	}
+}
+
+// TestServiceNameIsTheWordNotTheEnglish: the template's service name is
+// replaced where it names the service, and left where it is English or a
+// reserved domain.
+func TestServiceNameIsTheWordNotTheEnglish(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"name: example\n", "name: items\n"},
+		{"- name: example-config", "- name: items-config"},
+		{"mountPath: /etc/example/tls", "mountPath: /etc/items/tls"},
+		{`job="example"`, `job="items"`},
+		{"kubectl -n example rollout undo deployment/example", "kubectl -n items rollout undo deployment/items"},
+		{"# Runbook: the example service", "# Runbook: the items service"},
+		{"newName: registry.example.com/example", "newName: registry.example.com/items"},
+		{"For example, a header; for example, this", "For example, a header; for example, this"},
+		{"an example of it", "an example of it"},
+		{"| level | meaning | example | response |", "| level | meaning | example | response |"},
+		{"examples, Example, exampled, example_var", "examples, Example, exampled, example_var"},
+	}
+	for _, c := range cases {
+		if got := renameService(c.in, "items"); got != c.want {
+			t.Errorf("renameService(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestNewFollowsTheTemplate: an edit whose text the template no longer has
+// fails the generation (so a change of the template cannot silently leave
+// stale lines in every copy), a non-test file that imports the SDK's
+// internal packages fails it, build outputs are left out, and the bounds
+// hold.
+func TestNewFollowsTheTemplate(t *testing.T) {
+	tmpl := fstest.MapFS{}
+	if err := fs.WalkDir(examples.Service(), ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(examples.Service(), name)
+		tmpl[name] = &fstest.MapFile{Data: b, Mode: 0o644}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	with := func(changes map[string]string) fstest.MapFS {
+		m := fstest.MapFS{}
+		for k, v := range tmpl {
+			m[k] = v
+		}
+		for k, v := range changes {
+			if v == "" {
+				delete(m, k)
+				continue
+			}
+			m[k] = &fstest.MapFile{Data: []byte(v), Mode: 0o644}
+		}
+		return m
+	}
+	compose := string(tmpl["compose.yaml"].Data)
+	cases := []struct {
+		name    string
+		src     fstest.MapFS
+		want    string // in the error; "" for success
+		leftOut []string
+	}{
+		{"the template as it is", tmpl, "", []string{"database_test.go", "integration_test.go", "monitoring_test.go", "tls_test.go"}},
+		{"build outputs", with(map[string]string{"service": "\x7fELF", "service.test": "\x7fELF", "cpu.prof": "x", "coverage.out": "x"}), "",
+			[]string{"coverage.out", "cpu.prof", "database_test.go", "integration_test.go", "monitoring_test.go", "service", "service.test", "tls_test.go"}},
+		{"an edit that no longer matches", with(map[string]string{"compose.yaml": strings.Replace(compose, "context: ../..", "context: ../../", 1)}), "compose.yaml no longer has", nil},
+		{"a source importing internal/", with(map[string]string{"extra.go": "package main\n\nimport _ \"github.com/operable-go/operable/internal/environ\"\n"}), "extra.go imports the SDK's internal packages", nil},
+		{"a file over the limit", with(map[string]string{"big.txt": strings.Repeat("x", maxFileBytes+1)}), "over the limit", nil},
+		{"a Go file that does not parse", with(map[string]string{"bad.go": "package main\n\nimport (\n"}), "bad.go", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "items")
+			res, err := generate(c.src, dir, project{Module: "github.com/acme/items", SDK: sdkRoot})
+			if c.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				slices.Sort(res.LeftOut)
+				if !slices.Equal(res.LeftOut, c.leftOut) {
+					t.Errorf("left out %v, want %v", res.LeftOut, c.leftOut)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "operable new: ") {
+				t.Errorf("error %v, want one with %q", err, c.want)
+			}
+			if _, err := os.Stat(dir); err == nil {
+				t.Errorf("a refused template left %s behind", dir)
+			}
+		})
+	}
+}
+
+// A project of one's own from the template: the module path and service
+// name given, the SDK required (here replaced by this checkout, for
+// development, as -sdk does).
+func Example_new() {
+	dir, err := os.MkdirTemp("", "operable-new-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	code := run(context.Background(), []string{"new", "-sdk", "../..", "-name", "items", "github.com/acme/items", filepath.Join(dir, "items")}, io.Discard, os.Stderr)
+	gomod, err := os.ReadFile(filepath.Join(dir, "items", "go.mod"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("exit", code)
+	for _, line := range strings.Split(string(gomod), "\n") {
+		if strings.HasPrefix(line, "module ") || strings.HasPrefix(line, "require ") || strings.HasPrefix(line, "tool ") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// exit 0
+	// module github.com/acme/items
+	// require github.com/operable-go/operable v0.0.0
+	// tool github.com/operable-go/operable/cmd/operable
+}

@@ -440,6 +440,16 @@ func newRewriter(p project, leftOut []string) rewriter {
 		{".github/workflows/ci.yaml", "go run ./cmd/operable audit", "go tool operable audit"},
 		// The anchors' test (monitoring_test.go) is SDK-only.
 		{"RUNBOOK.md", "(`runbook_url`, a test checks every anchor)", "(`runbook_url`; the SDK's template tests every anchor)"},
+		// The pin script is the SDK's, at the version go.mod requires (the
+		// module zip keeps no file modes: bash runs it).
+		{".github/workflows/ci.yaml", "      - name: Pin the base images to the registry's digests\n        run: scripts/pin-images.sh examples/service/Dockerfile\n",
+			"      - uses: actions/setup-go@v6\n        with:\n          go-version-file: go.mod\n" +
+				"      - name: Pin the base images to the registry's digests (the SDK's scripts/pin-images.sh)\n        run: |\n" +
+				"          go mod download " + sdkModule + "\n" +
+				"          sdk=$(go list -m -f '{{.Dir}}' " + sdkModule + ")\n" +
+				"          bash \"$sdk/scripts/pin-images.sh\" \"$PWD/Dockerfile\"\n"},
+		{"Dockerfile", "# Base images carry an exact version tag; scripts/pin-images.sh, run by the\n", "# Base images carry an exact version tag; the SDK's scripts/pin-images.sh, run by the\n"},
+		{"deploy/base/kustomization.yaml", "# Checked by templatecheck (cd templatecheck && go test ./...): every overlay\n", "# Checked by templatecheck: every overlay\n"},
 		{"RUNBOOK.md", "A copy of this template renames `example` (the service, the Deployment, the scrape job) and fills in\n", "Fill in\n"},
 		{"main.go", "// Command service is an example service built on operable:", "// Command " + binary + " is a service built on operable:"},
 	}
@@ -447,6 +457,8 @@ func newRewriter(p project, leftOut []string) rewriter {
 	edits = append(edits, ignoreEdits("Dockerfile.dockerignore")...)
 	return rewriter{p: p, edits: edits, leftOut: leftOut}
 }
+
+var templatecheckWord = regexp.MustCompile(`\btemplatecheck\b`)
 
 // templateDir matches the template's directory in a path: ./examples/service
 // alone, or as a prefix with or without ./.
@@ -464,6 +476,11 @@ func (rw rewriter) apply(name, text string) (string, error) {
 			return "", fmt.Errorf("operable new: the template's %s no longer has %q: the generator's edits need updating", name, firstLine(e.old))
 		}
 		text = strings.ReplaceAll(text, e.old, e.new)
+	}
+	if !strings.HasSuffix(name, ".go") {
+		// The checks are the SDK's module's, not the copy's.
+		text = templatecheckWord.ReplaceAllString(text, "the SDK's templatecheck")
+		text = strings.ReplaceAll(text, "the SDK's the SDK's", "the SDK's")
 	}
 	text = strings.ReplaceAll(text, templateBlob, "https://"+rw.p.Module+"/blob/main/")
 	text = strings.ReplaceAll(text, templatePath, rw.p.Module)

@@ -118,6 +118,52 @@ func TestNewGeneratesAProjectThatPassesItsOwnTests(t *testing.T) {
 		}
 		t.Logf("go %s:\n%s", strings.Join(args, " "), out)
 	}
+	pinStepReachesTheSDKsScript(ctx, t, dir)
+}
+
+// pinStepReachesTheSDKsScript runs the generated workflow's pin step, as
+// written, in the project: it must find the SDK's scripts/pin-images.sh and
+// run it on the project's Dockerfile. No registry is reachable here, so the
+// script fails, naming why, and leaves the Dockerfile as it was; where one
+// is, every base image gets its digest.
+func pinStepReachesTheSDKsScript(ctx context.Context, t *testing.T, dir string) {
+	t.Helper()
+	wf, err := os.ReadFile(filepath.Join(dir, ".github/workflows/ci.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, step, ok := strings.Cut(string(wf), "name: Pin the base images")
+	_, step, ok2 := strings.Cut(step, "run: |\n")
+	if !ok || !ok2 {
+		t.Fatal("the generated workflow has no pin step with a run: block")
+	}
+	var script strings.Builder
+	for _, line := range strings.Split(step, "\n") {
+		body, ok := strings.CutPrefix(line, "          ")
+		if !ok {
+			break
+		}
+		script.WriteString(body + "\n")
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script.String())
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	after, rerr := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	switch {
+	case err != nil && strings.Contains(string(out), "pin-images: ") && bytes.Equal(before, after):
+		t.Logf("the pin step ran the SDK's script, which could not pin here:\n%s", out)
+	case err == nil && allPinned(string(after)):
+	default:
+		t.Errorf("the pin step of the generated workflow: %v\n%s\n%s", err, script.String(), out)
+	}
 }
 
 // TestNewRefuses: each input the generator must refuse, with its exit code
@@ -307,4 +353,15 @@ func Example_new() {
 	// module github.com/acme/items
 	// require github.com/operable-go/operable v0.0.0
 	// tool github.com/operable-go/operable/cmd/operable
+}
+
+// allPinned reports whether every base image of the Dockerfile but scratch
+// names a digest.
+func allPinned(dockerfile string) bool {
+	for _, line := range strings.Split(dockerfile, "\n") {
+		if strings.HasPrefix(line, "FROM ") && !strings.HasPrefix(line, "FROM scratch") && !strings.Contains(line, "@sha256:") {
+			return false
+		}
+	}
+	return true
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/examples"
+	"github.com/operable-go/operable/internal/testserver"
 )
 
 // sdkRoot is the checkout these tests run in: the generated projects'
@@ -163,6 +164,34 @@ func pinStepReachesTheSDKsScript(ctx context.Context, t *testing.T, dir string) 
 	case err == nil && allPinned(string(after)):
 	default:
 		t.Errorf("the pin step of the generated workflow: %v\n%s\n%s", err, script.String(), out)
+	}
+}
+
+// TestNewProjectsAlertsPassPromtool: the generated project's alert rules,
+// their job renamed, still load and their unit tests still fire and stay
+// silent as written (monitoring_test.go, which runs them in the SDK, is
+// SDK-only and not in the copy).
+func TestNewProjectsAlertsPassPromtool(t *testing.T) {
+	promtool := filepath.Join(testserver.Tool(t, "PROMETHEUS_DIR"), "promtool")
+	dir := filepath.Join(t.TempDir(), "items")
+	if _, err := generate(examples.Service(), dir, project{Module: "github.com/acme/items", SDK: sdkRoot}); err != nil {
+		t.Fatal(err)
+	}
+	monitoring := filepath.Join(dir, "deploy", "monitoring")
+	tests, err := filepath.Glob(filepath.Join(monitoring, "*_test.yaml"))
+	if err != nil || len(tests) == 0 {
+		t.Fatalf("no rule tests in %s: %v", monitoring, err)
+	}
+	for _, args := range [][]string{{"check", "rules", "rules.yaml"}, append([]string{"test", "rules"}, tests...)} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = monitoring
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	rules, err := os.ReadFile(filepath.Join(monitoring, "rules.yaml"))
+	if err != nil || !strings.Contains(string(rules), `job="items"`) {
+		t.Errorf("the rules do not select the job items: %v", err)
 	}
 }
 

@@ -202,6 +202,10 @@ func TestNewRefuses(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(full, "keep.txt"), []byte("mine"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	file := filepath.Join(t.TempDir(), "items")
+	if err := os.WriteFile(file, []byte("mine"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	notSDK := t.TempDir()
 	if err := os.WriteFile(filepath.Join(notSDK, "go.mod"), []byte("module example.com/other\n\ngo 1.26.0\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -225,6 +229,7 @@ func TestNewRefuses(t *testing.T) {
 		{"a name of 64 characters", []string{"-sdk", sdkRoot, "-name", strings.Repeat("a", 64)}, "github.com/acme/items", "", 1, "at most 63"},
 		{"a last element that is no name", []string{"-sdk", sdkRoot}, "github.com/acme/My.Items", "", 1, "give -name"},
 		{"a non-empty directory", []string{"-sdk", sdkRoot}, "github.com/acme/items", full, 1, "is not empty"},
+		{"a file for the directory", []string{"-sdk", sdkRoot}, "github.com/acme/items", file, 1, "not a directory"},
 		{"a version that is not semver", []string{"-version", "1.2.3"}, "github.com/acme/items", "", 1, "not a canonical semantic version"},
 		{"a version that is not canonical", []string{"-version", "v1.2"}, "github.com/acme/items", "", 1, "not a canonical semantic version"},
 		{"no version from a development build", nil, "github.com/acme/items", "", 1, "give -version or -sdk"},
@@ -249,7 +254,7 @@ func TestNewRefuses(t *testing.T) {
 			if code == 1 && !strings.HasPrefix(errOut.String(), "operable new: ") {
 				t.Errorf("the error is not prefixed with the command: %s", errOut.String())
 			}
-			if dir != "-" && dir != full {
+			if dir != "-" && dir != full && dir != file {
 				if _, err := os.Stat(dir); err == nil {
 					t.Errorf("a refused run left %s behind", dir)
 				}
@@ -258,6 +263,41 @@ func TestNewRefuses(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(full); len(entries) != 1 {
 		t.Errorf("the non-empty directory was written to: %v", entries)
+	}
+}
+
+// TestNewGoModForARelease: with -version and no -sdk, go.mod requires
+// that release with no replace directive, and no go.sum is written (go mod
+// tidy gets the hashes from the checksum database); a major-version module
+// path names the binary after the element before its /vN.
+func TestNewGoModForARelease(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "items")
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"new", "-version", "v1.4.2", "github.com/acme/items/v2", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out.String(), errOut.String())
+	}
+	gomod, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"module github.com/acme/items/v2\n", "\nrequire github.com/operable-go/operable v1.4.2\n", "\ntool github.com/operable-go/operable/cmd/operable\n"} {
+		if !strings.Contains(string(gomod), want) {
+			t.Errorf("go.mod has no %q:\n%s", want, gomod)
+		}
+	}
+	if strings.Contains(string(gomod), "replace") {
+		t.Errorf("go.mod has a replace directive without -sdk:\n%s", gomod)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "go.sum")); err == nil {
+		t.Error("go.sum was written without -sdk")
+	}
+	ignore, err := os.ReadFile(filepath.Join(dir, ".dockerignore"))
+	if err != nil || !strings.Contains(string(ignore), "\n/items\n") {
+		t.Errorf(".dockerignore does not leave out the binary /items: %v", err)
+	}
+	main, err := os.ReadFile(filepath.Join(dir, "main.go"))
+	if err != nil || !strings.Contains(string(main), `Name: "items"`) {
+		t.Errorf("main.go does not name the service items: %v", err)
 	}
 }
 

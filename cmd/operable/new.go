@@ -120,6 +120,9 @@ func generate(src fs.FS, dir string, p project) (result, error) {
 	// Everything is rewritten in memory first: a template the generator
 	// cannot follow leaves no half-written directory.
 	rw := newRewriter(p, leftOut)
+	if err := rw.checkFiles(files); err != nil {
+		return result{}, err
+	}
 	for i, f := range files {
 		text, err := rw.apply(f.name, string(f.data))
 		if err != nil {
@@ -459,6 +462,17 @@ func newRewriter(p project, leftOut []string) rewriter {
 }
 
 var templatecheckWord = regexp.MustCompile(`\btemplatecheck\b`)
+
+// checkFiles fails when a file an edit is for is not in the template, so
+// that a renamed or removed file is not silently left unedited.
+func (rw rewriter) checkFiles(files []templateFile) error {
+	for _, e := range rw.edits {
+		if !slices.ContainsFunc(files, func(f templateFile) bool { return f.name == e.file }) {
+			return fmt.Errorf("operable new: the template has no %s: the generator's edits need updating", e.file)
+		}
+	}
+	return nil
+}
 
 // templateDir matches the template's directory in a path: ./examples/service
 // alone, or as a prefix with or without ./.

@@ -367,6 +367,7 @@ func TestNewFollowsTheTemplate(t *testing.T) {
 		{"build outputs", with(map[string]string{"service": "\x7fELF", "service.test": "\x7fELF", "cpu.prof": "x", "coverage.out": "x"}), "",
 			[]string{"coverage.out", "cpu.prof", "database_test.go", "integration_test.go", "monitoring_test.go", "service", "service.test", "tls_test.go"}},
 		{"an edit that no longer matches", with(map[string]string{"compose.yaml": strings.Replace(compose, "context: ../..", "context: ../../", 1)}), "compose.yaml no longer has", nil},
+		{"a file the edits are for is gone", with(map[string]string{"compose.yaml": ""}), "the template has no compose.yaml", nil},
 		{"a source importing internal/", with(map[string]string{"extra.go": "package main\n\nimport _ \"github.com/operable-go/operable/internal/environ\"\n"}), "extra.go imports the SDK's internal packages", nil},
 		{"a file over the limit", with(map[string]string{"big.txt": strings.Repeat("x", maxFileBytes+1)}), "over the limit", nil},
 		{"a Go file that does not parse", with(map[string]string{"bad.go": "package main\n\nimport (\n"}), "bad.go", nil},

@@ -34,11 +34,23 @@ if [ "${1:-}" = --install ]; then
 fi
 
 out="${1:-.}"
-# Each directory of .proto files is one Go package.
+module=$(go list -m)
+# Each directory of .proto files is one Go package, its import path the
+# module's path and the directory, its name the last two elements
+# (proto/items/v1: itemsv1). The .proto files carry no go_package option:
+# the import path is given here (M flags), so that the serialized
+# descriptor in the generated code names no module path, and a project
+# copied by operable new under another path needs no edit of it (a text
+# edit would break its length-prefixed bytes).
 find examples/service/proto -name '*.proto' -exec dirname {} \; | sort -u | while read -r dir; do
 	mkdir -p "$out/$dir"
+	pkg="$(basename "$(dirname "$dir")")$(basename "$dir")"
+	m=()
+	for f in "$dir"/*.proto; do
+		m+=("--go_opt=M$(basename "$f")=$module/$dir;$pkg" "--go-grpc_opt=M$(basename "$f")=$module/$dir;$pkg")
+	done
 	protoc --proto_path="$dir" \
 		--plugin=protoc-gen-go="$gen_go" --go_out="$out/$dir" --go_opt=paths=source_relative \
 		--plugin=protoc-gen-go-grpc="$gen_grpc" --go-grpc_out="$out/$dir" --go-grpc_opt=paths=source_relative \
-		"$dir"/*.proto
+		"${m[@]}" "$dir"/*.proto
 done

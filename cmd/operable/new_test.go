@@ -363,9 +363,9 @@ func TestNewFollowsTheTemplate(t *testing.T) {
 		want    string // in the error; "" for success
 		leftOut []string
 	}{
-		{"the template as it is", tmpl, "", []string{"database_test.go", "integration_test.go", "monitoring_test.go", "tls_test.go"}},
+		{"the template as it is", tmpl, "", []string{"database_test.go", "grpc_probe_test.go", "grpc_proto_test.go", "integration_test.go", "monitoring_test.go", "tls_test.go"}},
 		{"build outputs", with(map[string]string{"service": "\x7fELF", "service.test": "\x7fELF", "cpu.prof": "x", "coverage.out": "x"}), "",
-			[]string{"coverage.out", "cpu.prof", "database_test.go", "integration_test.go", "monitoring_test.go", "service", "service.test", "tls_test.go"}},
+			[]string{"coverage.out", "cpu.prof", "database_test.go", "grpc_probe_test.go", "grpc_proto_test.go", "integration_test.go", "monitoring_test.go", "service", "service.test", "tls_test.go"}},
 		{"an edit that no longer matches", with(map[string]string{"compose.yaml": strings.Replace(compose, "context: ../..", "context: ../../", 1)}), "compose.yaml no longer has", nil},
 		{"a file the edits are for is gone", with(map[string]string{"compose.yaml": ""}), "the template has no compose.yaml", nil},
 		{"a source importing internal/", with(map[string]string{"extra.go": "package main\n\nimport _ \"github.com/operable-go/operable/internal/environ\"\n"}), "extra.go imports the SDK's internal packages", nil},

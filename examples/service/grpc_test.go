@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,7 +27,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	itemsv1 "github.com/operable-go/operable/examples/service/proto/items/v1"
-	"github.com/operable-go/operable/internal/testserver"
 	"github.com/operable-go/operable/operabletest"
 )
 
@@ -136,59 +134,6 @@ func TestGRPCItemsShareTheHTTPStore(t *testing.T) {
 // probe runs grpc-health-probe against addr (for service, "" for the
 // whole server) and returns its exit code (0 SERVING, 4 NOT_SERVING) and
 // output.
-func probe(t *testing.T, bin, addr, service string) (int, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "-addr="+addr, "-service="+service, "-connect-timeout=2s", "-rpc-timeout=2s")
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	switch {
-	case err == nil:
-		return 0, string(out)
-	case errors.As(err, &exit):
-		return exit.ExitCode(), string(out)
-	}
-	t.Fatalf("grpc-health-probe: %v\n%s", err, out)
-	return -1, ""
-}
-
-// TestGRPCHealthProbeSeesServingThenNotServingFromSIGTERM: the real
-// grpc-health-probe, as a Kubernetes gRPC probe would run it, sees SERVING
-// for the server and for items.v1.ItemsService, then NOT_SERVING for both
-// as soon as the process has begun its stop (its "shutdown started" line),
-// while the drain delay still serves the items. make test sets
-// GRPC_HEALTH_PROBE_BIN (scripts/grpc-health-probe.sh).
-func TestGRPCHealthProbeSeesServingThenNotServingFromSIGTERM(t *testing.T) {
-	t.Parallel()
-	bin := testserver.Tool(t, "GRPC_HEALTH_PROBE_BIN")
-	p, addr := startGRPC(t, "SHUTDOWN_DRAIN_DELAY=3s")
-	services := []string{"", "items.v1.ItemsService"}
-	for _, svc := range services {
-		if code, out := probe(t, bin, addr, svc); code != 0 || !strings.Contains(out, "SERVING") {
-			t.Errorf("grpc-health-probe -service=%q = exit %d %q, want 0 and SERVING", svc, code, out)
-		}
-	}
-	p.Signal(syscall.SIGTERM)
-	sent := time.Now()
-	p.WaitLog(time.Second, func(m map[string]any) bool { return m["msg"] == "shutdown started" })
-	for _, svc := range services {
-		if code, out := probe(t, bin, addr, svc); code != 4 || !strings.Contains(out, "NOT_SERVING") {
-			t.Errorf("grpc-health-probe -service=%q after SIGTERM = exit %d %q, want 4 and NOT_SERVING", svc, code, out)
-		}
-	}
-	if d := time.Since(sent); d > 2*time.Second {
-		t.Fatalf("the probes took %s: the drain delay may be over", d)
-	}
-	items := itemsv1.NewItemsServiceClient(dial(t, addr))
-	if _, err := items.ListItems(callCtx(t), &itemsv1.ListItemsRequest{}); err != nil {
-		t.Errorf("ListItems during the drain delay = %v, want served", err)
-	}
-	if code := p.Wait(10 * time.Second); code != 0 {
-		t.Errorf("exit code = %d, want 0", code)
-	}
-}
-
 // TestGRPCWatchOpenAtSIGTERMEndsAndTheStopIsNotHeld: a grpc.health.v1
 // Watch stream open when SIGTERM arrives sees NOT_SERVING, is ended by the
 // server, and the process exits within the drain delay and a second

@@ -44,6 +44,7 @@ var allowedException = map[string][]string{
 	"examples/first":          {module},
 	"examples/second":         {module},
 	"audit/inprocess":         {module},
+	"examples/worker":         {module},
 }
 
 // TestImportsFollowArchitecture checks the import graph against the table in

@@ -11,21 +11,27 @@ import (
 // files: the tests below copy them to a temporary directory, break one
 // thing, and want the check to name it.
 
-// copyTemplate copies the files the checks read (the Dockerfile, its
-// ignore files, deploy/ and go.mod) into a temporary tree laid out like
-// the repository, and returns its root.
+// copyTemplate copies the files the checks read of the service template
+// (the Dockerfile, its ignore files, deploy/ and go.mod) into a temporary
+// tree laid out like the repository, and returns its root.
 func copyTemplate(t *testing.T) string {
 	t.Helper()
+	return copyTemplateOf(t, serviceTemplate)
+}
+
+// copyTemplateOf is copyTemplate for any template of this repository.
+func copyTemplateOf(t *testing.T, tm Template) string {
+	t.Helper()
 	dst := t.TempDir()
-	svc := filepath.Join(dst, "examples", "service")
-	if err := os.MkdirAll(svc, 0o755); err != nil {
+	pkg := filepath.FromSlash(tm.Pkg)
+	if err := os.MkdirAll(filepath.Join(dst, pkg), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.CopyFS(filepath.Join(svc, "deploy"), os.DirFS(deployDir)); err != nil {
+	if err := os.CopyFS(filepath.Join(dst, pkg, "deploy"), os.DirFS(tm.Deploy())); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []string{"examples/service/Dockerfile", "examples/service/.dockerignore", "examples/service/Dockerfile.dockerignore", "go.mod", "go.sum"} {
-		dt, err := os.ReadFile(filepath.Join(root, f))
+	for _, f := range []string{filepath.Join(pkg, "Dockerfile"), filepath.Join(pkg, ".dockerignore"), filepath.Join(pkg, "Dockerfile.dockerignore"), "go.mod", "go.sum"} {
+		dt, err := os.ReadFile(filepath.Join(tm.Root, f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,7 +165,7 @@ func TestBrokenDockerignore(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			wantError(t, CheckDockerignore(filepath.Join(svc, "Dockerfile"), filepath.Join(svc, "Dockerfile.dockerignore"), filepath.Join(svc, ".dockerignore"), dir), tc.want)
+			wantError(t, CheckDockerignore(filepath.Join(svc, "Dockerfile"), filepath.Join(svc, "Dockerfile.dockerignore"), filepath.Join(svc, ".dockerignore"), dir, serviceTemplate.Pkg), tc.want)
 		})
 	}
 }
@@ -209,7 +215,7 @@ func TestBrokenManifests(t *testing.T) {
 				// The pod's securityContext would still say RuntimeDefault.
 				edit(t, dir, tc.file, "        seccompProfile:\n          type: RuntimeDefault\n", "")
 			}
-			problems, _ := checkOverlays(t, filepath.Join(dir, deploy), filepath.Join(dir, df))
+			problems, _ := checkOverlays(t, serviceTemplate, Server, filepath.Join(dir, deploy), filepath.Join(dir, df))
 			var all []error
 			for _, env := range Overlays {
 				all = append(all, problems[env]...)
@@ -224,7 +230,7 @@ func TestBrokenManifests(t *testing.T) {
 func TestBrokenOverlayDiffers(t *testing.T) {
 	dir := copyTemplate(t)
 	edit(t, dir, deploy+"/overlays/staging/replicas.yaml", "  maxReplicas: 6\n", "  maxReplicas: 6\n  metrics:\n    - type: Resource\n      resource:\n        name: cpu\n        target:\n          type: Utilization\n          averageUtilization: 90\n")
-	_, normal := checkOverlays(t, filepath.Join(dir, deploy), filepath.Join(dir, df))
+	_, normal := checkOverlays(t, serviceTemplate, Server, filepath.Join(dir, deploy), filepath.Join(dir, df))
 	if normal["staging"] == normal["development"] {
 		t.Error("staging changed the autoscaling target, and Normalize did not tell it from development")
 	}
@@ -233,9 +239,10 @@ func TestBrokenOverlayDiffers(t *testing.T) {
 // TestBrokenContract: the contract's own text must agree with the
 // service's -help-config; a drift of either fails.
 func TestBrokenContract(t *testing.T) {
-	if _, err := LoadContract(root); err != nil {
+	if _, err := LoadContract(root, serviceTemplate); err != nil {
 		t.Fatal(err)
 	}
+	helpConfig := loadContract(root, serviceTemplate).help
 	md, err := os.ReadFile(filepath.Join(root, "CONTRACT.md"))
 	if err != nil {
 		t.Fatal(err)

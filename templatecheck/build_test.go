@@ -21,9 +21,13 @@ import (
 // scratch.
 func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: builds the service")
+		t.Skip("-short: builds the templates")
 	}
-	dt, err := os.ReadFile(dockerfile)
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) { checkStaticBuild(t, tm) })
+}
+
+func checkStaticBuild(t *testing.T, tm Template) {
+	dt, err := os.ReadFile(tm.Dockerfile())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +66,7 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Dir = root
+	cmd.Dir = tm.Root
 	cmd.Env = append(os.Environ(), env...)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, b)

@@ -10,7 +10,7 @@ var composeFile = filepath.Join(serviceDir, "compose.yaml")
 
 func checkCompose(t *testing.T, path, dockerfile string) []error {
 	t.Helper()
-	c, err := LoadContract(root)
+	c, err := LoadContract(root, serviceTemplate)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,38 +34,55 @@ type Variable struct {
 	Secret        bool
 }
 
+type contractResult struct {
+	c   *Contract
+	err error
+	// help is the output of -help-config=markdown, kept for tests that
+	// break a copy of CONTRACT.md.
+	help []byte
+}
+
 var (
-	contractOnce sync.Once
-	contractVal  *Contract
-	contractErr  error
-	// helpConfig is the output of -help-config=markdown, kept for tests
-	// that break a copy of CONTRACT.md.
-	helpConfig []byte
+	contractMu    sync.Mutex
+	contractCache = map[string]*contractResult{}
 )
 
-// LoadContract reads CONTRACT.md under root and runs
-// `go run ./examples/service -help-config=markdown` there (once per test
-// binary), and checks that the two agree on the values both state.
-func LoadContract(root string) (*Contract, error) {
-	contractOnce.Do(func() {
-		md, err := os.ReadFile(filepath.Join(root, "CONTRACT.md"))
-		if err != nil {
-			contractErr = err
-			return
-		}
-		cmd := exec.Command("go", "run", "./examples/service", "-help-config=markdown")
-		cmd.Dir = root
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		ref, err := cmd.Output()
-		if err != nil {
-			contractErr = fmt.Errorf("go run ./examples/service -help-config=markdown: %w\n%s", err, stderr.Bytes())
-			return
-		}
-		helpConfig = ref
-		contractVal, contractErr = ParseContract(md, ref)
-	})
-	return contractVal, contractErr
+// LoadContract reads CONTRACT.md under sdkRoot (the SDK's repository)
+// and runs `go run ./PKG -help-config=markdown` in the template's module
+// root (once per template and test binary), and checks that the two agree
+// on the values both state.
+func LoadContract(sdkRoot string, t Template) (*Contract, error) {
+	r := loadContract(sdkRoot, t)
+	return r.c, r.err
+}
+
+func loadContract(sdkRoot string, t Template) *contractResult {
+	key := sdkRoot + "\x00" + t.Root + "\x00" + t.Pkg
+	contractMu.Lock()
+	defer contractMu.Unlock()
+	if r, ok := contractCache[key]; ok {
+		return r
+	}
+	r := &contractResult{}
+	contractCache[key] = r
+	md, err := os.ReadFile(filepath.Join(sdkRoot, "CONTRACT.md"))
+	if err != nil {
+		r.err = err
+		return r
+	}
+	pkg := "./" + strings.TrimPrefix(t.Pkg, "./")
+	cmd := exec.Command("go", "run", pkg, "-help-config=markdown")
+	cmd.Dir = t.Root
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	ref, err := cmd.Output()
+	if err != nil {
+		r.err = fmt.Errorf("go run %s -help-config=markdown: %w\n%s", pkg, err, stderr.Bytes())
+		return r
+	}
+	r.help = ref
+	r.c, r.err = ParseContract(md, ref)
+	return r
 }
 
 var (

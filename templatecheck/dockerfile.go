@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -319,8 +320,9 @@ func versionLess(a, b string) bool {
 // must be the same; they must leave out .git, the separate modules and
 // build outputs; and nothing the Dockerfile copies from the context may be
 // left out (BuildKit's CopyIgnoredFile rule, experimental and off by
-// default, checked here instead). root is the build context.
-func CheckDockerignore(dockerfile, ignore, twin, root string) []error {
+// default, checked here instead). root is the build context and pkg the
+// main package's directory under it ("." for the root).
+func CheckDockerignore(dockerfile, ignore, twin, root, pkg string) []error {
 	var errs []error
 	a, err := os.ReadFile(ignore)
 	if err != nil {
@@ -339,7 +341,21 @@ func CheckDockerignore(dockerfile, ignore, twin, root string) []error {
 	if err != nil {
 		return append(errs, err)
 	}
-	for _, p := range []string{".git", ".git/config", "bench/go.mod", "templatecheck/go.mod", "service", "examples/service/service", "config_test.go", "examples/service/deploy/base/kustomization.yaml", ".env"} {
+	// Left out: history, local secrets, the template's own build output
+	// and deployment files, and, where the context has them, the separate
+	// modules, the root's build outputs and the tests.
+	binary := path.Base(path.Clean(pkg)) // go build's output: the directory's name
+	if path.Clean(pkg) == "." {
+		binary = filepath.Base(mustAbs(root))
+	}
+	// (in the package's directory, or the root's when built from there)
+	out := []string{".git", ".git/config", ".env", binary, path.Join(pkg, binary), path.Join(pkg, "deploy/base/kustomization.yaml")}
+	for _, p := range []string{"bench/go.mod", "templatecheck/go.mod", "config_test.go"} {
+		if _, err := os.Stat(filepath.Join(root, p)); err == nil {
+			out = append(out, p)
+		}
+	}
+	for _, p := range out {
 		if ok, _ := pm.MatchesOrParentMatches(p); !ok {
 			errs = append(errs, fmt.Errorf("%s: %s is not left out of the build context", ignore, p))
 		}
@@ -366,7 +382,7 @@ func CheckDockerignore(dockerfile, ignore, twin, root string) []error {
 				if src == "." {
 					// Everything the build compiles: the service and the
 					// SDK's packages, test files aside.
-					for _, p := range []string{"go.mod", "go.sum", "main.go", "config/config.go", "examples/service/main.go", "examples/service/routes.go"} {
+					for _, p := range buildInputs(root, pkg) {
 						if ok, _ := pm.MatchesOrParentMatches(p); ok {
 							errs = append(errs, fmt.Errorf("%s leaves out %s, which COPY . . needs to build", ignore, p))
 						}
@@ -384,6 +400,36 @@ func CheckDockerignore(dockerfile, ignore, twin, root string) []error {
 		}
 	}
 	return errs
+}
+
+// buildInputs are files a build of pkg in the context root needs: go.mod,
+// go.sum, the package's main.go and its other non-test Go files, and the SDK's main.go and
+// config/config.go where the context is the SDK's repository.
+func buildInputs(root, pkg string) []string {
+	in := []string{"go.mod", "go.sum", path.Join(pkg, "main.go")}
+	if mod, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && bytes.HasPrefix(mod, []byte("module "+sdkModule+"\n")) {
+		in = append(in, "main.go", "config/config.go")
+	}
+	files, _ := filepath.Glob(filepath.Join(root, filepath.FromSlash(pkg), "*.go"))
+	for _, f := range files {
+		if !strings.HasSuffix(f, "_test.go") {
+			rel, _ := filepath.Rel(root, f)
+			in = append(in, filepath.ToSlash(rel))
+		}
+	}
+	slices.Sort(in)
+	return slices.Compact(in)
+}
+
+// sdkModule is the SDK's module path.
+const sdkModule = "github.com/operable-go/operable"
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
 }
 
 var errNoModule = errors.New("no go directive")
@@ -440,9 +486,13 @@ func RuntimeImage(path string) (Image, error) {
 }
 
 // CheckExposed reports whether the image's EXPOSE lists exactly the
-// contract's two listener ports.
-func CheckExposed(img Image, c *Contract) error {
+// contract's two listener ports, or, for a worker, which serves no route,
+// only the admin listener's.
+func CheckExposed(img Image, c *Contract, kind Kind) error {
 	want := []int{c.AppPort, c.AdminPort}
+	if kind == Worker {
+		want = []int{c.AdminPort}
+	}
 	got := slices.Clone(img.Exposed)
 	slices.Sort(got)
 	slices.Sort(want)

@@ -15,49 +15,68 @@ var (
 )
 
 func TestDockerfileLint(t *testing.T) {
-	warnings, err := LintDockerfile(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, w := range warnings {
-		t.Error(w)
-	}
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) {
+		warnings, err := LintDockerfile(tm.Dockerfile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range warnings {
+			t.Error(w)
+		}
+	})
 }
 
 func TestDockerfileRules(t *testing.T) {
-	goVersion, err := GoVersion(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, err := range CheckDockerfile(dockerfile, goVersion) {
-		t.Error(err)
-	}
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) {
+		goVersion, err := GoVersion(filepath.Join(tm.Root, "go.mod"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, err := range CheckDockerfile(tm.Dockerfile(), goVersion) {
+			t.Error(err)
+		}
+	})
 }
 
 // TestDockerfileExposesTheListeners: EXPOSE names the contract's two
-// ports.
+// ports, a worker's only the admin one.
 func TestDockerfileExposesTheListeners(t *testing.T) {
-	c, err := LoadContract(root)
+	forEachTemplate(t, func(t *testing.T, tm Template, kind Kind) {
+		c, err := LoadContract(root, tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := RuntimeImage(tm.Dockerfile())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckExposed(img, c, kind); err != nil {
+			t.Error(err)
+		}
+		for _, wrong := range [][]int{{8080, 9091}, {9091}, {8080, 9090, 9091}} {
+			img.Exposed = wrong
+			if err := CheckExposed(img, c, kind); err == nil {
+				t.Errorf("CheckExposed accepted EXPOSE %v for a %s", wrong, kind)
+			}
+		}
+	})
+	// The other kind's ports are wrong.
+	c, err := LoadContract(root, serviceTemplate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err := RuntimeImage(dockerfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := CheckExposed(img, c); err != nil {
-		t.Error(err)
-	}
-	img.Exposed = []int{8080, 9091}
-	if err := CheckExposed(img, c); err == nil {
-		t.Error("CheckExposed accepted EXPOSE 8080 9091")
+	if CheckExposed(Image{Exposed: []int{9090}}, c, Server) == nil || CheckExposed(Image{Exposed: []int{8080, 9090}}, c, Worker) == nil {
+		t.Error("CheckExposed accepted a server exposing only its admin port, or a worker exposing its app port")
 	}
 }
 
 func TestDockerignore(t *testing.T) {
-	for _, err := range CheckDockerignore(dockerfile, filepath.Join(serviceDir, "Dockerfile.dockerignore"), filepath.Join(serviceDir, ".dockerignore"), root) {
-		t.Error(err)
-	}
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) {
+		dir := tm.Dir()
+		for _, err := range CheckDockerignore(tm.Dockerfile(), filepath.Join(dir, "Dockerfile.dockerignore"), filepath.Join(dir, ".dockerignore"), tm.Root, tm.Pkg) {
+			t.Error(err)
+		}
+	})
 }
 
 func TestCheckImageRef(t *testing.T) {

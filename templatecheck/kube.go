@@ -41,6 +41,7 @@ type Objects struct {
 	NetworkPolicies          []*networkingv1.NetworkPolicy
 	PodDisruptionBudgets     []*policyv1.PodDisruptionBudget
 	HorizontalPodAutoscalers []*autoscalingv2.HorizontalPodAutoscaler
+	PersistentVolumeClaims   []*corev1.PersistentVolumeClaim
 }
 
 // scheme holds the only kinds the template may contain: an object of any
@@ -86,6 +87,8 @@ func DecodeStrict(stream []byte) (*Objects, []error) {
 			objs.PodDisruptionBudgets = append(objs.PodDisruptionBudgets, o)
 		case *autoscalingv2.HorizontalPodAutoscaler:
 			objs.HorizontalPodAutoscalers = append(objs.HorizontalPodAutoscalers, o)
+		case *corev1.PersistentVolumeClaim:
+			objs.PersistentVolumeClaims = append(objs.PersistentVolumeClaims, o)
 		}
 	}
 	return objs, errs

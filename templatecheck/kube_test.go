@@ -8,11 +8,12 @@ import (
 var deployDir = filepath.Join(serviceDir, "deploy")
 
 // checkOverlays renders every overlay of deploy, decodes it strictly and
-// checks it against the contract and the image of dockerfile; it returns
-// every problem, by overlay, and the normalized overlays.
-func checkOverlays(t *testing.T, deploy, dockerfile string) (map[string][]error, map[string]string) {
+// checks it against tm's contract, the image of dockerfile and the rules
+// of kind; it returns every problem, by overlay, and the normalized
+// overlays.
+func checkOverlays(t *testing.T, tm Template, kind Kind, deploy, dockerfile string) (map[string][]error, map[string]string) {
 	t.Helper()
-	c, err := LoadContract(root)
+	c, err := LoadContract(root, tm)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +31,7 @@ func checkOverlays(t *testing.T, deploy, dockerfile string) (map[string][]error,
 		}
 		objs, errs := DecodeStrict(stream)
 		problems[env] = append(problems[env], errs...)
-		problems[env] = append(problems[env], CheckManifests(env, objs, c, img)...)
+		problems[env] = append(problems[env], CheckManifests(env, objs, c, img, kind)...)
 		if normal[env], err = Normalize(objs); err != nil {
 			t.Fatal(err)
 		}
@@ -39,28 +40,32 @@ func checkOverlays(t *testing.T, deploy, dockerfile string) (map[string][]error,
 }
 
 func TestOverlays(t *testing.T) {
-	problems, normal := checkOverlays(t, deployDir, dockerfile)
-	for _, env := range Overlays {
-		for _, err := range problems[env] {
-			t.Error(err)
+	forEachTemplate(t, func(t *testing.T, tm Template, kind Kind) {
+		problems, normal := checkOverlays(t, tm, kind, tm.Deploy(), tm.Dockerfile())
+		for _, env := range Overlays {
+			for _, err := range problems[env] {
+				t.Error(err)
+			}
 		}
-	}
-	// The environments differ only in replicas, resources and config data.
-	for _, env := range Overlays[1:] {
-		if normal[env] != normal[Overlays[0]] {
-			t.Errorf("%s differs from %s in more than replicas, resources and config data:\n%s", env, Overlays[0], diffLines(normal[Overlays[0]], normal[env]))
+		// The environments differ only in replicas, resources and config data.
+		for _, env := range Overlays[1:] {
+			if normal[env] != normal[Overlays[0]] {
+				t.Errorf("%s differs from %s in more than replicas, resources and config data:\n%s", env, Overlays[0], diffLines(normal[Overlays[0]], normal[env]))
+			}
 		}
-	}
+	})
 }
 
 func TestContractParses(t *testing.T) {
-	c, err := LoadContract(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.AppPort == 0 || c.AdminPort == 0 || c.ShutdownTimeout == 0 || len(c.Environments) < 4 {
-		t.Errorf("contract = %+v; want both ports, a shutdown timeout and the environments", *c)
-	}
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) {
+		c, err := LoadContract(root, tm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AppPort == 0 || c.AdminPort == 0 || c.ShutdownTimeout == 0 || len(c.Environments) < 4 {
+			t.Errorf("contract = %+v; want both ports, a shutdown timeout and the environments", *c)
+		}
+	})
 }
 
 // diffLines shows the lines of b that a has not.

@@ -3,6 +3,7 @@ package templatecheck
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"path"
 	"slices"
 	"strconv"
@@ -35,10 +36,11 @@ const ShutdownMargin = 5 * time.Second
 // start-up without Vault (milliseconds, BENCHMARKS.md).
 const MinStartupWindow = 30 * time.Second
 
-// CheckManifests checks one rendered overlay (env, its objects) against
-// the contract and the image: the things a kube-score or a strict decode
-// cannot know. It returns every problem.
-func CheckManifests(env string, objs *Objects, c *Contract, img Image) []error {
+// CheckManifests checks one rendered overlay (env, its objects) of a
+// template of the kind given against the contract and the image: the
+// things a kube-score or a strict decode cannot know. It returns every
+// problem.
+func CheckManifests(env string, objs *Objects, c *Contract, img Image, kind Kind) []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(env+": "+format, args...)) }
 	if len(objs.Deployments) != 1 {
@@ -82,13 +84,25 @@ func CheckManifests(env string, objs *Objects, c *Contract, img Image) []error {
 	for _, p := range ct.Ports {
 		ports[p.Name] = p.ContainerPort
 	}
-	if ports["app"] != int32(c.AppPort) {
+	switch {
+	case kind == Worker:
+		// No route: the app listener bound to loopback, no port for it.
+		if p, ok := ports["app"]; ok {
+			bad("container port app %d: a worker serves no route; bind HTTP_ADDR to loopback instead", p)
+		}
+		if h, _, err := net.SplitHostPort(env0["HTTP_ADDR"]); err != nil || !(h == "localhost" || net.ParseIP(h).IsLoopback()) {
+			bad("HTTP_ADDR=%q: a worker's app listener serves no route and must be bound to loopback", env0["HTTP_ADDR"])
+		}
+	case ports["app"] != int32(c.AppPort):
 		bad("container port app is %d; the app listener is on %d (HTTP_ADDR's default, CONTRACT.md)", ports["app"], c.AppPort)
 	}
 	if ports["admin"] != int32(c.AdminPort) {
 		bad("container port admin is %d; the admin listener is on %d (ADMIN_ADDR's default, CONTRACT.md)", ports["admin"], c.AdminPort)
 	}
 	for variable, want := range map[string]int{"HTTP_ADDR": c.AppPort, "ADMIN_ADDR": c.AdminPort} {
+		if kind == Worker && variable == "HTTP_ADDR" {
+			continue
+		}
 		if v, ok := env0[variable]; ok {
 			if p, err := portOf(v); err != nil || p != want {
 				bad("%s=%q: the container's port is %d", variable, v, want)
@@ -256,8 +270,12 @@ func CheckManifests(env string, objs *Objects, c *Contract, img Image) []error {
 		bad("VAULT_KUBERNETES_TOKEN_FILE %s is not a projected service account token of the pod", tokenFile)
 	}
 
-	// TLS: the pair from a Secret.
-	for _, pair := range [][2]string{{"TLS_CERT_FILE", "TLS_KEY_FILE"}} {
+	// TLS: the pair from a Secret, for a server's app listener.
+	pairs := [][2]string{{"TLS_CERT_FILE", "TLS_KEY_FILE"}}
+	if kind == Worker {
+		pairs = nil
+	}
+	for _, pair := range pairs {
 		for _, variable := range pair {
 			file := env0[variable]
 			if file == "" {
@@ -271,7 +289,7 @@ func CheckManifests(env string, objs *Objects, c *Contract, img Image) []error {
 	}
 
 	// Security context.
-	errs = append(errs, checkSecurity(env, pod, ct, img)...)
+	errs = append(errs, checkSecurity(env, pod, ct, img, kind)...)
 
 	// Resources.
 	for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -289,9 +307,13 @@ func CheckManifests(env string, objs *Objects, c *Contract, img Image) []error {
 		bad("scrape annotations %v: want prometheus.io/scrape true, port %d, path %s", ann, c.AdminPort, c.Metrics)
 	}
 
-	errs = append(errs, checkService(env, objs, d, ports, c)...)
-	errs = append(errs, checkNetworkPolicy(env, objs, d, ports, c)...)
-	errs = append(errs, checkScaling(env, objs, d)...)
+	if kind == Worker {
+		errs = append(errs, checkWorker(env, objs, d)...)
+	} else {
+		errs = append(errs, checkService(env, objs, d, ports, c)...)
+		errs = append(errs, checkScaling(env, objs, d)...)
+	}
+	errs = append(errs, checkNetworkPolicy(env, objs, d, ports, c, kind)...)
 	return errs
 }
 
@@ -304,7 +326,7 @@ func mountPathOf(ct corev1.Container, volume string) string {
 	return ""
 }
 
-func checkSecurity(env string, pod corev1.PodSpec, ct corev1.Container, img Image) []error {
+func checkSecurity(env string, pod corev1.PodSpec, ct corev1.Container, img Image, kind Kind) []error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(env+": "+format, args...)) }
 	sc := ct.SecurityContext
@@ -345,10 +367,15 @@ func checkSecurity(env string, pod corev1.PodSpec, ct corev1.Container, img Imag
 	if seccomp == nil || seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault {
 		bad("seccompProfile is not RuntimeDefault")
 	}
-	// The only writable path is a mounted /tmp.
+	// The only writable paths are a mounted /tmp and, for a worker, the
+	// volume claims that hold its source.
+	claimed := map[string]bool{}
+	for _, v := range pod.Volumes {
+		claimed[v.Name] = kind == Worker && v.PersistentVolumeClaim != nil
+	}
 	for _, m := range ct.VolumeMounts {
-		if !m.ReadOnly && m.MountPath != "/tmp" {
-			bad("volume %s is mounted writable at %s; only /tmp may be", m.Name, m.MountPath)
+		if !m.ReadOnly && m.MountPath != "/tmp" && !claimed[m.Name] {
+			bad("volume %s is mounted writable at %s; only /tmp (and a worker's volume claims) may be", m.Name, m.MountPath)
 		}
 	}
 	return errs
@@ -380,7 +407,7 @@ func checkService(env string, objs *Objects, d *appsv1.Deployment, ports map[str
 
 // checkNetworkPolicy: the app port open to the ingress namespace only,
 // the admin port to the monitoring namespace only, nothing else.
-func checkNetworkPolicy(env string, objs *Objects, d *appsv1.Deployment, ports map[string]int32, c *Contract) []error {
+func checkNetworkPolicy(env string, objs *Objects, d *appsv1.Deployment, ports map[string]int32, c *Contract, kind Kind) []error {
 	var errs []error
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf(env+": NetworkPolicy: "+format, args...))
@@ -453,6 +480,9 @@ func checkNetworkPolicy(env string, objs *Objects, d *appsv1.Deployment, ports m
 		bad("policyTypes has no Egress")
 	}
 	want := map[int32]string{int32(c.AppPort): "ingress", int32(c.AdminPort): "monitoring"}
+	if kind == Worker {
+		want = map[int32]string{int32(c.AdminPort): "monitoring"}
+	}
 	for port, nss := range open {
 		w, ok := want[port]
 		if !ok {
@@ -499,6 +529,37 @@ func checkScaling(env string, objs *Objects, d *appsv1.Deployment) []error {
 		errs = append(errs, fmt.Errorf("%s: want one PodDisruptionBudget, have %d", env, len(objs.PodDisruptionBudgets)))
 	} else if sel := objs.PodDisruptionBudgets[0].Spec.Selector; sel == nil || !selects(sel.MatchLabels, d.Spec.Template.Labels) {
 		errs = append(errs, fmt.Errorf("%s: the PodDisruptionBudget does not select the pods", env))
+	}
+	return errs
+}
+
+// checkWorker: a worker's source belongs to one pod at a time, so its
+// replicas are fixed (no autoscaler), the old pod stops before the new one
+// starts (Recreate), no Service sends it traffic, and every volume claim
+// it mounts is in the overlay.
+func checkWorker(env string, objs *Objects, d *appsv1.Deployment) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(env+": "+format, args...)) }
+	if d.Spec.Replicas == nil {
+		bad("the Deployment does not set replicas: a worker's count is fixed")
+	}
+	if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+		bad("the Deployment's strategy is %q; a worker's must be Recreate, so that two pods never share its source", d.Spec.Strategy.Type)
+	}
+	if n := len(objs.HorizontalPodAutoscalers); n > 0 {
+		bad("%d HorizontalPodAutoscaler: a worker's replicas are fixed", n)
+	}
+	if n := len(objs.Services); n > 0 {
+		bad("%d Service: a worker serves no route", n)
+	}
+	claims := map[string]bool{}
+	for _, pvc := range objs.PersistentVolumeClaims {
+		claims[pvc.Name] = true
+	}
+	for _, v := range d.Spec.Template.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil && !claims[v.PersistentVolumeClaim.ClaimName] {
+			bad("volume %s claims %s, which is not a PersistentVolumeClaim of the overlay", v.Name, v.PersistentVolumeClaim.ClaimName)
+		}
 	}
 	return errs
 }
@@ -576,6 +637,8 @@ func Normalize(objs *Objects) (string, error) {
 		case *corev1.ConfigMap:
 			o.Name = trimHash(o.Name)
 			o.Data = nil
+		case *corev1.PersistentVolumeClaim:
+			o.Spec.Resources = corev1.VolumeResourceRequirements{}
 		}
 		if hpa, ok := asHPA(o); ok {
 			hpa.Spec.MinReplicas, hpa.Spec.MaxReplicas = nil, 0

@@ -7,8 +7,12 @@ import (
 	"testing"
 )
 
-// deploy is the template's deploy/ directory.
-var deploy = filepath.Join("..", "..", "examples", "service", "deploy")
+// deploy is the service template's deploy/ directory; deploys are every
+// template's.
+var (
+	deploy  = filepath.Join("..", "..", "examples", "service", "deploy")
+	deploys = []string{deploy, filepath.Join("..", "..", "examples", "worker", "deploy")}
+)
 
 // kubeVersion is the Kubernetes release the checks judge against: the
 // newest whose API these k8s.io modules (v0.33) know.
@@ -18,19 +22,29 @@ var overlays = []string{"development", "staging", "production"}
 
 // TestKubeScore: no critical finding and no warning on any overlay.
 func TestKubeScore(t *testing.T) {
-	for _, env := range overlays {
-		t.Run(env, func(t *testing.T) {
-			critical, warnings, err := Score(filepath.Join(deploy, "overlays", env), kubeVersion)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range critical {
-				t.Error("critical:", c)
-			}
-			for _, w := range warnings {
-				t.Error("warning:", w)
-			}
-		})
+	all := deploys
+	// The templates OPERABLE_TEMPLATE_DIRS adds (../README.md), as the
+	// parent module's checks read them.
+	for _, dir := range filepath.SplitList(os.Getenv("OPERABLE_TEMPLATE_DIRS")) {
+		if dir != "" {
+			all = append(all, filepath.Join(dir, "deploy"))
+		}
+	}
+	for _, d := range all {
+		for _, env := range overlays {
+			t.Run(filepath.Base(filepath.Dir(d))+"/"+env, func(t *testing.T) {
+				critical, warnings, err := Score(filepath.Join(d, "overlays", env), kubeVersion)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, c := range critical {
+					t.Error("critical:", c)
+				}
+				for _, w := range warnings {
+					t.Error("warning:", w)
+				}
+			})
+		}
 	}
 }
 

@@ -111,6 +111,7 @@ type worker struct {
 	jobs     metric.Int64Counter
 	duration metric.Float64Histogram
 	stopping <-chan struct{}
+	started  chan struct{} // closed once the claims are recovered
 
 	// jobsCtx is the context of the jobs in hand: not the workers' context,
 	// which ends as soon as the (idle) servers have stopped, but one that
@@ -121,9 +122,14 @@ type worker struct {
 	idle       chan struct{} // closed when every run loop has returned
 }
 
-// setup prepares the spool, recovers the claims a crash left, and
-// registers the checks, the instruments and the run loops.
-func setup(ctx context.Context, s *operable.Service, cfg *Config) error {
+// recoverTimeout bounds the recovery of the claims at start-up; it fits
+// in the startup probe's window (deploy/).
+const recoverTimeout = 50 * time.Second
+
+// setup prepares the spool and registers the checks, the instruments, the
+// start-up task that recovers the claims a crash left, and the run loops,
+// which take no job before that task is done.
+func setup(_ context.Context, s *operable.Service, cfg *Config) error {
 	sp := spool{root: cfg.SpoolDir}
 	if err := os.MkdirAll(sp.root, 0o750); err != nil {
 		return fmt.Errorf("worker: spool: %w", err)
@@ -131,14 +137,12 @@ func setup(ctx context.Context, s *operable.Service, cfg *Config) error {
 	if err := sp.prepare(); err != nil {
 		return err
 	}
-	finished, requeued, err := sp.recoverClaims(ctx)
-	if err != nil {
+	w := &worker{spool: sp, cfg: cfg, log: s.Logger(), tracer: s.Tracer(scope), stopping: s.Stopping(),
+		started: make(chan struct{}), idle: make(chan struct{})}
+	// /startupz and /readyz answer 503 until it is done.
+	if err := s.AddStartupTask(operable.StartupTask{Name: "recover claims", Timeout: recoverTimeout, Func: w.recoverClaims}); err != nil {
 		return err
 	}
-	if finished+requeued > 0 {
-		s.Logger().Info("claims recovered", slog.Int("finished", finished), slog.Int("requeued", requeued))
-	}
-	w := &worker{spool: sp, cfg: cfg, log: s.Logger(), tracer: s.Tracer(scope), stopping: s.Stopping(), idle: make(chan struct{})}
 	w.jobsCtx, w.cancelJobs = context.WithCancel(context.Background())
 	if err := w.instruments(s.Meter(scope)); err != nil {
 		return err
@@ -158,6 +162,20 @@ func setup(ctx context.Context, s *operable.Service, cfg *Config) error {
 		s.Go(fmt.Sprintf("jobs-%d", i), w.run)
 	}
 	s.Go("jobs stop budget", w.budget)
+	return nil
+}
+
+// recoverClaims settles the claims a crash left, then lets the run loops
+// take jobs.
+func (w *worker) recoverClaims(ctx context.Context) error {
+	finished, requeued, err := w.spool.recoverClaims(ctx)
+	if err != nil {
+		return err
+	}
+	if finished+requeued > 0 {
+		w.log.InfoContext(ctx, "claims recovered", slog.Int("finished", finished), slog.Int("requeued", requeued))
+	}
+	close(w.started)
 	return nil
 }
 
@@ -187,14 +205,22 @@ func (w *worker) instruments(m metric.Meter) error {
 	return err
 }
 
-// run takes one job after another until the stop begins, then returns
-// once the job in hand is finished or handed back.
+// run takes one job after another, once the claims are recovered, until
+// the stop begins, then returns once the job in hand is finished or handed
+// back.
 func (w *worker) run(ctx context.Context) error {
 	defer func() {
 		if w.loopsLeft.Add(-1) == 0 {
 			close(w.idle)
 		}
 	}()
+	select {
+	case <-w.started:
+	case <-w.stopping:
+		return nil
+	case <-ctx.Done():
+		return nil
+	}
 	broken := false // the spool failed last time; logged once per outage
 	for {
 		select {

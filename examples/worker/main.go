@@ -20,9 +20,10 @@
 // a work duration out of bounds) is moved to failed/. A job whose id already
 // has a result is a duplicate and is dropped, not done again.
 //
-// At start-up, claims left by a crash are recovered before any job is
-// taken: a claim whose result exists is finished (its claim dropped), any
-// other goes back to incoming/. So across crashes and restarts no job is
+// At start-up, a start-up task recovers the claims left by a crash before
+// any job is taken (/startupz and /readyz answer 503 until it is done): a
+// claim whose result exists is finished (its claim dropped), any other goes
+// back to incoming/. So across crashes and restarts no job is
 // lost and none is done twice. One spool belongs to one worker process at a
 // time: the recovery of a second process would hand back the first one's
 // claims.

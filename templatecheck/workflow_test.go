@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,38 +26,59 @@ func shellcheck(t *testing.T) string {
 	return sc
 }
 
+// TestWorkflow: each template's workflow passes actionlint with
+// shellcheck, uses the files it must, and has every step of the pipeline.
 func TestWorkflow(t *testing.T) {
-	findings, err := LintWorkflow(workflow, shellcheck(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range findings {
-		t.Error(f)
-	}
-	// Every file the workflow runs is there.
-	dt, err := os.ReadFile(workflow)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"scripts/pin-images.sh", "examples/service/Dockerfile", "examples/service/deploy/rollout.sh", "templatecheck", "cmd/operable"} {
-		if !strings.Contains(string(dt), f) {
-			t.Errorf("the workflow does not use %s", f)
+	sc := shellcheck(t)
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) {
+		wf := filepath.Join(tm.Dir(), ".github", "workflows", "ci.yaml")
+		findings, err := LintWorkflow(wf, sc)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
-			t.Error(err)
+		for _, f := range findings {
+			t.Error(f)
 		}
-	}
-	for _, step := range []string{"go test -race", "govulncheck", "gosec", "gitleaks", "staticcheck", "trivy", "$IMAGE_NAME:$GITHUB_SHA", "environment: production", "rollout undo", "audit"} {
-		if !strings.Contains(string(dt), step) {
-			t.Errorf("the workflow has no %s", step)
+		// Every file the workflow runs is there.
+		dt, err := os.ReadFile(wf)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		uses := []string{path.Join(tm.Pkg, "Dockerfile"), path.Join(tm.Pkg, "deploy/rollout.sh")}
+		if inSDK(tm.Root) {
+			uses = append(uses, "scripts/pin-images.sh", "templatecheck", "cmd/operable")
+		}
+		for _, f := range uses {
+			if !strings.Contains(string(dt), strings.TrimPrefix(f, "./")) {
+				t.Errorf("the workflow does not use %s", f)
+			}
+			if _, err := os.Stat(filepath.Join(tm.Root, f)); err != nil {
+				t.Error(err)
+			}
+		}
+		for _, step := range []string{"go test -race", "govulncheck", "gosec", "gitleaks", "staticcheck", "trivy", "$IMAGE_NAME:$GITHUB_SHA", "environment: production", "rollout undo", "audit"} {
+			if !strings.Contains(string(dt), step) {
+				t.Errorf("the workflow has no %s", step)
+			}
+		}
+	})
+}
+
+// inSDK reports whether root is the SDK's module root.
+func inSDK(root string) bool {
+	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	return err == nil && strings.HasPrefix(string(mod), "module "+sdkModule+"\n")
 }
 
 func TestScripts(t *testing.T) {
 	if err := ShellcheckScripts(shellcheck(t), scripts...); err != nil {
 		t.Error(err)
 	}
+	forEachTemplate(t, func(t *testing.T, tm Template, _ Kind) {
+		if err := ShellcheckScripts(shellcheck(t), filepath.Join(tm.Deploy(), "rollout.sh")); err != nil {
+			t.Error(err)
+		}
+	})
 }
 
 func TestBrokenWorkflow(t *testing.T) {

@@ -65,7 +65,7 @@ unit:
 	# Allocation budgets, which the race detector's own allocations hide.
 	$(GO) test -count=1 -run 'Alloc' ./...
 
-# The service template's Dockerfile, deploy/, compose.yaml and workflow,
+# The templates' (examples/service, examples/worker) Dockerfiles, deploy/, workflows and compose.yaml,
 # checked by the tools that read them (templatecheck/, a module of its own;
 # kube-score in templatecheck/kubescore/, run by its tests). -count=1: the
 # tests build the service in a subprocess, which the test cache cannot see.

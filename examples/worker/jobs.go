@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -69,7 +70,9 @@ func parseJob(b []byte, maxWork time.Duration) (jobSpec, time.Duration, error) {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
-		return j, 0, fmt.Errorf("%w: %w", errInvalid, err)
+		// The decoder's text can quote the file (an unknown field's name):
+		// bounded, as it goes to the log.
+		return j, 0, fmt.Errorf("%w: %s", errInvalid, truncate(err.Error(), maxErrorText))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return j, 0, fmt.Errorf("%w: data after the object", errInvalid)
@@ -83,6 +86,20 @@ func parseJob(b []byte, maxWork time.Duration) (jobSpec, time.Duration, error) {
 		work = d
 	}
 	return j, work, nil
+}
+
+// maxErrorText bounds the text of a job's error that comes from its file.
+const maxErrorText = 200
+
+// truncate cuts s to at most n bytes, on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "..."
 }
 
 // doJob does the job's work: it waits work (the stand-in for real work,

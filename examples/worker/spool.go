@@ -23,6 +23,9 @@ const (
 
 var spoolDirs = []string{incomingDir, workDir, doneDir, failedDir}
 
+// probePrefix begins the name of the check's probe files in work/.
+const probePrefix = ".probe-"
+
 const (
 	// scanBatch bounds the directory entries read for one claim.
 	scanBatch = 256
@@ -74,13 +77,14 @@ func (s spool) check(context.Context) error {
 			return fmt.Errorf("worker: spool: %s is not a directory", d)
 		}
 	}
-	f, err := os.CreateTemp(filepath.Join(s.root, workDir), ".probe-*")
+	f, err := os.CreateTemp(filepath.Join(s.root, workDir), probePrefix+"*")
 	if err != nil {
 		return fmt.Errorf("worker: spool not writable: %w", err)
 	}
 	name := f.Name()
 	err = f.Close()
-	if rerr := os.Remove(name); err == nil {
+	// (The start-up recovery may have removed it first.)
+	if rerr := os.Remove(name); err == nil && !errors.Is(rerr, fs.ErrNotExist) {
 		err = rerr
 	}
 	if err != nil {
@@ -229,12 +233,16 @@ func (s spool) recoverClaims(ctx context.Context) (finished, requeued int, err e
 			break
 		}
 	}
-	return finished, requeued, s.removeTemporaries(ctx)
+	if err := s.removeTemporaries(ctx, doneDir); err != nil {
+		return finished, requeued, err
+	}
+	return finished, requeued, s.removeTemporaries(ctx, workDir)
 }
 
-// removeTemporaries removes the result files a crash left half written.
-func (s spool) removeTemporaries(ctx context.Context) error {
-	f, err := os.Open(filepath.Join(s.root, doneDir))
+// removeTemporaries removes the hidden temporary files a crash left in
+// dir: half-written results in done/, the check's probes in work/.
+func (s spool) removeTemporaries(ctx context.Context, dir string) error {
+	f, err := os.Open(filepath.Join(s.root, dir))
 	if err != nil {
 		return fmt.Errorf("worker: spool: %w", err)
 	}
@@ -245,8 +253,8 @@ func (s spool) removeTemporaries(ctx context.Context) error {
 		}
 		batch, err := f.ReadDir(scanBatch)
 		for _, e := range batch {
-			if n := e.Name(); strings.HasPrefix(n, ".") && strings.HasSuffix(n, ".tmp") {
-				if err := os.Remove(filepath.Join(s.root, doneDir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if n := e.Name(); strings.HasPrefix(n, ".") && (strings.HasSuffix(n, ".tmp") || strings.HasPrefix(n, probePrefix)) {
+				if err := os.Remove(filepath.Join(s.root, dir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("worker: spool: %w", err)
 				}
 			}

@@ -99,7 +99,7 @@ func jobLines(p *operabletest.Process) map[string][]map[string]any {
 func TestProbesMetricsAndOneLinePerJob(t *testing.T) {
 	t.Parallel()
 	spool := t.TempDir()
-	p := start(t, spool, "MAX_JOB_BYTES=200", "MAX_JOB_WORK=1s")
+	p := start(t, spool, "MAX_JOB_BYTES=400", "MAX_JOB_WORK=1s")
 	for _, path := range []string{"/livez", "/readyz", "/startupz"} {
 		resp, body, err := p.TryGet(t.Context(), p.AdminURL, path+"?verbose")
 		if err != nil {
@@ -119,7 +119,8 @@ func TestProbesMetricsAndOneLinePerJob(t *testing.T) {
 		{"not-json", `{"text":`, "failed"},
 		{"unknown-field", `{"text":"x","priority":1}`, "failed"},
 		{"trailing", `{"text":"x"} {}`, "failed"},
-		{"too-large", `{"text":"` + strings.Repeat("a", 300) + `"}`, "failed"},
+		{"too-large", `{"text":"` + strings.Repeat("a", 500) + `"}`, "failed"},
+		{"long-field", `{"` + strings.Repeat("f", 300) + `":1}`, "failed"},
 		{"too-long", `{"text":"x","work":"5s"}`, "failed"},
 	}
 	for _, c := range cases {
@@ -160,6 +161,12 @@ func TestProbesMetricsAndOneLinePerJob(t *testing.T) {
 	if left := jobs(t, spool, "work"); len(left) != 0 {
 		t.Errorf("claims left in work/: %v", left)
 	}
+	// The log quotes a job's file only so far.
+	if ls := lines["long-field"]; len(ls) == 1 {
+		if e, _ := ls[0]["error"].(string); len(e) > 250 || !strings.Contains(e, "unknown field") {
+			t.Errorf("the error of a job with a 300-byte field name is %d bytes: %q", len(e), e)
+		}
+	}
 	// The backlog follows incoming/: a file that is not a job is not one.
 	if err := os.WriteFile(filepath.Join(spool, "incoming", "notes.txt"), []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
@@ -175,8 +182,8 @@ func TestProbesMetricsAndOneLinePerJob(t *testing.T) {
 		}
 	}
 	for _, l := range strings.Split(body, "\n") {
-		if strings.HasPrefix(l, "worker_jobs_total{") && strings.Contains(l, `outcome="failed"`) && !strings.HasSuffix(l, " 5") {
-			t.Errorf("%s, want 5 failed jobs", l)
+		if strings.HasPrefix(l, "worker_jobs_total{") && strings.Contains(l, `outcome="failed"`) && !strings.HasSuffix(l, " 6") {
+			t.Errorf("%s, want 6 failed jobs", l)
 		}
 		if strings.HasPrefix(l, "worker_backlog{") && !strings.HasSuffix(l, " 0") {
 			t.Errorf("%s, want an empty backlog", l)
@@ -332,6 +339,7 @@ func TestClaimsLeftByACrashAreRecovered(t *testing.T) {
 		"work/committed.json":        []byte(`{"text":"already done"}`),
 		"done/committed.json":        result,
 		"done/.half.123.tmp":         []byte(`{"id":`),
+		"work/.probe-123":            nil,
 		"work/requeued-by-hand.json": []byte(`{"text":"claimed, never started"}`),
 	} {
 		if err := os.WriteFile(filepath.Join(spool, name), body, 0o600); err != nil {
@@ -353,8 +361,8 @@ func TestClaimsLeftByACrashAreRecovered(t *testing.T) {
 	if len(lines["committed"]) != 0 {
 		t.Errorf("the finished claim was taken again: %v", lines["committed"])
 	}
-	if exists(filepath.Join(spool, "done", ".half.123.tmp")) {
-		t.Error("the half-written result is still there")
+	if exists(filepath.Join(spool, "done", ".half.123.tmp")) || exists(filepath.Join(spool, "work", ".probe-123")) {
+		t.Error("the half-written result or the check's probe is still there")
 	}
 	if left := jobs(t, spool, "work"); len(left) != 0 {
 		t.Errorf("claims left in work/: %v", left)

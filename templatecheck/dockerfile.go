@@ -355,7 +355,8 @@ func CheckDockerignore(dockerfile, ignore, twin, root, pkg string) []error {
 			out = append(out, p)
 		}
 	}
-	for _, p := range out {
+	slices.Sort(out)
+	for _, p := range slices.Compact(out) {
 		if ok, _ := pm.MatchesOrParentMatches(p); !ok {
 			errs = append(errs, fmt.Errorf("%s: %s is not left out of the build context", ignore, p))
 		}

@@ -276,10 +276,11 @@ func TestNoJobIsLostOrDoneTwiceAcrossASIGTERMAndARestart(t *testing.T) {
 	spool := t.TempDir()
 	const n = 40
 	env := []string{"CONCURRENCY=3"}
+	// The jobs are there before the worker first starts.
+	if err := os.MkdirAll(filepath.Join(spool, "incoming"), 0o750); err != nil {
+		t.Fatal(err)
+	}
 	for i := range n {
-		if err := os.MkdirAll(filepath.Join(spool, "incoming"), 0o750); err != nil {
-			t.Fatal(err)
-		}
 		submit(t, spool, fmt.Sprintf("job-%02d", i), `{"text":"a b c","work":"40ms"}`)
 	}
 	first := start(t, spool, env...)

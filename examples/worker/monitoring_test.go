@@ -2,13 +2,17 @@ package main_test
 
 // Checks of the worker's monitoring files by the tools that read them:
 // deploy/monitoring/rules.yaml by `promtool check rules` and its unit tests
-// by `promtool test rules`; every runbook_url against the headings of
-// RUNBOOK.md; and every metric the rules name against the /metrics of the
-// running worker, so that a renamed metric breaks the build, not the
+// by `promtool test rules`; every expression of
+// deploy/monitoring/dashboard.json by Prometheus's parser (through
+// promtool); every runbook_url against the headings of RUNBOOK.md; and
+// every metric the rules and the dashboard name against the /metrics of
+// the running worker, so that a renamed metric breaks the build, not the
 // pager. promtool is Debian's (scripts/prometheus.sh; make test sets
 // PROMETHEUS_DIR).
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,8 +29,85 @@ import (
 const (
 	monitoringDir = "deploy/monitoring"
 	rulesFile     = monitoringDir + "/rules.yaml"
+	dashboardFile = monitoringDir + "/dashboard.json"
 	runbookFile   = "RUNBOOK.md"
 )
+
+func promtool(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(testserver.Tool(t, "PROMETHEUS_DIR"), "promtool")
+}
+
+// grafanaValues are what Grafana substitutes for the variables the
+// dashboard's expressions use: its own and the built-in interval.
+var grafanaValues = map[string]string{"$job": "worker", "$__rate_interval": "5m"}
+
+// dashboardExpressions are every query of every panel of the dashboard,
+// its variables substituted; a panel but a row without one is an error.
+func dashboardExpressions(t *testing.T) []string {
+	t.Helper()
+	b, err := os.ReadFile(dashboardFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			ID      int    `json:"id"`
+			Type    string `json:"type"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("%s: %v", dashboardFile, err)
+	}
+	var exprs []string
+	for _, p := range d.Panels {
+		if p.Type != "row" && len(p.Targets) == 0 {
+			t.Errorf("panel %d has no query", p.ID)
+		}
+		for _, tg := range p.Targets {
+			e := tg.Expr
+			for k, v := range grafanaValues {
+				e = strings.ReplaceAll(e, k, v)
+			}
+			if strings.Contains(e, "$") {
+				t.Errorf("panel %d: %q uses a variable the dashboard does not define", p.ID, tg.Expr)
+			}
+			exprs = append(exprs, e)
+		}
+	}
+	if len(exprs) == 0 {
+		t.Fatalf("%s has no expression", dashboardFile)
+	}
+	return exprs
+}
+
+// TestDashboardExpressionsParse: every expression of the dashboard is
+// valid PromQL to Prometheus's own parser, as the recording rules of a
+// temporary rule file that promtool checks.
+func TestDashboardExpressionsParse(t *testing.T) {
+	t.Parallel()
+	var rules []map[string]string
+	for i, e := range dashboardExpressions(t) {
+		rules = append(rules, map[string]string{"record": fmt.Sprintf("dashboard:query_%d", i), "expr": e})
+	}
+	b, err := yaml.Marshal(map[string]any{"groups": []any{map[string]any{"name": "dashboard", "rules": rules}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "dashboard.yaml"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(promtool(t), "check", "rules", "dashboard.yaml")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), fmt.Sprintf("%d rules found", len(rules))) {
+		t.Errorf("promtool check rules on the dashboard's queries: %v\n%s\n%s", err, out, b)
+	}
+}
 
 type promRule struct {
 	Alert       string            `yaml:"alert"`
@@ -64,7 +145,7 @@ func loadRules(t *testing.T) []promRule {
 // test in which it fires and one in which it stays silent.
 func TestMonitoringRulesPassPromtool(t *testing.T) {
 	t.Parallel()
-	promtool := filepath.Join(testserver.Tool(t, "PROMETHEUS_DIR"), "promtool")
+	promtool := promtool(t)
 	for _, args := range [][]string{{"check", "rules", "rules.yaml"}, {"test", "rules", "rules_test.yaml"}} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = monitoringDir
@@ -169,13 +250,18 @@ func TestRunbookHasASectionForEveryAlert(t *testing.T) {
 // metricRef is a metric name followed by a selector or a range in PromQL.
 var metricRef = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*[{\[]`)
 
-// TestMonitoringNamesExistOnMetrics: every metric a rule selects is on the
-// running worker's /metrics, once it has done and failed a job.
+// TestMonitoringNamesExistOnMetrics: every metric a rule or a panel
+// selects is on the running worker's /metrics, once it has done and
+// failed a job.
 func TestMonitoringNamesExistOnMetrics(t *testing.T) {
 	t.Parallel()
 	names := map[string]bool{}
+	exprs := dashboardExpressions(t)
 	for _, r := range loadRules(t) {
-		for _, m := range metricRef.FindAllStringSubmatch(r.Expr, -1) {
+		exprs = append(exprs, r.Expr)
+	}
+	for _, e := range exprs {
+		for _, m := range metricRef.FindAllStringSubmatch(e, -1) {
 			if m[1] != "up" { // Prometheus's own, per target
 				names[m[1]] = true
 			}
@@ -194,13 +280,17 @@ func TestMonitoringNamesExistOnMetrics(t *testing.T) {
 	_, body := p.Get(p.AdminURL, "/metrics")
 	present := map[string]bool{}
 	for _, l := range strings.Split(body, "\n") {
-		if name, _, ok := strings.Cut(l, "{"); ok && !strings.HasPrefix(l, "#") {
-			present[name] = true
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		// name{labels} value, or name value
+		if i := strings.IndexAny(l, "{ "); i > 0 {
+			present[l[:i]] = true
 		}
 	}
 	for name := range names {
 		if !present[name] {
-			t.Errorf("the rules name %s, which the worker's /metrics does not have", name)
+			t.Errorf("the rules or the dashboard name %s, which the worker's /metrics does not have", name)
 		}
 	}
 }

@@ -195,7 +195,9 @@ func TestReadinessFailsWhileTheSpoolIsGoneAndRecovers(t *testing.T) {
 	t.Parallel()
 	spool := filepath.Join(t.TempDir(), "spool")
 	p := start(t, spool)
-	if err := os.RemoveAll(spool); err != nil {
+	// Gone at once, as an unmounted volume is (a RemoveAll would race
+	// with the worker making its directories again).
+	if err := os.Rename(spool, spool+".gone"); err != nil {
 		t.Fatal(err)
 	}
 	p.WaitStatus(p.AdminURL, "/readyz", http.StatusServiceUnavailable, 10*time.Second)

@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -157,6 +158,26 @@ func TestMonitoringRulesPassPromtool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A copy whose rule no longer fires as its test expects fails.
+	rules, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	brokenRules := strings.Replace(string(rules), "(sum(up{job=\"worker\"}) or vector(0)) == 0", "(sum(up{job=\"worker\"}) or vector(0)) < 0", 1)
+	if brokenRules == string(rules) {
+		t.Fatal("rules.yaml has no WorkerDown expression to break")
+	}
+	for name, text := range map[string]string{"rules.yaml": brokenRules, "rules_test.yaml": string(b)} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(promtool, "test", "rules", "rules_test.yaml")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "WorkerDown") {
+		t.Errorf("promtool test rules on a WorkerDown that never fires: %v\n%s", err, out)
+	}
 	var f struct {
 		Tests []struct {
 			AlertRuleTest []struct {
@@ -221,29 +242,49 @@ func githubAnchors(md string) map[string]bool {
 	return anchors
 }
 
+// runbookProblems are the alerts whose runbook_url is not
+// <base>/examples/worker/RUNBOOK.md#<anchor> with the anchor a heading of
+// runbook, and the runbook's own links to a missing section.
+func runbookProblems(rules []promRule, runbook string) []string {
+	var problems []string
+	anchors := githubAnchors(runbook)
+	for _, r := range rules {
+		if r.Alert == "" {
+			continue
+		}
+		base, anchor, ok := strings.Cut(r.Annotations["runbook_url"], "#")
+		if !ok || !strings.HasSuffix(base, "/examples/worker/"+runbookFile) {
+			problems = append(problems, fmt.Sprintf("alert %s: runbook_url %q is not <base>/examples/worker/%s#<anchor>", r.Alert, r.Annotations["runbook_url"], runbookFile))
+		}
+		if !anchors[anchor] {
+			problems = append(problems, fmt.Sprintf("alert %s: runbook_url names #%s, which is no heading of %s", r.Alert, anchor, runbookFile))
+		}
+	}
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(runbook, -1) {
+		if !anchors[m[1]] {
+			problems = append(problems, fmt.Sprintf("%s links to #%s, which is no heading of it", runbookFile, m[1]))
+		}
+	}
+	return problems
+}
+
+// TestRunbookHasASectionForEveryAlert, and not for a copy that lost one.
 func TestRunbookHasASectionForEveryAlert(t *testing.T) {
 	t.Parallel()
 	b, err := os.ReadFile(runbookFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	anchors := githubAnchors(string(b))
-	for _, r := range loadRules(t) {
-		if r.Alert == "" {
-			continue
-		}
-		base, anchor, ok := strings.Cut(r.Annotations["runbook_url"], "#")
-		if !ok || !strings.HasSuffix(base, "/examples/worker/"+runbookFile) {
-			t.Errorf("alert %s: runbook_url %q is not <base>/examples/worker/%s#<anchor>", r.Alert, r.Annotations["runbook_url"], runbookFile)
-		}
-		if !anchors[anchor] {
-			t.Errorf("alert %s: runbook_url names #%s, which is no heading of %s", r.Alert, anchor, runbookFile)
-		}
+	rules := loadRules(t)
+	for _, p := range runbookProblems(rules, string(b)) {
+		t.Error(p)
 	}
-	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(b), -1) {
-		if !anchors[m[1]] {
-			t.Errorf("%s links to #%s, which is no heading of it", runbookFile, m[1])
-		}
+	broken := strings.Replace(string(b), "### WorkerDown\n", "### Worker down\n", 1)
+	if broken == string(b) {
+		t.Fatal("RUNBOOK.md has no ### WorkerDown to break")
+	}
+	if p := runbookProblems(rules, broken); !strings.Contains(strings.Join(p, "\n"), "names #workerdown, which is no heading") {
+		t.Errorf("a runbook without the WorkerDown section: problems %q, want the missing #workerdown", p)
 	}
 }
 
@@ -253,22 +294,25 @@ var metricRef = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*[{\[]`)
 // TestMonitoringNamesExistOnMetrics: every metric a rule or a panel
 // selects is on the running worker's /metrics, once it has done and
 // failed a job.
-func TestMonitoringNamesExistOnMetrics(t *testing.T) {
-	t.Parallel()
-	names := map[string]bool{}
-	exprs := dashboardExpressions(t)
-	for _, r := range loadRules(t) {
-		exprs = append(exprs, r.Expr)
-	}
+// missingMetrics are the metrics exprs select that present lacks
+// (Prometheus's own up aside).
+func missingMetrics(exprs []string, present map[string]bool) []string {
+	var missing []string
 	for _, e := range exprs {
 		for _, m := range metricRef.FindAllStringSubmatch(e, -1) {
-			if m[1] != "up" { // Prometheus's own, per target
-				names[m[1]] = true
+			if m[1] != "up" && !present[m[1]] && !slices.Contains(missing, m[1]) {
+				missing = append(missing, m[1])
 			}
 		}
 	}
-	if len(names) < 4 {
-		t.Fatalf("found only %v in the rules", names)
+	return missing
+}
+
+func TestMonitoringNamesExistOnMetrics(t *testing.T) {
+	t.Parallel()
+	exprs := dashboardExpressions(t)
+	for _, r := range loadRules(t) {
+		exprs = append(exprs, r.Expr)
 	}
 	spool := t.TempDir()
 	p := start(t, spool)
@@ -288,9 +332,15 @@ func TestMonitoringNamesExistOnMetrics(t *testing.T) {
 			present[l[:i]] = true
 		}
 	}
-	for name := range names {
-		if !present[name] {
-			t.Errorf("the rules or the dashboard name %s, which the worker's /metrics does not have", name)
-		}
+	if len(present) < 20 {
+		t.Fatalf("/metrics has only %v", present)
+	}
+	for _, name := range missingMetrics(exprs, present) {
+		t.Errorf("the rules or the dashboard name %s, which the worker's /metrics does not have", name)
+	}
+	// A rule naming a metric that does not exist is caught.
+	broken := append(slices.Clone(exprs), `max(worker_backlg{job="worker"}) > 0`)
+	if m := missingMetrics(broken, present); !slices.Equal(m, []string{"worker_backlg"}) {
+		t.Errorf("a rule naming worker_backlg: missing %v, want [worker_backlg]", m)
 	}
 }

@@ -84,6 +84,7 @@ bench:
 	cd bench && $(GO) run ./cmd/startup
 	cd bench && $(GO) run ./cmd/probeload
 	cd bench && $(GO) run ./cmd/footprint
+	cd bench && $(GO) run ./cmd/e2e -wrk "$$(../scripts/wrk.sh)"
 
 startup:
 	cd bench && $(GO) run ./cmd/startup

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strconv"
@@ -77,17 +78,17 @@ func (h *jsonHandler) Handle(ctx context.Context, rec slog.Record) error {
 	e := encoder{buf: (*bp)[:0], r: h.r, known: h.r.known.snapshot()}
 	e.buf = append(e.buf, '{')
 	if !rec.Time.IsZero() {
-		e.key("time")
+		e.rawKey(`"time":`)
 		e.buf = append(e.buf, '"')
 		e.buf = appendMillis(e.buf, rec.Time.UTC())
 		e.buf = append(e.buf, '"')
 	}
-	e.key("level")
+	e.rawKey(`"level":`)
 	e.str(rec.Level.String())
-	e.key("msg")
+	e.rawKey(`"msg":`)
 	e.scrubbed(rec.Message)
 	if id := RequestID(ctx); id != "" {
-		e.key("request_id")
+		e.rawKey(`"request_id":`)
 		if h.r.idKeys.request {
 			e.str(redacted)
 		} else {
@@ -96,9 +97,9 @@ func (h *jsonHandler) Handle(ctx context.Context, rec slog.Record) error {
 	}
 	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
 		tid, sid := sc.TraceID(), sc.SpanID()
-		e.key("trace_id")
+		e.rawKey(`"trace_id":`)
 		e.hexID(tid[:], h.r.idKeys.trace)
-		e.key("span_id")
+		e.rawKey(`"span_id":`)
 		e.hexID(sid[:], h.r.idKeys.span)
 	}
 	if len(h.pre) > 0 {
@@ -198,8 +199,13 @@ func (e *encoder) key(k string) {
 	if e.sep {
 		e.buf = append(e.buf, ',')
 	}
-	e.str(k)
-	e.buf = append(e.buf, ':')
+	e.buf = append(e.buf, '"')
+	if plainPrefix(k) == len(k) { // most keys: nothing to escape
+		e.buf = append(e.buf, k...)
+	} else {
+		e.buf = appendEscaped(e.buf, k)
+	}
+	e.buf = append(e.buf, '"', ':')
 	e.sep = true
 }
 
@@ -228,10 +234,26 @@ func (e *encoder) str(s string) {
 	e.buf = append(e.buf, '"')
 }
 
-// scrubbed writes s as a JSON string with its secrets masked.
+// scrubbed writes s as a JSON string with its secrets masked, escaped only
+// when the scan for secrets saw a byte that escaping changes.
 func (e *encoder) scrubbed(s string) {
-	s, _ = e.r.scrub(s, e.known)
-	e.str(s)
+	s, _, escape := e.r.scrubEscape(s, e.known)
+	if escape {
+		e.str(s)
+		return
+	}
+	e.buf = append(e.buf, '"')
+	e.buf = append(e.buf, s...)
+	e.buf = append(e.buf, '"')
+}
+
+// rawKey writes a key given already quoted, with its colon: `"time":`.
+func (e *encoder) rawKey(quoted string) {
+	if e.sep {
+		e.buf = append(e.buf, ',')
+	}
+	e.buf = append(e.buf, quoted...)
+	e.sep = true
 }
 
 // attrsIn opens the groups and writes the attributes in them, or, when
@@ -541,12 +563,12 @@ func appendHex(b []byte, src []byte) []byte {
 func appendEscaped(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
+		if n := plainPrefix(s[i:]); n > 0 {
+			i += n
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
 			b = append(b, s[start:i]...)
 			switch c {
 			case '"', '\\':
@@ -583,3 +605,41 @@ func appendEscaped(b []byte, s string) []byte {
 	}
 	return append(b, s[start:]...)
 }
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainPrefix returns the length of the longest prefix of s that JSON
+// escaping leaves as it is: printable ASCII other than quote and
+// backslash. Eight bytes at a time: a byte is flagged in the high bit of
+// its lane when it is under 0x20, a quote, a backslash, or has the high bit
+// set itself; the lowest flagged lane is always a real one (a borrow only
+// flags lanes above a real match).
+func plainPrefix(s string) int {
+	i := 0
+	for ; len(s)-i >= 8; i += 8 {
+		x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		q, bs := x^(lsb*'"'), x^(lsb*'\\')
+		flags := ((x - lsb*0x20) | (q-lsb)&^q | (bs-lsb)&^bs | x) & msb
+		if flags != 0 {
+			return i + bits.TrailingZeros64(flags)/8
+		}
+	}
+	for ; i < len(s); i++ {
+		if !plainByte[s[i]] {
+			return i
+		}
+	}
+	return i
+}
+
+// plainByte marks the bytes plainPrefix lets through.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()

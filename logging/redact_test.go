@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"testing/slogtest"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
@@ -196,6 +199,68 @@ func TestRedactionAllocationBudget(t *testing.T) {
 		t.Errorf("%.0f allocations per record, slog's JSON handler %.0f: budget is no more", got, base)
 	}
 }
+
+// TestDefaultLoggerAllocationFloor: the default logger, every redaction
+// layer on, allocates per record nothing beyond what slog itself does for
+// any handler (its Record, which keeps five attributes inline and
+// allocates for more): a handler that drops every record, behind the same
+// *slog.Logger, is the floor. With a span in the context and with a
+// record of six attributes as with one of two; a string that is masked
+// costs two more.
+func TestDefaultLoggerAllocationFloor(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector; make test runs this test without it")
+	}
+	known := &logging.KnownValues{}
+	known.Add(knownVal)
+	known.Add(knownSpecial)
+	ours, err := logging.New(logging.Options{Writer: discard{}, Known: known, Service: "s", Version: "v", Env: "e"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor := slog.New(dropHandler{}).With("service", "s", "version", "v", "env", "e")
+	sc := trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{4, 5}, TraceFlags: trace.FlagsSampled,
+	})
+	reqCtx := logging.ContextWithRequestID(context.Background(), "4bf92f3577b34da6")
+	errRefused := errors.New("dial tcp 10.0.0.7:5432: connection refused")
+	for _, tc := range []struct {
+		name  string
+		ctx   context.Context
+		attrs []slog.Attr
+	}{
+		{"common shape", reqCtx, []slog.Attr{
+			slog.String("method", "GET"), slog.String("route", "/items/{id}"), slog.Int("status", 200),
+			slog.Float64("duration", 0.0123), slog.Int64("bytes", 512), slog.Any("error", errRefused)}},
+		{"with a span", trace.ContextWithSpanContext(reqCtx, sc), []slog.Attr{
+			slog.String("method", "GET"), slog.String("route", "/items/{id}"), slog.Int("status", 200),
+			slog.Duration("elapsed", 1500*time.Microsecond), slog.Bool("cached", false), slog.Any("error", errRefused)}},
+		{"two attributes", reqCtx, []slog.Attr{slog.String("user", "ann"), slog.Int("n", 3)}},
+		{"a string to mask", reqCtx, []slog.Attr{slog.String("dsn", "postgres://app:hunter22@db/app")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			record := func(l *slog.Logger) func() {
+				return func() { l.LogAttrs(tc.ctx, slog.LevelInfo, "request served", tc.attrs...) }
+			}
+			base := testing.AllocsPerRun(200, record(floor))
+			got := testing.AllocsPerRun(200, record(ours))
+			if tc.name == "a string to mask" {
+				base += 2 // the rare case: the list of parts to mask, and the masked copy
+			}
+			if got > base {
+				t.Errorf("%.0f allocations per record, a handler that does nothing %.0f: budget is no more", got, base)
+			}
+		})
+	}
+}
+
+// dropHandler drops every record.
+type dropHandler struct{}
+
+func (dropHandler) Enabled(context.Context, slog.Level) bool  { return true }
+func (dropHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d dropHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d dropHandler) WithGroup(string) slog.Handler           { return d }
 
 type discard struct{}
 

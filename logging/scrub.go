@@ -37,6 +37,9 @@ const (
 	trigCard
 	trigParam
 	trigJSON
+	// trigEscape is no detector: s holds a byte that JSON escaping must
+	// look at (see appendEscaped).
+	trigEscape
 )
 
 // class marks the bytes that can anchor a secret shape, chosen among the
@@ -46,6 +49,10 @@ const (
 // parameter's "key=value", also percent-encoded as "key%3Dvalue"); ':'
 // also ends a JSON field's name ("key":); digits are counted for card
 // numbers.
+// Class 3 marks the bytes a JSON string cannot hold as they are (control
+// bytes, quote, backslash) and those that start a multi-byte character, so
+// that the same pass tells the JSON handler whether the string needs
+// escaping at all.
 var class = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
 		t[c] = 1
@@ -53,6 +60,13 @@ var class = func() (t [256]uint8) {
 	for _, c := range "J:A-bB=%" {
 		t[c] = 2
 	}
+	for c := range 0x20 {
+		t[c] = 3
+	}
+	for c := 0x80; c < 0x100; c++ {
+		t[c] = 3
+	}
+	t['"'], t['\\'] = 3, 3
 	return t
 }()
 
@@ -67,6 +81,9 @@ func triggers(s string) int {
 			continue
 		case 1:
 			digits++
+			continue
+		case 3:
+			t |= trigEscape
 			continue
 		}
 		switch c {
@@ -131,11 +148,21 @@ func equalFoldASCII(a, b string) bool {
 // whether it masked anything. Only the matched part is masked:
 // "postgres://app:[REDACTED]@db/app", "/items?api_key=[REDACTED]&page=2".
 func (r *redactor) scrub(s string, known *knownSet) (string, bool) {
+	s, masked, _ := r.scrubEscape(s, known)
+	return s, masked
+}
+
+// scrubEscape is scrub that also reports whether the string it returns may
+// need escaping in JSON: false only when the pass that looks for secret
+// shapes saw no byte that escaping changes, so that the JSON handler can
+// copy the string as it is instead of scanning it a second time.
+func (r *redactor) scrubEscape(s string, known *knownSet) (out string, masked, escape bool) {
 	if len(s) < MinKnownLen {
-		return s, false
+		return s, false, true
 	}
 	var spans []span
-	if t := triggers(s); t != 0 {
+	t := triggers(s)
+	if t&^trigEscape != 0 {
 		for _, d := range detectors {
 			if t&d.trigger != 0 {
 				spans = d.find(s, spans)
@@ -152,9 +179,9 @@ func (r *redactor) scrub(s string, known *knownSet) (string, bool) {
 		spans = known.find(s, spans)
 	}
 	if len(spans) == 0 {
-		return s, false
+		return s, false, t&trigEscape != 0
 	}
-	return mask(s, spans), true
+	return mask(s, spans), true, true
 }
 
 // mask replaces the spans of s, merged where they overlap.

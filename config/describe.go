@@ -41,6 +41,8 @@ type Field struct {
 	Value string `json:"value"`
 
 	hasDefault bool
+	// full is Var with Options.Prefix, during a load.
+	full string
 }
 
 // Describe lists the fields of the struct cfg points to (or holds), in

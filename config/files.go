@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -30,17 +31,18 @@ func DefaultFiles() []string { return slices.Clone(defaultFiles) }
 // fileValue is one value read from a file, with where it was written.
 type fileValue struct {
 	value string
-	pos   string // "config/base.yaml:12:3"
-	key   int    // the index of its key in parsedFile.keys
+	// origin is the layer as Sources says it, "file:config/base.yaml:12:3";
+	// pos is the same without "file:", sharing its bytes.
+	origin, pos string
+	key         int // the index of its key in parsedFile.keys
 }
 
 // fileKey is a key as written, with its position, for unknown-key reports.
 type fileKey struct {
-	name    string // the variable it binds to, without the prefix: DB_MAX_OPEN_CONNS
-	written string // the path as written, nested keys joined by ".": db.max-open-conns
-	pos     string
-	line    int
-	parent  int // the index of the mapping's key in parsedFile.keys; -1 at the top level
+	name      string // the variable it binds to, without the prefix: DB_MAX_OPEN_CONNS
+	written   string // the path as written, nested keys joined by ".": db.max-open-conns
+	line, col int    // where it is written, for problems (see parsedFile.pos)
+	parent    int    // the index of the mapping's key in parsedFile.keys; -1 at the top level
 }
 
 // duplicate is a variable a file sets twice, by the indexes of its keys.
@@ -139,11 +141,14 @@ func parseFile(path string, data []byte) (*parsedFile, []Problem) {
 		return nil, []Problem{{Source: fmt.Sprintf("%s:%d:%d", path, a.Line, a.Column),
 			Reason: fmt.Sprintf("too much aliasing: the aliases up to here stand for more than %d values (an alias bomb?)", boundedread.MaxAliasNodes)}}
 	}
-	f := &parsedFile{path: path, values: map[string]fileValue{}, containers: map[string]bool{}}
+	f := &parsedFile{path: path}
 	if len(doc.Content) == 0 {
+		f.values = map[string]fileValue{}
 		return f, nil // an empty file
 	}
 	root := doc.Content[0]
+	f.values = make(map[string]fileValue, len(root.Content)/2)
+	f.keys = make([]fileKey, 0, len(root.Content)/2)
 	if root.Kind != yaml.MappingNode {
 		return nil, []Problem{{Source: f.at(root), Reason: "the top level must be a mapping of names to values"}}
 	}
@@ -153,8 +158,25 @@ func parseFile(path string, data []byte) (*parsedFile, []Problem) {
 }
 
 func (f *parsedFile) at(n *yaml.Node) string {
-	return fmt.Sprintf("%s:%d:%d", f.path, n.Line, n.Column)
+	return f.pos(n.Line, n.Column)
 }
+
+// pos is "path:line:column".
+func (f *parsedFile) pos(line, col int) string {
+	var buf [128]byte
+	return string(f.appendPos(buf[:0], line, col))
+}
+
+func (f *parsedFile) appendPos(b []byte, line, col int) []byte {
+	b = append(b, f.path...)
+	b = append(b, ':')
+	b = strconv.AppendInt(b, int64(line), 10)
+	b = append(b, ':')
+	return strconv.AppendInt(b, int64(col), 10)
+}
+
+// keyPos is where k is written: "path:line:column".
+func (f *parsedFile) keyPos(k fileKey) string { return f.pos(k.line, k.col) }
 
 // bindName is the variable a key binds to: upper case, "-" read as "_".
 // A key already in that form is returned as it is, with no allocation.
@@ -182,7 +204,7 @@ func (f *parsedFile) walk(m *yaml.Node, prefix, written string, parent int, prob
 			continue
 		}
 		seen[k.Value] = true
-		key := fileKey{name: name, written: written + k.Value, pos: f.at(k), line: k.Line, parent: parent}
+		key := fileKey{name: name, written: written + k.Value, line: k.Line, col: k.Column, parent: parent}
 		switch v.Kind {
 		case yaml.ScalarNode:
 			if v.Tag == "!!null" {
@@ -190,6 +212,9 @@ func (f *parsedFile) walk(m *yaml.Node, prefix, written string, parent int, prob
 			}
 			f.set(key, v.Value, v)
 		case yaml.MappingNode:
+			if f.containers == nil {
+				f.containers = map[string]bool{}
+			}
 			f.containers[name] = true
 			f.keys = append(f.keys, key)
 			f.walk(v, name+"_", key.written+".", len(f.keys)-1, problems)
@@ -221,7 +246,10 @@ func (f *parsedFile) set(key fileKey, value string, v *yaml.Node) {
 	if prev, ok := f.values[key.name]; ok {
 		f.dups = append(f.dups, duplicate{first: prev.key, second: i})
 	}
-	f.values[key.name] = fileValue{value: value, pos: f.at(v), key: i}
+	// One string for the origin and the position: "file:" then the position.
+	var buf [128]byte
+	origin := string(f.appendPos(append(buf[:0], "file:"...), v.Line, v.Column))
+	f.values[key.name] = fileValue{value: value, origin: origin, pos: origin[len("file:"):], key: i}
 }
 
 // mapValue renders the mapping held under a map-typed variable in
@@ -232,7 +260,7 @@ func (f *parsedFile) mapValue(name string) (fileValue, bool) {
 		return fileValue{}, false
 	}
 	var parts []string
-	var pos string
+	var origin, pos string
 	for i, k := range f.keys {
 		sub, ok := strings.CutPrefix(k.name, name+"_")
 		if !ok {
@@ -251,10 +279,10 @@ func (f *parsedFile) mapValue(name string) (fileValue, bool) {
 		}
 		parts = append(parts, sub+":"+v.value)
 		if pos == "" {
-			pos = v.pos
+			origin, pos = v.origin, v.pos
 		}
 	}
-	return fileValue{value: strings.Join(parts, ","), pos: pos}, true
+	return fileValue{value: strings.Join(parts, ","), origin: origin, pos: pos}, true
 }
 
 // lineCol turns a byte offset into a 1-based line and column.

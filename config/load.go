@@ -24,6 +24,10 @@ import (
 // Options.Sources.
 type Sources struct {
 	byVar map[string][]string
+	// free are slots for byVar's lists, handed out three at a time (a
+	// default, a file, the environment: most variables need no more), so
+	// that a load does not allocate a list per variable.
+	free []string
 	// files are the configuration files the load found, as joined paths:
 	// a later load given these Sources as Options.Previous needs them all.
 	files []string
@@ -49,11 +53,15 @@ func (s *Sources) Of(variable string) []string {
 	if s == nil {
 		return nil
 	}
-	return s.byVar[variable]
+	return slices.Clip(s.byVar[variable])
 }
 
 func (s *Sources) add(variable, origin string) {
-	s.byVar[variable] = append(s.byVar[variable], origin)
+	o := s.byVar[variable]
+	if o == nil && len(s.free) >= 3 {
+		o, s.free = s.free[:0:3], s.free[3:]
+	}
+	s.byVar[variable] = append(o, origin)
 }
 
 // effective returns the last layer that set the variable, or "".
@@ -122,12 +130,39 @@ func LoadAll(ctx context.Context, opts Options, dsts ...any) (*Sources, error) {
 		}
 		ds = append(ds, d)
 	}
-	l := loader{opts: opts, env: environ.Or(opts.Environ), src: &Sources{byVar: map[string][]string{}}}
-	l.known = map[string]Field{}
+	l := loader{opts: opts, env: environ.Or(opts.Environ)}
+	n, size := 0, 0
 	for _, d := range ds {
 		for _, f := range typeFields(reflect.TypeOf(d.ptr).Elem()) {
-			f.Var = d.prefix + f.Var
-			l.known[f.Var] = f
+			n++
+			size += len(opts.Prefix) + len(d.prefix) + len(f.Var)
+		}
+	}
+	l.src = &Sources{byVar: make(map[string][]string, n), free: make([]string, 3*n)}
+	// The fields in one slice, the map pointing into it: a Field is too
+	// large for a map to hold in place, so a map of values would allocate
+	// each one.
+	fields := make([]Field, 0, n)
+	l.known = make(map[string]*Field, n)
+	// Every variable's full name (Options.Prefix included) is cut from one
+	// string, so that a load does not build a name per variable.
+	var b strings.Builder
+	b.Grow(size)
+	for _, d := range ds {
+		for _, f := range typeFields(reflect.TypeOf(d.ptr).Elem()) {
+			b.WriteString(opts.Prefix)
+			b.WriteString(d.prefix)
+			b.WriteString(f.Var)
+		}
+	}
+	all, off := b.String(), 0
+	for _, d := range ds {
+		for _, f := range typeFields(reflect.TypeOf(d.ptr).Elem()) {
+			end := off + len(opts.Prefix) + len(d.prefix) + len(f.Var)
+			f.full, f.Var = all[off:end], all[off+len(opts.Prefix):end]
+			off = end
+			fields = append(fields, f)
+			l.known[f.Var] = &fields[len(fields)-1]
 		}
 		if d.prefix != "" {
 			l.prefixes = append(l.prefixes, d.prefix)
@@ -252,7 +287,7 @@ type loader struct {
 	opts        Options
 	env         map[string]string
 	environment string
-	known       map[string]Field // by variable name without Options.Prefix
+	known       map[string]*Field // by variable name without Options.Prefix
 	// prefixes are the destinations' own prefixes (Prefixed).
 	prefixes []string
 	src      *Sources
@@ -268,10 +303,10 @@ type loader struct {
 
 // readFiles reads the file layers.
 func (l *loader) readFiles() {
-	l.values = map[string]fileValue{}
-	for name, f := range l.known {
+	l.values = make(map[string]fileValue, len(l.known))
+	for _, f := range l.known {
 		if f.hasDefault {
-			l.src.add(l.opts.Prefix+name, "default")
+			l.src.add(f.full, "default")
 		}
 	}
 	files := l.opts.Files
@@ -303,7 +338,7 @@ func (l *loader) readFiles() {
 			}
 			if ok {
 				l.values[name] = v
-				l.src.add(l.opts.Prefix+name, "file:"+v.pos)
+				l.src.add(fld.full, v.origin)
 			}
 		}
 	}
@@ -336,7 +371,7 @@ func (l *loader) checkKeys(f *parsedFile) {
 			l.hints = map[int]func() string{}
 		}
 		l.hints[len(l.problems)] = func() string { return l.suggestKey(f, k) }
-		l.problems = append(l.problems, Problem{Source: k.pos, Reason: "unknown key " + k.written})
+		l.problems = append(l.problems, Problem{Source: f.keyPos(k), Reason: "unknown key " + k.written})
 	}
 	for _, d := range f.dups {
 		first, second := f.keys[d.first], f.keys[d.second]
@@ -347,7 +382,7 @@ func (l *loader) checkKeys(f *parsedFile) {
 		if first.written == second.written {
 			how = "on lines " + strconv.Itoa(first.line) + " and " + strconv.Itoa(second.line)
 		}
-		l.problems = append(l.problems, Problem{Source: second.pos, Var: l.opts.Prefix + second.name,
+		l.problems = append(l.problems, Problem{Source: f.keyPos(second), Var: l.opts.Prefix + second.name,
 			Reason: "set twice in the same file, " + how})
 	}
 }
@@ -435,10 +470,10 @@ func (l *loader) names(prefix string) []string {
 // prefix, or with a destination's own prefix, that name no field.
 func (l *loader) readEnv() {
 	p := l.opts.Prefix
-	for name := range l.known {
-		if v, ok := l.env[p+name]; ok {
+	for name, f := range l.known {
+		if v, ok := l.env[f.full]; ok {
 			l.values[name] = fileValue{value: v}
-			l.src.add(p+name, "env:"+p+name)
+			l.src.add(f.full, "env:"+f.full)
 		}
 	}
 	if p == "" && l.opts.DetectTypos {
@@ -501,10 +536,12 @@ func (l *loader) typos() []Problem {
 // merged is the environment caarlos0/env reads: the process's, with the
 // file values of variables the environment does not set.
 func (l *loader) merged() map[string]string {
-	m := maps.Clone(l.env)
+	m := make(map[string]string, len(l.env)+len(l.values))
+	maps.Copy(m, l.env)
 	for name, v := range l.values {
-		if _, set := l.env[l.opts.Prefix+name]; !set {
-			m[l.opts.Prefix+name] = v.value
+		full := l.known[name].full
+		if _, set := l.env[full]; !set {
+			m[full] = v.value
 		}
 	}
 	return m

@@ -75,7 +75,7 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		method := methodOf(r.Method)
-		ctx := p.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx := p.propagator.Extract(r.Context(), canonicalCarrier(r.Header))
 		ctx, span := p.tracer.Start(ctx, method, serverSpan...)
 		w, r, info := httpmeta.StartWithContext(w, r, ctx)
 
@@ -90,9 +90,14 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 				if route != "" {
 					span.SetName(s.spanName)
 				}
-				// One call, so the span's attribute slice grows once.
-				attrs := append(s.attrs[:len(s.attrs):len(s.attrs)], semconv.URLPath(r.URL.Path), semconv.URLScheme(scheme(r)))
+				// One call, so the span's attribute slice grows once, from a
+				// pooled slice: spans copy the attributes they are given.
+				ap := spanAttrs.Get().(*[]attribute.KeyValue)
+				attrs := append(append((*ap)[:0], s.attrs...), semconv.URLPath(r.URL.Path), semconv.URLScheme(scheme(r)))
 				span.SetAttributes(attrs...)
+				clear(attrs) // keep no request's path alive in the pool
+				*ap = attrs[:0]
+				spanAttrs.Put(ap)
 				if status >= 500 {
 					span.SetStatus(codes.Error, http.StatusText(status))
 				}
@@ -106,6 +111,37 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(w, r)
 	})
+}
+
+// spanAttrs are the slices a server span's attributes are gathered in.
+var spanAttrs = sync.Pool{New: func() any { s := make([]attribute.KeyValue, 0, 8); return &s }}
+
+// canonicalCarrier is propagation.HeaderCarrier with the keys of the
+// standard propagators (W3C trace context, baggage) looked up in their
+// canonical form: net/http canonicalizes the lower-case names they ask for
+// by building a new string at every lookup of every request.
+type canonicalCarrier http.Header
+
+func (c canonicalCarrier) Get(key string) string { return http.Header(c).Get(canonicalKey(key)) }
+
+func (c canonicalCarrier) Values(key string) []string {
+	return http.Header(c).Values(canonicalKey(key))
+}
+
+func (c canonicalCarrier) Set(key, value string) { http.Header(c).Set(key, value) }
+
+func (c canonicalCarrier) Keys() []string { return propagation.HeaderCarrier(c).Keys() }
+
+func canonicalKey(key string) string {
+	switch key {
+	case "traceparent":
+		return "Traceparent"
+	case "tracestate":
+		return "Tracestate"
+	case "baggage":
+		return "Baggage"
+	}
+	return key
 }
 
 func scheme(r *http.Request) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
@@ -225,5 +226,41 @@ func TestStandardVariables(t *testing.T) {
 		if err != nil && strings.Contains(err.Error(), bad) {
 			t.Errorf("New with bad variables = %v: it quotes %s", err, bad)
 		}
+	}
+}
+
+// TestMiddlewareContinuesTraceStateAndBaggage: the W3C headers a caller
+// sends, in any case, reach the server span (trace id, parent, tracestate)
+// and the handler's context (baggage), over a real connection.
+func TestMiddlewareContinuesTraceStateAndBaggage(t *testing.T) {
+	p, obs := telemetrytest.New(t, telemetry.Options{ServiceName: "svc"})
+	got := make(chan string, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- baggage.FromContext(r.Context()).Member("tenant").Value()
+	})
+	srv := httptest.NewServer(p.Middleware(h))
+	defer srv.Close()
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	req.Header["traceparent"] = []string{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
+	req.Header["TRACESTATE"] = []string{"vendor=opaque"}
+	req.Header.Set("Baggage", "tenant=acme")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	http.DefaultClient.CloseIdleConnections()
+	if tenant := <-got; tenant != "acme" {
+		t.Errorf("baggage member tenant = %q, want acme", tenant)
+	}
+	spans := obs.Spans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans, want 1", len(spans))
+	}
+	sc, parent := spans[0].SpanContext(), spans[0].Parent()
+	if sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || parent.SpanID().String() != "00f067aa0ba902b7" ||
+		sc.TraceState().Get("vendor") != "opaque" {
+		t.Errorf("server span %v, parent %v: not the caller's trace", sc, parent)
 	}
 }

@@ -69,8 +69,13 @@ unit:
 # checked by the tools that read them (templatecheck/, a module of its own;
 # kube-score in templatecheck/kubescore/, run by its tests). -count=1: the
 # tests build the service in a subprocess, which the test cache cannot see.
+# A project fresh from `operable new` (the SDK's checkout as its replace) is
+# checked beside them, through OPERABLE_TEMPLATE_DIRS.
 templates:
-	cd templatecheck && SHELLCHECK_BIN="$$(../scripts/shellcheck.sh)" $(GO) test -count=1 ./...
+	gen="$$(mktemp -d)"; trap 'rm -rf "$$gen"' EXIT; \
+	$(GO) run ./cmd/operable new -sdk "$(CURDIR)" github.com/acme/orders "$$gen/orders" >/dev/null; \
+	(cd "$$gen/orders" && $(GO) mod tidy); \
+	cd templatecheck && OPERABLE_TEMPLATE_DIRS="$$gen/orders" SHELLCHECK_BIN="$$(../scripts/shellcheck.sh)" $(GO) test -count=1 ./...
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \

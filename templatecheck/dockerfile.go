@@ -346,7 +346,7 @@ func CheckDockerignore(dockerfile, ignore, twin, root, pkg string) []error {
 	// modules, the root's build outputs and the tests.
 	binary := path.Base(path.Clean(pkg)) // go build's output: the directory's name
 	if path.Clean(pkg) == "." {
-		binary = filepath.Base(mustAbs(root))
+		binary = rootBinary(root)
 	}
 	// (in the package's directory, or the root's when built from there)
 	out := []string{".git", ".git/config", ".env", binary, path.Join(pkg, binary), path.Join(pkg, "deploy/base/kustomization.yaml")}
@@ -548,4 +548,27 @@ func checkEmbeds(root, ignore string, pm *patternmatcher.PatternMatcher) []error
 		return nil
 	})
 	return errs
+}
+
+// rootBinary is what go build names the binary of a module's root
+// package: the module path's last element, a major version suffix (/v2)
+// skipped; the directory's name when go.mod names no module.
+func rootBinary(root string) string {
+	b, err := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err != nil {
+		return filepath.Base(mustAbs(root))
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || f[0] != "module" {
+			continue
+		}
+		elems := strings.Split(strings.Trim(f[1], `"`), "/")
+		last := elems[len(elems)-1]
+		if len(elems) > 1 && len(last) > 1 && last[0] == 'v' && strings.Trim(last[1:], "0123456789") == "" {
+			last = elems[len(elems)-2]
+		}
+		return last
+	}
+	return filepath.Base(mustAbs(root))
 }

@@ -1,6 +1,7 @@
 package templatecheck
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,6 +107,29 @@ func TestCheckImageRef(t *testing.T) {
 			t.Errorf("CheckImageRef(%q) = %v; want nil", ref, err)
 		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
 			t.Errorf("CheckImageRef(%q) = %v; want an error with %q", ref, err, want)
+		}
+	}
+}
+
+// TestRootBinary: a module root's binary is named as go build names it,
+// by the module path's last element, a major version suffix skipped.
+func TestRootBinary(t *testing.T) {
+	for _, tc := range []struct{ gomod, want string }{
+		{"module github.com/acme/orders\n\ngo 1.26.0\n", "orders"},
+		{"module github.com/acme/orders/v2\n", "orders"},
+		{"// a comment\nmodule \"example.com/x/v10\"\n", "x"},
+		{"module v2\n", "v2"},
+		{"go 1.26.0\n", "root"},
+	} {
+		dir := filepath.Join(t.TempDir(), "root")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte(tc.gomod), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := rootBinary(dir); got != tc.want {
+			t.Errorf("rootBinary(%q) = %q, want %q", tc.gomod, got, tc.want)
 		}
 	}
 }

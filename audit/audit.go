@@ -133,6 +133,10 @@ type Target struct {
 	// checks of app requests are skipped, as for a worker that serves
 	// none.
 	AppURL string
+	// GRPCAddr is the host:port of the gRPC listener (plaintext); without
+	// it the grpc.* checks are skipped, as for a service that serves no
+	// gRPC.
+	GRPCAddr string
 	// Process, set by [Start] or [StartWith], is the service the audit
 	// started (a process, or a service in the test's own process through
 	// package audit/inprocess): with it the audit also judges its logs,
@@ -164,7 +168,7 @@ func Run(ctx context.Context, target Target, opts Options) (Report, error) {
 		a.opts.Token = target.Process.token
 	}
 	a.planted = target.Process.plantedValues()
-	report := Report{Target: strings.TrimSpace(target.AdminURL + " " + target.AppURL)}
+	report := Report{Target: strings.TrimSpace(strings.Join(strings.Fields(target.AdminURL+" "+target.AppURL+" "+target.GRPCAddr), " "))}
 	if target.Process != nil {
 		report.Target = target.Process.name
 	}

@@ -90,8 +90,9 @@ func text(r audit.Report) string {
 }
 
 // TestAPlainServiceThatKeepsTheContractPasses: a service written with
-// net/http alone that keeps the rules passes the checks, so the audit
-// judges behaviour, not the use of the SDK. All but shutdown.no-loss: a
+// net/http and grpc-go alone that keeps the rules passes the checks (its
+// gRPC ones with GRPC_ADDR set), so the audit judges behaviour, not the
+// use of the SDK. All but shutdown.no-loss: a
 // stop that loses no request on kept-alive connections needs the
 // connection tracking of shutdown.Lifecycle, which this service does not
 // copy (TestTheExamplePassesTheAudit in examples/service covers it).
@@ -102,7 +103,7 @@ func TestAPlainServiceThatKeepsTheContractPasses(t *testing.T) {
 			ids = append(ids, c.ID)
 		}
 	}
-	report := audited(t, nil, audit.Options{Checks: ids})
+	report := audited(t, []string{"GRPC_ADDR=127.0.0.1:0"}, audit.Options{Checks: ids})
 	if report.Failed() || len(report.Results) != len(ids) {
 		t.Errorf("the audit of a service that keeps the contract:\n%s", text(report))
 	}
@@ -128,6 +129,11 @@ func TestEachDefectFailsItsCheck(t *testing.T) {
 		{"notimeouts", "timeouts.read-header", "no read-header timeout"},
 		{"livedb", "liveness.independent", "db"},
 		{"plainclose", "shutdown.no-loss", ""},
+		{"grpc-no-health", "grpc.health", "must serve grpc.health.v1"},
+		{"grpc-raw-methods", "grpc.metrics", "a method name the server does not have is a label value"},
+		{"grpc-reflection", "grpc.reflection", "served by default"},
+		{"grpc-no-access", "grpc.access", "want one access line (msg=rpc)"},
+		{"grpc-watch-holds", "grpc.stop", "not ended by the server"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.defect, func(t *testing.T) {
@@ -135,7 +141,11 @@ func TestEachDefectFailsItsCheck(t *testing.T) {
 			if tc.check == "secrets.logs" {
 				checks = []string{"secrets.http", "secrets.logs"} // the first sends the planted credentials
 			}
-			report := audited(t, []string{"BROKEN=" + tc.defect}, audit.Options{Checks: checks})
+			env := []string{"BROKEN=" + tc.defect}
+			if strings.HasPrefix(tc.defect, "grpc-") {
+				env = append(env, "GRPC_ADDR=127.0.0.1:0")
+			}
+			report := audited(t, env, audit.Options{Checks: checks})
 			var got *audit.Result
 			for i := range report.Results {
 				if report.Results[i].ID == tc.check {
@@ -201,10 +211,12 @@ func TestTheReviewersPageListsEveryCheck(t *testing.T) {
 }
 
 // TestAWorkerIsJudgedWithoutAppRoutes: a worker (a job loop, no app
-// route) passes; with no app listener at all, the checks of app requests
-// skip with the reason, and every other check still runs and passes.
+// route, no gRPC listener) passes; with no app listener at all, the checks
+// of app requests skip with the reason, and every other check still runs
+// and passes; the gRPC checks skip, with theirs.
 func TestAWorkerIsJudgedWithoutAppRoutes(t *testing.T) {
 	appChecks := []string{"metrics.red", "metrics.cardinality", "logs.access", "shutdown.no-loss"}
+	grpcChecks := []string{"grpc.health", "grpc.metrics", "grpc.reflection", "grpc.access", "grpc.stop"}
 	cases := []struct {
 		worker string
 		skip   []string // skipped, with the no-app reason; the rest pass
@@ -227,6 +239,12 @@ func TestAWorkerIsJudgedWithoutAppRoutes(t *testing.T) {
 			}
 			for _, r := range report.Results {
 				want := audit.Pass
+				if slices.Contains(grpcChecks, r.ID) {
+					want = audit.Skip
+					if !strings.Contains(r.Reason, "no gRPC listener") {
+						t.Errorf("%s skipped for %q, want the no-gRPC reason", r.ID, r.Reason)
+					}
+				}
 				if slices.Contains(tc.skip, r.ID) {
 					want = audit.Skip
 					if !strings.Contains(r.Reason, "no app listener") || !strings.Contains(r.Reason, "worker") {

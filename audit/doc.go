@@ -10,7 +10,11 @@
 // no series), /debug/ refusing callers without the token or with a wrong
 // one, a read-header timeout on both listeners (a client that never ends
 // its headers is cut off), and credentials planted in requests shown on no
-// admin page.
+// admin page. With a gRPC listener (Target.GRPCAddr), it checks
+// grpc.health.v1 (SERVING, each service List names following ""), the RPC
+// histogram on /metrics (labelled by system, method and code, with made-up
+// methods folded into one _OTHER series) and that reflection is not
+// served; without one the grpc.* checks are skipped.
 //
 // Given the command that starts the service, [Start] runs it on free
 // loopback ports and the audit judges the process too: one access line per
@@ -20,7 +24,11 @@
 // shutdowntest's kept-alive mode), exit 0 after SIGTERM, every stdout line
 // a JSON object, no planted value (the ADMIN_TOKEN it set, the credentials
 // it sent) in stdout or stderr, exit 78 on a bad LOG_LEVEL without the
-// value quoted, and exit 64 on an unknown flag.
+// value quoted, and exit 64 on an unknown flag. Started with GRPC_ADDR
+// (StartOptions.Env), it also judges one access line per gRPC call with
+// its x-request-id and, on a second instance, the gRPC stop: Check on ""
+// NOT_SERVING from the first instant of SIGTERM, a Watch stream open at it
+// ended by the server, and exit 0.
 //
 // A report is written for people ([Report.WriteText]), as JSON
 // ([Report.WriteJSON]) or as a SARIF 2.1.0 log for code-scanning tools

@@ -67,14 +67,20 @@ type Process struct {
 	// service's "listening" log lines; AppURL is empty for a service that
 	// announced no app listener (a worker may have none).
 	AdminURL, AppURL string
+	// GRPCAddr is the gRPC listener's host:port, read from its "listening"
+	// line (listener "grpc"); empty for a service that announced none. The
+	// audit starts a service with one when StartOptions.Env sets GRPC_ADDR
+	// (to 127.0.0.1:0: a free port).
+	GRPCAddr string
 
-	launcher Launcher
-	name     string // for the report
-	opts     StartOptions
-	env      []string // what the audit sets, then opts.Env
-	token    string   // the ADMIN_TOKEN the audit set: a planted value too
-	inst     Instance
-	cancel   context.CancelFunc
+	grpcScheme string // "grpc", or "grpcs" for TLS
+	launcher   Launcher
+	name       string // for the report
+	opts       StartOptions
+	env        []string // what the audit sets, then opts.Env
+	token      string   // the ADMIN_TOKEN the audit set: a planted value too
+	inst       Instance
+	cancel     context.CancelFunc
 
 	mu       sync.Mutex
 	signaled bool // the stop begun
@@ -96,7 +102,8 @@ func Start(ctx context.Context, command []string, opts StartOptions) (*Process, 
 // StartWith is [Start] for any [Launcher]: it launches an instance with
 // the same settings (HTTP_ADDR, ADMIN_ADDR, ADMIN_TOKEN,
 // SHUTDOWN_DRAIN_DELAY, then opts.Env) and waits for its "listening" lines
-// and for /startupz to answer 200. The report names the service by the
+// and for /startupz to answer 200; when opts.Env sets GRPC_ADDR
+// ("GRPC_ADDR=127.0.0.1:0"), for the gRPC listener's line too. The report names the service by the
 // launcher's String method when it has one.
 func StartWith(ctx context.Context, l Launcher, opts StartOptions) (*Process, error) {
 	if opts.StartTimeout <= 0 {
@@ -128,7 +135,7 @@ func StartWith(ctx context.Context, l Launcher, opts StartOptions) (*Process, er
 
 // Target is the process as a target of [Run].
 func (p *Process) Target() Target {
-	return Target{AdminURL: p.AdminURL, AppURL: p.AppURL, Process: p}
+	return Target{AdminURL: p.AdminURL, AppURL: p.AppURL, GRPCAddr: p.GRPCAddr, Process: p}
 }
 
 // closeBound is how long Close waits for the instance to end once its
@@ -203,10 +210,43 @@ func (p *Process) awaitStarted(ctx context.Context) error {
 	for deadline := time.Now().Add(appGrace); p.AppURL == "" && time.Now().Before(deadline); p.readListeners() {
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Asked for a gRPC listener, the service must announce it.
+	for p.readListeners(); p.wantsGRPC() && p.GRPCAddr == ""; p.readListeners() {
+		select {
+		case <-ctx.Done():
+			return errors.New("GRPC_ADDR set, and no \"listening\" line for the grpc listener")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 	return nil
 }
 
-// readListeners sets AdminURL and AppURL from the "listening" lines so
+// wantsGRPC reports whether the environment the audit gives the service
+// sets GRPC_ADDR.
+func (p *Process) wantsGRPC() bool {
+	v := ""
+	for _, kv := range p.env {
+		if name, val, _ := strings.Cut(kv, "="); name == "GRPC_ADDR" {
+			v = val
+		}
+	}
+	return v != ""
+}
+
+// jsonLinesWith returns the stdout lines that contain s and are JSON
+// objects, decoded.
+func (p *Process) jsonLinesWith(s string) []map[string]any {
+	var out []map[string]any
+	for _, l := range p.lines() {
+		var m map[string]any
+		if strings.Contains(l, s) && json.Unmarshal([]byte(l), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// readListeners sets AdminURL, AppURL and GRPCAddr from the "listening" lines so
 // far.
 func (p *Process) readListeners() {
 	for _, l := range p.lines() {
@@ -218,6 +258,8 @@ func (p *Process) readListeners() {
 				p.AdminURL = base
 			case "app":
 				p.AppURL = base
+			case "grpc":
+				p.GRPCAddr, p.grpcScheme = line.Addr, line.Scheme
 			}
 		}
 	}

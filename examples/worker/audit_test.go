@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/operable-go/operable/audit"
@@ -11,7 +12,8 @@ import (
 )
 
 // TestTheWorkerPassesTheAudit runs the whole operability audit against the
-// worker as a real process, on a spool of its own: every check passes.
+// worker as a real process, on a spool of its own: every check passes but
+// the gRPC ones, skipped because the worker has no gRPC listener.
 // (metrics.red passes with no route series: the worker serves none.)
 func TestTheWorkerPassesTheAudit(t *testing.T) {
 	dir := t.TempDir()
@@ -28,6 +30,9 @@ func TestTheWorkerPassesTheAudit(t *testing.T) {
 	var out bytes.Buffer
 	_ = report.WriteText(&out)
 	for _, r := range report.Results {
+		if strings.HasPrefix(r.ID, "grpc.") && r.Status == audit.Skip && strings.Contains(r.Reason, "no gRPC listener") {
+			continue
+		}
 		if r.Status != audit.Pass {
 			t.Errorf("%s: %s: %s\n%s", r.ID, r.Status, r.Reason, out.String())
 			break

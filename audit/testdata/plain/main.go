@@ -1,7 +1,8 @@
 // Command plain is a service written with net/http and log/slog alone
 // that keeps the contract the audit checks, so that the audit is shown to
 // judge behaviour, not the SDK. BROKEN=<defect> breaks one rule: nodrain,
-// rawpaths, leak, opendebug, notimeouts, livedb, plainclose, noroutelabel.
+// rawpaths, leak, opendebug, notimeouts, livedb, plainclose, noroutelabel,
+// or one of the gRPC listener's (grpc.go), which GRPC_ADDR starts.
 // WORKER makes it a worker: a job loop that logs each job, and an app
 // listener with no route (WORKER=noroutes: 404 to every path) or none
 // (WORKER=noapp).
@@ -48,7 +49,7 @@ func main() {
 
 	var ready atomic.Bool
 	ready.Store(true)
-	m := &metrics{counts: map[string]int{}}
+	m := &metrics{counts: map[string]int{}, rpc: map[string]int{}}
 
 	app := http.NewServeMux()
 	if worker == "" {
@@ -115,6 +116,8 @@ func main() {
 		log.Info("listening", "listener", l.name, "addr", ln.Addr().String(), "scheme", "http")
 	}
 
+	g := startGRPC(log, m)
+
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	jobs := make(chan struct{})
 	go func() { // the worker's job loop: it ends with the stop
@@ -149,6 +152,7 @@ func main() {
 	ready.Store(false)
 	draining.Store(true)
 	time.Sleep(max(drain, 200*time.Millisecond))
+	g.stop()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var errs []error
@@ -168,6 +172,7 @@ func main() {
 type metrics struct {
 	mu     sync.Mutex
 	counts map[string]int
+	rpc    map[string]int // the RPC calls by label set
 }
 
 func (m *metrics) add(method, route string, status int) {
@@ -187,6 +192,13 @@ func (m *metrics) serve(w http.ResponseWriter, _ *http.Request) {
 	b.WriteString("# TYPE http_server_request_duration_seconds histogram\n")
 	for labels, n := range m.counts {
 		fmt.Fprintf(&b, "http_server_request_duration_seconds_count{%s} %d\n", labels, n)
+	}
+	if len(m.rpc) > 0 {
+		b.WriteString("# TYPE rpc_server_call_duration_seconds histogram\n")
+	}
+	for labels, n := range m.rpc {
+		fmt.Fprintf(&b, "rpc_server_call_duration_seconds_bucket{%s,le=\"+Inf\"} %d\n", labels, n)
+		fmt.Fprintf(&b, "rpc_server_call_duration_seconds_count{%s} %d\n", labels, n)
 	}
 	_, _ = w.Write([]byte(b.String()))
 }

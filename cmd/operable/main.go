@@ -2,15 +2,22 @@
 // outside that a service is operable (see package audit); its new
 // subcommand starts a service from the SDK's template:
 //
-//	operable audit [-json] [-checks IDS] [-token T] -admin URL [-app URL]
-//	operable audit [-json] [-checks IDS] -- COMMAND [ARGS...]
+//	operable audit [-json | -sarif] [-checks IDS] [-app-path PATH]... [-token T] -admin URL [-app URL] [-grpc ADDR]
+//	operable audit [-json | -sarif] [-checks IDS] [-app-path PATH]... [-grpc ADDR] -- COMMAND [ARGS...]
 //	operable audit -list
 //	operable new [-name NAME] [-version V] [-sdk DIR] MODULE_PATH DIR
 //
 // The first form audits a running service; the second starts COMMAND on
 // free loopback ports (HTTP_ADDR and ADMIN_ADDR set), runs every check,
-// start-up, logs, SIGTERM and exit codes included, and stops it. It exits 0
-// when no check failed, 1 when one did, and 2 on a usage error.
+// start-up, logs, SIGTERM and exit codes included, and stops it. The
+// report is text for people, JSON with -json, or a SARIF 2.1.0 log with
+// -sarif (for code-scanning tools). -app-path names a GET path the app's
+// routes serve (repeatable), so that metrics.red proves the route label.
+// -grpc gives the gRPC listener's address (host:port) of a running
+// service, or, with COMMAND, the GRPC_ADDR to start it with (127.0.0.1:0:
+// a free port); without it the grpc.* checks are skipped unless the
+// started service announces a gRPC listener. It exits 0 when no check
+// failed, 1 when one did, and 2 on a usage error.
 //
 // new writes a copy of the service template, examples/service (its image,
 // manifests, pipeline, alerts, dashboard, runbook, tests), into DIR, which
@@ -51,8 +58,8 @@ func main() {
 }
 
 const usage = `usage:
-  operable audit [-json] [-checks IDS] [-token T] -admin URL [-app URL]
-  operable audit [-json] [-checks IDS] -- COMMAND [ARGS...]
+  operable audit [-json | -sarif] [-checks IDS] [-app-path PATH]... [-token T] -admin URL [-app URL] [-grpc ADDR]
+  operable audit [-json | -sarif] [-checks IDS] [-app-path PATH]... [-grpc ADDR] -- COMMAND [ARGS...]
   operable audit -list
   operable new [-name NAME] [-version V] [-sdk DIR] MODULE_PATH DIR
 `
@@ -74,6 +81,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	token := fs.String("token", "", "the service's ADMIN_TOKEN, to read its /debug/ pages")
 	admin := fs.String("admin", "", "base URL of a running service's admin listener")
 	app := fs.String("app", "", "base URL of a running service's app listener")
+	grpcAddr := fs.String("grpc", "", "host:port of a running service's gRPC listener; with -- COMMAND, the GRPC_ADDR to start it with (127.0.0.1:0: a free port)")
+	var appPaths []string
+	fs.Func("app-path", "a GET path the app's routes serve (\"/orders/1\"), for metrics.red's route label; repeatable", func(v string) error {
+		if !strings.HasPrefix(v, "/") {
+			return errors.New("a path starts with /")
+		}
+		appPaths = append(appPaths, v)
+		return nil
+	})
 	list := fs.Bool("list", false, "list the checks and exit")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -97,13 +113,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	opts := audit.Options{Token: *token}
+	opts := audit.Options{Token: *token, AppPaths: appPaths}
 	if *checks != "" {
 		opts.Checks = strings.Split(*checks, ",")
 	}
-	target := audit.Target{AdminURL: strings.TrimSuffix(*admin, "/"), AppURL: strings.TrimSuffix(*app, "/")}
+	target := audit.Target{AdminURL: strings.TrimSuffix(*admin, "/"), AppURL: strings.TrimSuffix(*app, "/"), GRPCAddr: *grpcAddr}
 	if len(command) > 0 {
-		p, err := audit.Start(ctx, command, audit.StartOptions{})
+		var start audit.StartOptions
+		if *grpcAddr != "" {
+			start.Env = []string{"GRPC_ADDR=" + *grpcAddr}
+		}
+		p, err := audit.Start(ctx, command, start)
 		if err != nil {
 			fmt.Fprintln(stderr, "operable audit:", err)
 			return 1

@@ -114,9 +114,10 @@ type Options struct {
 	// AppPaths are GET paths that the app's routes serve ("/orders/1"),
 	// for metrics.red: each must answer below 400 and the histogram must
 	// then have a series labelled with its route template. Default: none;
-	// the audit sends GET / and, when no route answers it (a worker's app,
-	// or a service with routes elsewhere), judges the histogram of the
-	// unmatched requests and says that the route label is unproven.
+	// the audit sends GET / and, when no route answers it and the
+	// histogram has no series by route (a worker's app, or a service with
+	// routes elsewhere), judges the histogram of the unmatched requests
+	// and skips metrics.red with the reason "no routed series".
 	AppPaths []string
 	// HeaderTimeout is how long a server may leave a client that never
 	// ends its headers connected before timeouts.read-header fails; the

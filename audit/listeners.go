@@ -262,7 +262,9 @@ func (a *auditor) checkRED(ctx context.Context) Result {
 	case routed && !hasRoute:
 		return fail("a request a route served made no series with http_route: the histogram is not labelled by route template", evidence...)
 	case !routed && !hasRoute:
-		evidence = append(evidence, "no route answered (a worker's app, or routes elsewhere than /: Options.AppPaths names them), so the http_route label is unproven; the histogram of unmatched requests is there")
+		// Nothing a route served was measured: the label cannot be judged.
+		return Result{Status: Skip, Evidence: evidence,
+			Reason: "no routed series: no request a route served was measured, so the http_route label is unproven (a worker serves no route; for a service, Options.AppPaths or -app-path names paths its routes serve); the histogram of unmatched requests is there"}
 	}
 	return pass(evidence...)
 }

@@ -19,7 +19,8 @@ func TestTheExamplePassesTheAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	report, err := audit.Run(context.Background(), p.Target(), audit.Options{})
+	// GET /hello is a route: metrics.red proves the route label with it.
+	report, err := audit.Run(context.Background(), p.Target(), audit.Options{AppPaths: []string{"/hello"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,6 +134,7 @@ func TestEachDefectFailsItsCheck(t *testing.T) {
 		{"grpc-reflection", "grpc.reflection", "served by default"},
 		{"grpc-no-access", "grpc.access", "want one access line (msg=rpc)"},
 		{"grpc-watch-holds", "grpc.stop", "not ended by the server"},
+		{"grpc-no-drain", "grpc.stop", `Check on "" is SERVING after SIGTERM, want NOT_SERVING`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.defect, func(t *testing.T) {

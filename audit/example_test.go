@@ -83,3 +83,23 @@ func ExampleReport_WriteSARIF() {
 	// debug.guard fail error
 	// shutdown.exit notApplicable none
 }
+
+// A service started with GRPC_ADDR announces its gRPC listener, and the
+// grpc.* checks judge it: health, the RPC metrics, reflection, the access
+// line and the gRPC stop. Against a running service, Target.GRPCAddr
+// names the listener.
+func ExampleStartOptions_grpc() {
+	ctx := context.Background()
+	p, err := audit.Start(ctx, []string{"./bin/mysvc"}, audit.StartOptions{Env: []string{"GRPC_ADDR=127.0.0.1:0"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer p.Close()
+	report, err := audit.Run(ctx, p.Target(), audit.Options{Checks: []string{"grpc"}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_ = report.WriteText(os.Stdout)
+}

@@ -16,7 +16,9 @@
 // line, JSON logs and planted values in what the service logged; readiness
 // failing from the first instant of the stop while liveness passes, no
 // request lost by kept-alive clients through it (a second instance), exit
-// 0 after it, and exit 78 on a bad LOG_LEVEL. exit.usage is skipped: Main
+// 0 after it, and exit 78 on a bad LOG_LEVEL; with GRPC_ADDR in
+// StartOptions.Env ("GRPC_ADDR=127.0.0.1:0"), the grpc.* checks of its
+// gRPC listener too. exit.usage is skipped: Main
 // reads flags from os.Args, which a test cannot give a service in its own
 // process. What only the process form ([audit.Start]) proves: that SIGTERM
 // itself starts the stop (here [operable.Service.Stop] does, the path the

@@ -5,7 +5,7 @@ package main
 // duration histogram with unknown methods folded into _OTHER, and one
 // access line per call. BROKEN=grpc-<defect> breaks one rule:
 // grpc-no-health, grpc-raw-methods, grpc-watch-holds, grpc-reflection,
-// grpc-no-access.
+// grpc-no-access, grpc-no-drain (SERVING through the stop).
 
 import (
 	"context"
@@ -104,7 +104,7 @@ type healthServer struct {
 }
 
 func servingStatus() healthpb.HealthCheckResponse_ServingStatus {
-	if draining.Load() {
+	if draining.Load() && broken != "grpc-no-drain" {
 		return healthpb.HealthCheckResponse_NOT_SERVING
 	}
 	return healthpb.HealthCheckResponse_SERVING

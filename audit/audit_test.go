@@ -135,6 +135,8 @@ func TestEachDefectFailsItsCheck(t *testing.T) {
 		{"grpc-no-access", "grpc.access", "want one access line (msg=rpc)"},
 		{"grpc-watch-holds", "grpc.stop", "not ended by the server"},
 		{"grpc-no-drain", "grpc.stop", `Check on "" is SERVING after SIGTERM, want NOT_SERVING`},
+		{"grpc-no-metrics", "grpc.metrics", "no rpc_server_call_duration_seconds histogram"},
+		{"grpc-service-lags", "grpc.health", `the service "plain.v1.Lagging" is NOT_SERVING while "" is SERVING`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.defect, func(t *testing.T) {
@@ -160,6 +162,25 @@ func TestEachDefectFailsItsCheck(t *testing.T) {
 				t.Error("Report.Failed() is false")
 			}
 		})
+	}
+}
+
+// TestAGRPCListenerAskedForMustBeAnnounced: started with GRPC_ADDR, a
+// service that announces no gRPC listener fails to start for the audit,
+// saying why, within seconds of /startupz.
+func TestAGRPCListenerAskedForMustBeAnnounced(t *testing.T) {
+	start := time.Now()
+	p, err := audit.Start(context.Background(), []string{plain(t)}, audit.StartOptions{
+		Env: []string{"GRPC_ADDR=127.0.0.1:0", "BROKEN=grpc-unannounced"}, StartTimeout: 20 * time.Second})
+	if err == nil {
+		p.Close()
+		t.Fatal("the audit started a service that ignores GRPC_ADDR")
+	}
+	if !strings.Contains(err.Error(), `no "listening" line for the grpc listener`) {
+		t.Errorf("the error does not say why: %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("it took %s to give up, want about 5s after /startupz", d)
 	}
 }
 

@@ -210,16 +210,22 @@ func (p *Process) awaitStarted(ctx context.Context) error {
 	for deadline := time.Now().Add(appGrace); p.AppURL == "" && time.Now().Before(deadline); p.readListeners() {
 		time.Sleep(20 * time.Millisecond)
 	}
-	// Asked for a gRPC listener, the service must announce it.
+	// Asked for a gRPC listener, the service must announce it, soon.
+	ctx, cancel := context.WithTimeout(ctx, grpcGrace)
+	defer cancel()
 	for p.readListeners(); p.wantsGRPC() && p.GRPCAddr == ""; p.readListeners() {
 		select {
 		case <-ctx.Done():
-			return errors.New("GRPC_ADDR set, and no \"listening\" line for the grpc listener")
+			return fmt.Errorf("GRPC_ADDR set, and no \"listening\" line for the grpc listener within %s of /startupz: does it serve gRPC?", grpcGrace)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
 	return nil
 }
+
+// grpcGrace is how long the audit waits for the gRPC listener's
+// "listening" line once /startupz passes, when it set GRPC_ADDR.
+const grpcGrace = 5 * time.Second
 
 // wantsGRPC reports whether the environment the audit gives the service
 // sets GRPC_ADDR.

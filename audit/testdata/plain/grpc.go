@@ -5,7 +5,9 @@ package main
 // duration histogram with unknown methods folded into _OTHER, and one
 // access line per call. BROKEN=grpc-<defect> breaks one rule:
 // grpc-no-health, grpc-raw-methods, grpc-watch-holds, grpc-reflection,
-// grpc-no-access, grpc-no-drain (SERVING through the stop).
+// grpc-no-access, grpc-no-drain (SERVING through the stop), grpc-no-metrics,
+// grpc-service-lags (List names a service NOT_SERVING while "" serves),
+// grpc-unannounced (no gRPC listener, GRPC_ADDR or not).
 
 import (
 	"context"
@@ -34,7 +36,7 @@ type grpcListener struct {
 // startGRPC starts the gRPC listener when GRPC_ADDR is set; nil without.
 func startGRPC(log *slog.Logger, m *metrics) *grpcListener {
 	addr := os.Getenv("GRPC_ADDR")
-	if addr == "" {
+	if addr == "" || broken == "grpc-unannounced" {
 		return nil
 	}
 	g := &grpcListener{stopped: make(chan struct{})}
@@ -110,7 +112,13 @@ func servingStatus() healthpb.HealthCheckResponse_ServingStatus {
 	return healthpb.HealthCheckResponse_SERVING
 }
 
+// lagging is the service that BROKEN=grpc-service-lags reports apart.
+const lagging = "plain.v1.Lagging"
+
 func (h *healthServer) Check(_ context.Context, r *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
+	if r.GetService() == lagging && broken == "grpc-service-lags" {
+		return &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}, nil
+	}
 	if r.GetService() != "" {
 		return nil, status.Error(codes.NotFound, "unknown service")
 	}
@@ -118,7 +126,11 @@ func (h *healthServer) Check(_ context.Context, r *healthpb.HealthCheckRequest) 
 }
 
 func (h *healthServer) List(context.Context, *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
-	return &healthpb.HealthListResponse{Statuses: map[string]*healthpb.HealthCheckResponse{"": {Status: servingStatus()}}}, nil
+	out := &healthpb.HealthListResponse{Statuses: map[string]*healthpb.HealthCheckResponse{"": {Status: servingStatus()}}}
+	if broken == "grpc-service-lags" {
+		out.Statuses[lagging] = &healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_NOT_SERVING}
+	}
+	return out, nil
 }
 
 func (h *healthServer) Watch(r *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
@@ -163,7 +175,9 @@ func (r *rpcRecorder) record(ctx context.Context, fullMethod string, err error, 
 	}
 	code := codeName(status.Code(err))
 	r.m.mu.Lock()
-	r.m.rpc[fmt.Sprintf(`rpc_method=%q,rpc_response_status_code=%q,rpc_system_name="grpc"`, method, code)]++
+	if broken != "grpc-no-metrics" {
+		r.m.rpc[fmt.Sprintf(`rpc_method=%q,rpc_response_status_code=%q,rpc_system_name="grpc"`, method, code)]++
+	}
 	r.m.mu.Unlock()
 	if broken == "grpc-no-access" {
 		return

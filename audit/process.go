@@ -161,6 +161,33 @@ func (p *Process) lines() []string {
 	return nil
 }
 
+// maxStopLines bounds the log lines stopLines returns.
+const maxStopLines = 20
+
+// stopLines are the service's log lines from its "shutdown started" on
+// that say how the stop went (its phases, warnings and errors), at most
+// maxStopLines: the evidence of a failed stop check.
+func (p *Process) stopLines() []string {
+	var out []string
+	started := false
+	for _, line := range p.lines() {
+		var rec struct{ Level, Msg string }
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			continue
+		}
+		started = started || rec.Msg == "shutdown started"
+		if !started || rec.Level == "INFO" && !strings.HasPrefix(rec.Msg, "shutdown") {
+			continue
+		}
+		if len(out) == maxStopLines {
+			out = append(out, "…")
+			break
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
 // tail is the end of the output, for an error.
 func (p *Process) tail() string {
 	stdout, stderr := p.inst.Output()
@@ -556,7 +583,9 @@ func (a *auditor) checkNoLoss(ctx context.Context) Result {
 	case report.Lost > 0:
 		return fail(fmt.Sprintf("%d requests written on a kept-alive connection were never answered: the server closed connections under them (send Connection: close during the drain)", report.Lost), evidence...)
 	case report.Failed > 0:
-		return fail(fmt.Sprintf("%d accepted requests failed or got a 5xx", report.Failed), append(evidence, report.Failures...)...)
+		evidence = append(evidence, report.Failures...)
+		evidence = append(evidence, fmt.Sprintf("exit %d; the service's stop, as it logged it:", code))
+		return fail(fmt.Sprintf("%d accepted requests failed or got a 5xx", report.Failed), append(evidence, q.stopLines()...)...)
 	case report.Succeeded == 0:
 		return fail("no request succeeded", evidence...)
 	case !ok:

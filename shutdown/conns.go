@@ -27,7 +27,14 @@ type conns struct {
 type connState struct {
 	state http.ConnState
 	since time.Time
+	// read: the connection went active (a request read) and no handler
+	// has said since that it began; see [conns.busy].
+	read bool
 }
+
+// connKey is the context key under which a followed server's connection
+// contexts carry their net.Conn, for the handler to name it.
+type connKey struct{ c *conns }
 
 // follow wraps the Handler and ConnState of every server, once per
 // server. Run calls it before serving.
@@ -47,6 +54,13 @@ func (l *Lifecycle) follow() {
 			if next != nil {
 				next(nc, st)
 			}
+		}
+		nextCtx := s.srv.ConnContext
+		s.srv.ConnContext = func(ctx context.Context, nc net.Conn) context.Context {
+			if nextCtx != nil {
+				ctx = nextCtx(ctx, nc)
+			}
+			return context.WithValue(ctx, connKey{c}, nc)
 		}
 		h := s.srv.Handler
 		if h == nil {
@@ -75,13 +89,17 @@ func (l *listener) Close() error {
 
 // closeFromTheDrain counts next's requests in flight and, from the first
 // instant of the stop, makes every response say Connection: close, which
-// the HTTP/2 server turns into a GOAWAY.
+// the HTTP/2 server turns into a GOAWAY, and tells the stop that the
+// request's connection has reached its handler.
 func (l *Lifecycle) closeFromTheDrain(c *conns, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c.inFlight.Add(1)
 		defer c.inFlight.Add(-1)
 		if l.Phase() >= Draining {
 			w.Header().Set("Connection", "close")
+			if nc, ok := r.Context().Value(connKey{c}).(net.Conn); ok {
+				c.handling(nc)
+			}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -94,18 +112,32 @@ func (c *conns) track(nc net.Conn, st http.ConnState) {
 	case http.StateHijacked, http.StateClosed:
 		delete(c.state, nc)
 	default:
-		c.state[nc] = connState{st, time.Now()}
+		c.state[nc] = connState{st, time.Now(), st == http.StateActive}
+	}
+}
+
+// handling notes that a request of nc has reached its handler. Only the
+// stop needs it (a connection active since before the stop is busy
+// anyway), so handlers call it only from the drain on.
+func (c *conns) handling(nc net.Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.state[nc]; ok && s.state == http.StateActive {
+		s.read = false
+		c.state[nc] = s
 	}
 }
 
 // busy counts the connections that a stop begun at began must not close
 // yet: those that carried a request less than IdleAfter ago (their client
 // may be writing the next one), those accepted less than IdleAfter ago
-// whose request is not read yet (Shutdown would drop it unanswered), and
-// those carrying a request that began before the stop (its response may
-// not have said Connection: close). Connections carrying a request that
-// began since are answered with Connection: close and closed by the server
-// itself.
+// whose request is not read yet (Shutdown would drop it unanswered), those
+// carrying a request that began before the stop (its response may not have
+// said Connection: close), and those whose request is read but has not
+// reached its handler (net/http drops a request read once Shutdown has
+// begun: it looks between reading it and calling the handler).
+// Connections whose request reached its handler since the stop began are
+// answered with Connection: close and closed by the server itself.
 func (c *conns) busy(began, now time.Time) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -117,7 +149,7 @@ func (c *conns) busy(began, now time.Time) int {
 				n++
 			}
 		case http.StateActive:
-			if s.since.Before(began) {
+			if s.since.Before(began) || s.read {
 				n++
 			}
 		}

@@ -83,11 +83,15 @@ func (offlineResolver) ResolveImageConfig(_ context.Context, ref string, _ sourc
 // stable, bookworm, nonroot or 1.26 move: a rebuild would take a different
 // image.
 var (
-	exactTag   = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[a-z0-9][a-z0-9.-]*)?$`)
-	realDigest = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
+	exactTag = regexp.MustCompile(`^v?[0-9]+\.[0-9]+\.[0-9]+(-[a-z0-9][a-z0-9.-]*)?$`)
+	// PostgreSQL's releases are MAJOR.MINOR since 10: 17.6 is exact, and
+	// its official image has no third number.
+	exactPostgresTag = regexp.MustCompile(`^[0-9]{2,}\.[0-9]+(-[a-z0-9][a-z0-9.-]*)?$`)
+	realDigest       = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 )
 
-// CheckImageRef reports why ref is not pinned to an exact version tag,
+// CheckImageRef reports why ref is not pinned to an exact version tag
+// (MAJOR.MINOR.PATCH; MAJOR.MINOR for postgres, whose releases have two),
 // or carries a digest that was not read from a registry: one that is not
 // 64 hex digits, or one that looks made up (a placeholder, few distinct
 // digits, a repeated or counting pattern, hexspeak). A real sha256 has
@@ -104,7 +108,11 @@ func CheckImageRef(ref string) error {
 		return fmt.Errorf("image %q has no tag: pin an exact version tag", ref)
 	}
 	tag := name[colon+1:]
-	if !exactTag.MatchString(tag) {
+	exact := exactTag
+	if repo := name[:colon]; repo == "postgres" || repo == "docker.io/library/postgres" {
+		exact = exactPostgresTag
+	}
+	if !exact.MatchString(tag) {
 		return fmt.Errorf("image %q: tag %q is not an exact version (want like 1.26.8 or 1.26.8-bookworm; never latest)", ref, tag)
 	}
 	if !hasDigest {

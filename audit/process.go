@@ -78,6 +78,7 @@ type Process struct {
 	name       string // for the report
 	opts       StartOptions
 	env        []string // what the audit sets, then opts.Env
+	dataDir    string   // the DATABASE_DIR the audit made; removed by Close
 	token      string   // the ADMIN_TOKEN the audit set: a planted value too
 	inst       Instance
 	cancel     context.CancelFunc
@@ -89,8 +90,11 @@ type Process struct {
 // Start runs command as a service on free loopback ports and returns once
 // it has started. The audit sets, in the environment the service inherits,
 // HTTP_ADDR and ADMIN_ADDR to 127.0.0.1:0, ADMIN_TOKEN to a random value
-// (a planted secret: no output may show it) and SHUTDOWN_DRAIN_DELAY to 1s
-// (so that readiness can be watched failing before the listeners close).
+// (a planted secret: no output may show it), SHUTDOWN_DRAIN_DELAY to 1s
+// (so that readiness can be watched failing before the listeners close)
+// and DATABASE_DIR to a temporary directory of its own, removed by Close,
+// so that the audit never writes into a service's data (a DATABASE_URL in
+// the environment still wins over it).
 // Every check can run against it.
 func Start(ctx context.Context, command []string, opts StartOptions) (*Process, error) {
 	if len(command) == 0 {
@@ -101,7 +105,7 @@ func Start(ctx context.Context, command []string, opts StartOptions) (*Process, 
 
 // StartWith is [Start] for any [Launcher]: it launches an instance with
 // the same settings (HTTP_ADDR, ADMIN_ADDR, ADMIN_TOKEN,
-// SHUTDOWN_DRAIN_DELAY, then opts.Env) and waits for its "listening" lines
+// SHUTDOWN_DRAIN_DELAY, DATABASE_DIR, then opts.Env) and waits for its "listening" lines
 // and for /startupz to answer 200; when opts.Env sets GRPC_ADDR
 // ("GRPC_ADDR=127.0.0.1:0"), for the gRPC listener's line too. The report names the service by the
 // launcher's String method when it has one.
@@ -113,13 +117,18 @@ func StartWith(ctx context.Context, l Launcher, opts StartOptions) (*Process, er
 	if s, ok := l.(fmt.Stringer); ok {
 		name = s.String()
 	}
-	p := &Process{launcher: l, name: name, opts: opts, token: randomValue("token")}
-	p.env = append([]string{"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0", "ADMIN_TOKEN=" + p.token, "SHUTDOWN_DRAIN_DELAY=1s"}, opts.Env...)
+	dataDir, err := os.MkdirTemp("", "operable-audit-data-")
+	if err != nil {
+		return nil, fmt.Errorf("audit: start %s: %w", name, err)
+	}
+	p := &Process{launcher: l, name: name, opts: opts, token: randomValue("token"), dataDir: dataDir}
+	p.env = append([]string{"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0", "ADMIN_TOKEN=" + p.token, "SHUTDOWN_DRAIN_DELAY=1s", "DATABASE_DIR=" + dataDir}, opts.Env...)
 	// The instance outlives ctx, which bounds only the start: Close ends it.
 	life, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	inst, err := l.Launch(life, p.env, nil)
 	if err != nil {
 		cancel()
+		_ = os.RemoveAll(dataDir)
 		return nil, fmt.Errorf("audit: start %s: %w", name, err)
 	}
 	p.inst, p.cancel = inst, cancel
@@ -143,11 +152,14 @@ func (p *Process) Target() Target {
 const closeBound = 40 * time.Second
 
 // Close ends the instance if it still runs (a process is killed) and waits
-// for it, at most 40s.
+// for it, at most 40s, then removes the data directory the audit gave it.
 func (p *Process) Close() error {
 	p.cancel()
 	if _, ended := p.inst.Wait(closeBound); !ended {
 		return fmt.Errorf("audit: %s did not end within %s of its context's end", p.name, closeBound)
+	}
+	if err := os.RemoveAll(p.dataDir); err != nil {
+		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
 }

@@ -169,10 +169,14 @@ type Process struct {
 }
 
 // Start runs the binary bin with env ("NAME=value") added to a minimal
-// environment: PATH and HOME of the test, and HTTP_ADDR and ADMIN_ADDR set
-// to 127.0.0.1:0 (env may set them to other loopback addresses). Nothing else
-// of the test's environment reaches the service, so that a developer's
-// OTEL_* or LOG_LEVEL variables cannot change what a test sees.
+// environment: PATH and HOME of the test, HTTP_ADDR and ADMIN_ADDR set to
+// 127.0.0.1:0 (env may set them to other loopback addresses), and
+// DATABASE_DIR set to a new temporary directory, so that each process has
+// an embedded database of its own (a test that restarts a service on the
+// same data passes the same DATABASE_DIR to both; DATABASE_URL, when env
+// sets it, wins over DATABASE_DIR). Nothing else of the test's environment
+// reaches the service, so that a developer's OTEL_* or LOG_LEVEL variables
+// cannot change what a test sees.
 //
 // Start returns once both listeners are announced and GET /startupz on the
 // admin listener has answered 200. It fails the test, with the process's
@@ -226,6 +230,7 @@ func launch(t testing.TB, dir, bin string, env []string) *Process {
 		"HOME=" + os.Getenv("HOME"),
 		"HTTP_ADDR=127.0.0.1:0",
 		"ADMIN_ADDR=127.0.0.1:0",
+		"DATABASE_DIR=" + t.TempDir(),
 	}, env...)
 	cmd.WaitDelay = waitDelay
 	tr := http.DefaultTransport.(*http.Transport).Clone()

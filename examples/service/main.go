@@ -32,9 +32,8 @@ type Config struct {
 	// MaxWork is the longest duration GET /work accepts.
 	MaxWork time.Duration `env:"MAX_WORK" envDefault:"30s" desc:"the longest duration GET /work accepts; follows config/ at run time"`
 	// Database is where the items are kept (DATABASE_URL, DATABASE_DIR,
-	// DATABASE_MAX_OPEN_CONNS, ...): PostgreSQL for a postgres:// URL, an
-	// SQLite file under DATABASE_DIR, or, with neither, an in-memory SQLite
-	// database whose items are lost at exit.
+	// DATABASE_MAX_OPEN_CONNS, ...): PostgreSQL for a postgres:// URL,
+	// otherwise the embedded SQLite file under DATABASE_DIR (default: data).
 	Database database.Config `reload:"restart"`
 	// MaxItems is how many items the store holds.
 	MaxItems int `env:"MAX_ITEMS" envDefault:"10000" reload:"restart" desc:"how many items the store holds"`

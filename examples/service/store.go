@@ -18,7 +18,6 @@ import (
 	"github.com/operable-go/operable/database"
 	"github.com/operable-go/operable/database/postgres"
 	"github.com/operable-go/operable/database/sqlite"
-	"github.com/operable-go/operable/secrets"
 )
 
 // The schema, embedded in the binary and applied at start-up, before the
@@ -28,13 +27,11 @@ import (
 var embeddedMigrations embed.FS
 
 // openItems opens the items' database: PostgreSQL when DATABASE_URL says
-// postgres://, an SQLite file under DATABASE_DIR when that is set, and
-// otherwise an in-memory SQLite database (lost at exit: set DATABASE_DIR=data
-// to keep the items across restarts).
+// postgres://, and otherwise the embedded SQLite file database.sqlite under
+// DATABASE_DIR (default: data, relative to the working directory), which
+// keeps the items across restarts. DATABASE_URL=sqlite::memory: keeps them
+// in memory, lost at exit.
 func openItems(ctx context.Context, s *operable.Service, cfg database.Config) (*sql.DB, error) {
-	if cfg.URL.IsZero() && cfg.DataDir == "" {
-		cfg.URL = secrets.New("sqlite::memory:")
-	}
 	migrations, err := fs.Sub(embeddedMigrations, "migrations")
 	if err != nil {
 		return nil, err

@@ -19,6 +19,9 @@ import (
 // check until the manifests follow.
 type Contract struct {
 	AppPort, AdminPort int // the listeners' default ports
+	// GRPCPort is the gRPC listener's conventional port: GRPC_ADDR has no
+	// default, and a template that serves gRPC sets it to this port.
+	GRPCPort int
 	// Live, Ready and Startup are the probe paths; Metrics the scrape path.
 	Live, Ready, Startup, Metrics string
 	ShutdownTimeout               time.Duration // SHUTDOWN_TIMEOUT's default
@@ -87,6 +90,7 @@ func loadContract(sdkRoot string, t Template) *contractResult {
 
 var (
 	listenerRow  = regexp.MustCompile("(?m)^\\| (app|admin) \\| `([A-Z_]+)` \\| `([^`]*)` \\|")
+	grpcRow      = regexp.MustCompile("(?m)^\\| grpc \\| `GRPC_ADDR` \\| none \\(`([^`]*)` by convention\\) \\|")
 	endpointRow  = regexp.MustCompile("(?m)^\\| `GET (/[a-z]+)`")
 	shutdownText = regexp.MustCompile("`SHUTDOWN_TIMEOUT` \\(default ([0-9a-z]+)")
 	envText      = regexp.MustCompile("`ENVIRONMENT` is one of ([^.]+)\\.")
@@ -139,6 +143,13 @@ func ParseContract(contractMD, reference []byte) (*Contract, error) {
 	}
 	if c.AdminPort, ok = ports["admin"]; !ok {
 		fail("CONTRACT.md: no admin listener row")
+	}
+	if m := grpcRow.FindSubmatch(contractMD); m == nil {
+		fail("CONTRACT.md: no grpc listener row naming its conventional port")
+	} else if port, err := portOf(string(m[1])); err != nil {
+		fail("CONTRACT.md: GRPC_ADDR's conventional address %q: %v", m[1], err)
+	} else if c.GRPCPort = port; c.Variables["GRPC_ADDR"].Default != "" {
+		fail("GRPC_ADDR: CONTRACT.md says it has no default, -help-config %q", c.Variables["GRPC_ADDR"].Default)
 	}
 
 	paths := map[string]bool{}

@@ -496,11 +496,15 @@ func RuntimeImage(path string) (Image, error) {
 
 // CheckExposed reports whether the image's EXPOSE lists exactly the
 // contract's two listener ports, or, for a worker, which serves no route,
-// only the admin listener's.
+// only the admin listener's; and the gRPC listener's conventional port
+// when the image exposes it (CheckManifests holds it to the Deployment's).
 func CheckExposed(img Image, c *Contract, kind Kind) error {
 	want := []int{c.AppPort, c.AdminPort}
 	if kind == Worker {
 		want = []int{c.AdminPort}
+	}
+	if slices.Contains(img.Exposed, c.GRPCPort) {
+		want = append(want, c.GRPCPort)
 	}
 	got := slices.Clone(img.Exposed)
 	slices.Sort(got)

@@ -99,6 +99,26 @@ func CheckManifests(env string, objs *Objects, c *Contract, img Image, kind Kind
 	if ports["admin"] != int32(c.AdminPort) {
 		bad("container port admin is %d; the admin listener is on %d (ADMIN_ADDR's default, CONTRACT.md)", ports["admin"], c.AdminPort)
 	}
+	// gRPC: GRPC_ADDR has no default; a container that serves it names
+	// the port grpc, on the conventional port, and the image exposes it.
+	grpcPort, grpcNamed := ports["grpc"]
+	grpcAddr, grpcSet := env0["GRPC_ADDR"]
+	switch {
+	case grpcNamed && !grpcSet:
+		bad("container port grpc %d, but GRPC_ADDR is not set: the service has no gRPC listener without it", grpcPort)
+	case grpcSet && !grpcNamed:
+		bad("GRPC_ADDR=%q, but no container port is named grpc", grpcAddr)
+	case grpcSet:
+		if p, err := portOf(grpcAddr); err != nil || p != int(grpcPort) {
+			bad("GRPC_ADDR=%q: the container's port grpc is %d", grpcAddr, grpcPort)
+		}
+		if grpcPort != int32(c.GRPCPort) {
+			bad("container port grpc is %d; by the contract's convention the gRPC listener is on %d", grpcPort, c.GRPCPort)
+		}
+		if !slices.Contains(img.Exposed, int(grpcPort)) {
+			bad("container port grpc %d is not in the image's EXPOSE %v", grpcPort, img.Exposed)
+		}
+	}
 	for variable, want := range map[string]int{"HTTP_ADDR": c.AppPort, "ADMIN_ADDR": c.AdminPort} {
 		if kind == Worker && variable == "HTTP_ADDR" {
 			continue
@@ -398,8 +418,8 @@ func checkService(env string, objs *Objects, d *appsv1.Deployment, ports map[str
 		if t.Type == intstr.String {
 			target = ports[t.StrVal]
 		}
-		if target != int32(c.AppPort) {
-			errs = append(errs, fmt.Errorf("%s: Service port %s targets %s, not the app listener's %d (the admin port stays off the Service)", env, p.Name, t.String(), c.AppPort))
+		if target != int32(c.AppPort) && (target == 0 || target != ports["grpc"]) {
+			errs = append(errs, fmt.Errorf("%s: Service port %s targets %s, neither the app listener's %d nor the gRPC listener's (the admin port stays off the Service)", env, p.Name, t.String(), c.AppPort))
 		}
 	}
 	return errs
@@ -482,6 +502,9 @@ func checkNetworkPolicy(env string, objs *Objects, d *appsv1.Deployment, ports m
 	want := map[int32]string{int32(c.AppPort): "ingress", int32(c.AdminPort): "monitoring"}
 	if kind == Worker {
 		want = map[int32]string{int32(c.AdminPort): "monitoring"}
+	}
+	if p, ok := ports["grpc"]; ok {
+		want[p] = "ingress"
 	}
 	for port, nss := range open {
 		w, ok := want[port]

@@ -130,12 +130,14 @@ func (c *conns) handling(nc net.Conn) {
 
 // busy counts the connections that a stop begun at began must not close
 // yet: those that carried a request less than IdleAfter ago (their client
-// may be writing the next one), those accepted less than IdleAfter ago
-// whose request is not read yet (Shutdown would drop it unanswered), those
-// carrying a request that began before the stop (its response may not have
-// said Connection: close), and those whose request is read but has not
-// reached its handler (net/http drops a request read once Shutdown has
-// begun: it looks between reading it and calling the handler).
+// may be writing the next one), those accepted whose first request is not
+// read yet, however long ago (a TLS handshake or a first write may take a
+// while; the turnover's bound caps the wait), those carrying a request that
+// began before the stop (its response may not have said Connection:
+// close), and those whose request is read but has not reached its handler.
+// net/http drops a request it reads once Shutdown has begun (it looks
+// between reading the request and calling the handler): hence the last
+// two.
 // Connections whose request reached its handler since the stop began are
 // answered with Connection: close and closed by the server itself.
 func (c *conns) busy(began, now time.Time) int {
@@ -144,7 +146,9 @@ func (c *conns) busy(began, now time.Time) int {
 	n := 0
 	for _, s := range c.state {
 		switch s.state {
-		case http.StateIdle, http.StateNew:
+		case http.StateNew:
+			n++
+		case http.StateIdle:
 			if now.Sub(s.since) < IdleAfter {
 				n++
 			}

@@ -233,45 +233,58 @@ func TestHTTP2ConnectionsGetAGoawayDuringTheDrain(t *testing.T) {
 // has read if the server is shutting down by the time it looks, between
 // reading the request and calling the handler (server.go: readRequest,
 // then `if c.server.shuttingDown() { return }`): the client sees EOF on a
-// fresh connection. The stop must not call Shutdown while a request read
-// has not reached its handler. net/http calls the ConnState hook in that
-// instant; the hook here makes it 200ms, so that the test does not depend
-// on the scheduler.
+// fresh connection. The stop must not call Shutdown while a connection it
+// accepted has a request not yet read, or read and not yet handed to its
+// handler. Each case opens a connection before the stop and writes its
+// first request once the listener is closed: just after it was accepted,
+// with net/http's ConnState hook (called in that instant) made 200ms long
+// so that the test does not depend on the scheduler; and long after
+// (beyond IdleAfter), as a slow TLS handshake or first write would.
 func TestARequestReadAsShutdownBeginsIsAnswered(t *testing.T) {
-	ln := listen(t)
-	var slow atomic.Bool
-	srv := &http.Server{Handler: orders(), ReadHeaderTimeout: 5 * time.Second,
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			if st == http.StateActive && slow.Load() {
-				time.Sleep(200 * time.Millisecond)
+	for _, tc := range []struct {
+		name       string
+		drain      time.Duration
+		slowActive bool
+	}{
+		{"read as Shutdown begins", 50 * time.Millisecond, true},
+		{"accepted long before its request", shutdown.IdleAfter + 200*time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln := listen(t)
+			var slow atomic.Bool
+			srv := &http.Server{Handler: orders(), ReadHeaderTimeout: 5 * time.Second,
+				ConnState: func(_ net.Conn, st http.ConnState) {
+					if st == http.StateActive && slow.Load() {
+						time.Sleep(200 * time.Millisecond)
+					}
+				}}
+			l := shutdown.New(shutdown.Options{Timeout: 10 * time.Second, DrainDelay: tc.drain})
+			l.Serve("app", srv, ln)
+			done := runAsync(t, context.Background(), l)
+			conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
 			}
-		}}
-	l := shutdown.New(shutdown.Options{Timeout: 10 * time.Second, DrainDelay: 50 * time.Millisecond})
-	l.Serve("app", srv, ln)
-	done := runAsync(t, context.Background(), l)
-	// A fresh connection, accepted before the stop, its request not sent.
-	conn, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	time.Sleep(20 * time.Millisecond) // the server's Accept
-	l.Stop()
-	<-l.Stopping() // the listener is closed from here
-	slow.Store(true)
-	if _, err := io.WriteString(conn, "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("the request read as the stop began got no answer: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated || !resp.Close {
-		t.Errorf("status %d, Connection: close %v; want 201 and true", resp.StatusCode, resp.Close)
-	}
-	if err := <-done; err != nil {
-		t.Errorf("Run = %v", err)
+			defer conn.Close()
+			_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+			time.Sleep(20 * time.Millisecond) // the server's Accept
+			l.Stop()
+			<-l.Stopping() // the listener is closed from here
+			slow.Store(tc.slowActive)
+			if _, err := io.WriteString(conn, "POST /orders HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				t.Fatalf("the request written on a connection accepted before the stop got no answer: %v", err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated || !resp.Close {
+				t.Errorf("status %d, Connection: close %v; want 201 and true", resp.StatusCode, resp.Close)
+			}
+			if err := <-done; err != nil {
+				t.Errorf("Run = %v", err)
+			}
+		})
 	}
 }

@@ -124,8 +124,9 @@ type Hook struct {
 // Once the drain delay is over, for each server in turn (the last
 // registered first), its listener closes; then the stop waits, at most
 // TurnoverTimeout, until none of its connections is busy: carrying a
-// request that began before the stop, accepted and not yet read, or idle
-// for less than IdleAfter (its client may be writing the next request).
+// request that began before the stop, accepted and its first request not
+// yet read, a request read and not yet handed to its handler, or idle for
+// less than IdleAfter (its client may be writing the next request).
 // Each busy connection is turned over (its next response says
 // Connection: close and the server closes it) before http.Server.Shutdown
 // closes the idle ones, so that no connection is closed under a request its

@@ -5,8 +5,8 @@
 // the version package telemetry pins), the caller's x-request-id passed
 // on, a timeout for a call whose context has none (the context's deadline
 // travels to the server as grpc-timeout), and optionally a circuit
-// breaker (package breaker) in front of the unary calls and the opening of
-// streams.
+// breaker (package breaker) in front of the unary calls and the streams,
+// a stream counted by its final status.
 //
 // It is a package of its own, beside grpcserver, because the two have one
 // purpose each and no code in common but the status codes' names: a
@@ -74,13 +74,19 @@ type Options struct {
 	// context has one keeps it. Negative: no bound. Default:
 	// DefaultTimeout (30s).
 	Timeout time.Duration
-	// Breaker, when not nil, guards the unary calls and the opening of
-	// streams (what a stream meets once open is not counted).
+	// Breaker, when not nil, guards the unary calls and the streams.
 	// UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and INTERNAL
 	// count as failures; an error after the caller cancelled its
 	// context is neutral; every other code is a success (the server
 	// answered). A call the breaker rejects fails at once with UNAVAILABLE
-	// and a message naming the breaker and why. Default: none.
+	// and a message naming the breaker and why. A stream is let through
+	// (or rejected) at its opening, which the breaker counts as neutral,
+	// and its outcome is its final status, counted once when it ends
+	// however long it lived: RecvMsg's error, OK at io.EOF, or the
+	// caller's cancellation. The breaker's CallTimeout bounds a unary call
+	// and a stream's opening, not a stream's life, and an open stream holds
+	// none of the breaker's slots: one its caller abandons costs the
+	// breaker nothing. Default: none.
 	Breaker *breaker.Breaker
 }
 
@@ -141,14 +147,21 @@ func (i *Instrumentation) DialOptions() []grpc.DialOption {
 	}
 }
 
-// outgoing passes the caller's request id on, unless the metadata has one
-// already, and bounds a context without a deadline.
-func (i *Instrumentation) outgoing(ctx context.Context) (context.Context, context.CancelFunc) {
+// withRequestID passes the caller's request id on, unless the metadata has
+// one already.
+func withRequestID(ctx context.Context) context.Context {
 	if id := logging.RequestID(ctx); id != "" {
 		if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get(RequestIDKey)) == 0 {
 			ctx = metadata.AppendToOutgoingContext(ctx, RequestIDKey, id)
 		}
 	}
+	return ctx
+}
+
+// outgoing passes the caller's request id on and bounds a context without
+// a deadline.
+func (i *Instrumentation) outgoing(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx = withRequestID(ctx)
 	if _, ok := ctx.Deadline(); !ok && i.timeout > 0 {
 		return context.WithTimeout(ctx, i.timeout)
 	}
@@ -205,30 +218,98 @@ func (i *Instrumentation) rejected(ctx context.Context, method string, err error
 	return st.Err()
 }
 
-// stream passes the request id on and runs the stream's opening through
-// the breaker. A stream's own context bounds it for its life: it gets no
-// default timeout, and the breaker's CallTimeout bounds only its opening.
+// stream passes the request id on and runs the stream through the
+// breaker: its opening is let through or rejected, and its end counted
+// (see Options.Breaker). A stream's own context bounds it for its life:
+// it gets no default timeout.
 func (i *Instrumentation) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	if id := logging.RequestID(ctx); id != "" {
-		if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get(RequestIDKey)) == 0 {
-			ctx = metadata.AppendToOutgoingContext(ctx, RequestIDKey, id)
-		}
-	}
+	ctx = withRequestID(ctx)
 	if i.breaker == nil {
 		return streamer(ctx, desc, cc, method, opts...)
 	}
+	sc := &streamCall{b: i.breaker, ctx: ctx}
+	// grpc-go calls OnFinish once, with the stream's final status, however
+	// it ends: RecvMsg's end, the caller's context, the connection closed.
+	opts = append(opts[:len(opts):len(opts)], grpc.OnFinish(sc.finished))
+	// The opening is an admission, not an outcome: the breaker counts an
+	// error after its caller's context ended as neutral, and admit is
+	// that context, ended by admitted once the stream is open.
+	admit, admitted := context.WithCancel(ctx)
+	defer admitted()
 	var openErr error
-	cs, err := breaker.Do(ctx, i.breaker, func(context.Context) (grpc.ClientStream, error) {
+	cs, err := breaker.Do(admit, i.breaker, func(context.Context) (grpc.ClientStream, error) {
 		// The stream lives on after Do: it keeps the caller's context,
 		// not Do's, which ends when Do returns.
 		cs, err := streamer(ctx, desc, cc, method, opts...)
 		openErr = err
-		return cs, outcome(ctx, err)
+		if err != nil {
+			return nil, outcome(ctx, err)
+		}
+		if end, ended := sc.open(); ended {
+			return cs, outcome(ctx, end) // it ended already: its end is the outcome
+		}
+		admitted()
+		return cs, errAdmitted
 	})
 	if errors.Is(err, breaker.ErrRejected) {
 		return nil, i.rejected(ctx, method, err)
 	}
 	return cs, openErr
+}
+
+// errAdmitted is the opening of a stream, which the breaker counts as
+// neutral: it returns it with its context ended.
+var errAdmitted = errors.New("grpcclient: stream admitted")
+
+// streamCall is a stream let through the breaker, from its opening to its
+// end.
+type streamCall struct {
+	b   *breaker.Breaker
+	ctx context.Context // the caller's
+
+	mu    sync.Mutex
+	state int   // opening, open or ended
+	end   error // the final status, when the stream ended while opening
+}
+
+const (
+	streamOpening = iota
+	streamOpen
+	streamEnded
+)
+
+// open marks the stream open, or returns its final status when it ended
+// during its opening (its context ended, its connection closed).
+func (s *streamCall) open() (end error, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == streamEnded {
+		return s.end, true
+	}
+	s.state = streamOpen
+	return nil, false
+}
+
+// finished is the stream's grpc.OnFinish: it counts the final status of
+// an open stream, once. During the opening it only keeps the status, for
+// the opening to count.
+func (s *streamCall) finished(err error) {
+	s.mu.Lock()
+	state := s.state
+	s.state, s.end = streamEnded, err
+	s.mu.Unlock()
+	if state != streamOpen {
+		return
+	}
+	switch s.b.State() {
+	case breaker.Open, breaker.ForcedOpen:
+		// Opened since: the breaker would reject the count, and an outcome
+		// of the closed breaker's time means nothing to it now.
+		return
+	}
+	_, _ = breaker.Do(s.ctx, s.b, func(context.Context) (struct{}, error) {
+		return struct{}{}, outcome(s.ctx, err)
+	})
 }
 
 // maxMethods bounds the methods whose span options and metric series are

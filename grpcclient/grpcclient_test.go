@@ -70,7 +70,9 @@ func (s *server) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*t
 	return &testgrpc.SimpleResponse{}, nil
 }
 
-// StreamingOutputCall sends one empty message per response parameter.
+// StreamingOutputCall sends one empty message per response parameter,
+// then waits for its context on "hang", and ends with the status its
+// request asks for.
 func (s *server) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, stream grpc.ServerStreamingServer[testgrpc.StreamingOutputCallResponse]) error {
 	s.mu.Lock()
 	s.calls = append(s.calls, seen{})
@@ -79,6 +81,13 @@ func (s *server) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, s
 		if err := stream.Send(&testgrpc.StreamingOutputCallResponse{}); err != nil {
 			return err
 		}
+	}
+	if string(req.GetPayload().GetBody()) == "hang" {
+		<-stream.Context().Done()
+		return status.FromContextError(stream.Context().Err()).Err()
+	}
+	if st := req.GetResponseStatus(); st.GetCode() != 0 {
+		return status.Error(codes.Code(st.GetCode()), st.GetMessage()) //nolint:gosec // a test's own codes
 	}
 	return nil
 }
@@ -344,7 +353,8 @@ func TestARejectedCallIsUnavailableWithAClearMessage(t *testing.T) {
 
 // TestBreakerGuardsTheOpeningOfStreams: a stream opened through the
 // breaker works for its whole life (the breaker's context does not end
-// it) and counts as a success; one the breaker rejects fails with
+// it), past the breaker's CallTimeout, and its end counts as a success;
+// one the breaker rejects fails with
 // UNAVAILABLE and never reaches the server; one that cannot reach the
 // server counts as a failure.
 func TestBreakerGuardsTheOpeningOfStreams(t *testing.T) {
@@ -374,8 +384,9 @@ func TestBreakerGuardsTheOpeningOfStreams(t *testing.T) {
 	if !errors.Is(err, io.EOF) || n != 3 {
 		t.Errorf("the stream gave %d messages and %v, want 3 and its end", n, err)
 	}
-	if got := b.Info().Counts; got != (breaker.Counts{Calls: 1, Successes: 1}) {
-		t.Errorf("breaker counts after an opened stream = %+v, want one success", got)
+	// The opening, neutral, and the end, a success.
+	if got := b.Info().Counts; got != (breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}) {
+		t.Errorf("breaker counts after a stream that outlived CallTimeout = %+v, want its end as one success", got)
 	}
 
 	if err := b.Force(breaker.HoldOpen); err != nil {
@@ -414,5 +425,182 @@ func TestBreakerGuardsTheOpeningOfStreams(t *testing.T) {
 	}
 	if got := b.Info().Counts; got.Failures != 1 {
 		t.Errorf("breaker counts after a failed opening = %+v, want one failure", got)
+	}
+}
+
+// stream opens a server stream of n messages that ends with code, or
+// waits for its context to end when hang is true.
+func (c *client) stream(ctx context.Context, n int, code codes.Code, hang bool) (grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse], error) {
+	body := ""
+	if hang {
+		body = "hang"
+	}
+	return testgrpc.NewTestServiceClient(c.conn).StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{
+		ResponseParameters: make([]*testgrpc.ResponseParameters, n),
+		Payload:            &testgrpc.Payload{Body: []byte(body)},
+		ResponseStatus:     &testgrpc.EchoStatus{Code: int32(code)}, //nolint:gosec // gRPC's codes fit
+	})
+}
+
+// drain reads a stream to its end and returns the messages and the final
+// status (nil for io.EOF).
+func drain(s grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse]) (int, error) {
+	for n := 0; ; n++ {
+		if _, err := s.Recv(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, nil
+			}
+			return n, err
+		}
+	}
+}
+
+// TestBreakerCountsAStreamByItsFinalStatus: a stream's outcome is its
+// final status, read by RecvMsg, counted once at its end beside its
+// neutral opening: the failure codes fail, the caller's cancellation is
+// neutral, every other code is a success.
+func TestBreakerCountsAStreamByItsFinalStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		code codes.Code
+		hang bool // cancelled by the caller, or timed out, while it hangs
+		want breaker.Counts
+	}{
+		{name: "ok", code: codes.OK, want: breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}},
+		{name: "not found", code: codes.NotFound, want: breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}},
+		{name: "unknown", code: codes.Unknown, want: breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}},
+		{name: "unavailable", code: codes.Unavailable, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
+		{name: "deadline exceeded", code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
+		{name: "resource exhausted", code: codes.ResourceExhausted, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
+		{name: "internal", code: codes.Internal, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
+		{name: "caller cancelled", hang: true, code: codes.Canceled, want: breaker.Counts{Calls: 2, Neutral: 2}},
+		{name: "caller's deadline", hang: true, code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := breaker.New("upstream", breaker.Settings{}, breaker.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := newClient(t, grpcclient.Options{Breaker: b})
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if tt.hang {
+				if tt.code == codes.Canceled {
+					time.AfterFunc(100*time.Millisecond, cancel)
+				} else {
+					ctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+					defer cancel()
+				}
+			}
+			s, err := c.stream(ctx, 2, tt.code, tt.hang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := b.Info().Counts; got != (breaker.Counts{Calls: 1, Neutral: 1}) {
+				t.Errorf("breaker counts of the open stream = %+v, want its opening only, neutral", got)
+			}
+			n, err := drain(s)
+			if n != 2 || status.Code(err) != tt.code {
+				t.Fatalf("the stream gave %d messages and %v, want 2 and %v", n, err, tt.code)
+			}
+			if got := b.Info().Counts; got != tt.want {
+				t.Errorf("breaker counts = %+v, want %+v", got, tt.want)
+			}
+			// Read again after its end: nothing more is counted.
+			if _, err := s.Recv(); err == nil {
+				t.Error("a Recv after the end succeeded")
+			}
+			if got := b.Info().Counts; got != tt.want {
+				t.Errorf("breaker counts after another Recv = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestStreamsFailingWithUnavailableOpenTheBreaker: streams that end with
+// UNAVAILABLE open the breaker, after which a stream is refused at its
+// opening with UNAVAILABLE, a message naming the breaker and why, and
+// never reaches the server.
+func TestStreamsFailingWithUnavailableOpenTheBreaker(t *testing.T) {
+	b, err := breaker.New("inventory", breaker.Settings{MinCalls: 3, FailureRatio: 1}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{Breaker: b})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for i := range 3 {
+		if got := b.State(); got != breaker.Closed {
+			t.Fatalf("breaker %v before stream %d, want closed", got, i)
+		}
+		s, err := c.stream(ctx, 1, codes.Unavailable, false)
+		if err != nil {
+			t.Fatalf("stream %d: %v", i, err)
+		}
+		if _, err := drain(s); status.Code(err) != codes.Unavailable {
+			t.Fatalf("stream %d ended with %v, want Unavailable", i, err)
+		}
+	}
+	if got := b.State(); got != breaker.Open {
+		t.Fatalf("breaker %v after 3 streams ended UNAVAILABLE, want open", got)
+	}
+	_, err = c.stream(ctx, 1, codes.OK, false)
+	st, _ := status.FromError(err)
+	if st.Code() != codes.Unavailable || st.Message() != "grpcclient: breaker: inventory rejected the call: open" {
+		t.Errorf("a stream through the open breaker = %v, want Unavailable naming the breaker and open", err)
+	}
+	if n := len(c.srv.seen()); n != 3 {
+		t.Errorf("server saw %d streams, want the 3 before the breaker opened", n)
+	}
+}
+
+// TestAnAbandonedStreamHoldsNoProbe: a stream opened while the breaker is
+// half open and left unread, its context alive, holds none of its probe
+// slots: the next call is let through, and closes the breaker.
+func TestAnAbandonedStreamHoldsNoProbe(t *testing.T) {
+	b, err := breaker.New("inventory", breaker.Settings{MinCalls: 1, FailureRatio: 1, HalfOpenCalls: 1,
+		OpenTimeout: 100 * time.Millisecond}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{Breaker: b})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.call(ctx, "", codes.Unavailable); status.Code(err) != codes.Unavailable {
+		t.Fatalf("call = %v, want Unavailable", err)
+	}
+	if got := b.State(); got != breaker.Open {
+		t.Fatalf("breaker %v after a failure, want open", got)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for b.State() != breaker.HalfOpen {
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker %v 3s after opening, want half open", b.State())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	streamCtx, abandon := context.WithCancel(ctx)
+	defer abandon()
+	if _, err := c.stream(streamCtx, 1, codes.OK, true); err != nil {
+		t.Fatal(err)
+	}
+	// The stream is open and unread; the one probe slot is free.
+	if err := c.call(ctx, "", codes.OK); err != nil {
+		t.Fatalf("a call while an abandoned stream is open = %v, want it let through", err)
+	}
+	if got := b.State(); got != breaker.Closed {
+		t.Errorf("breaker %v after a successful probe, want closed", got)
+	}
+	abandon() // its end, the caller's cancellation, is neutral
+	deadline = time.Now().Add(3 * time.Second)
+	for b.Info().Counts.Neutral == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("breaker counts %+v 3s after the stream was cancelled, want its end neutral", b.Info().Counts)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := b.Info().Counts; got.Failures != 0 {
+		t.Errorf("breaker counts %+v, want no failure", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/stats"
 
 	"github.com/operable-go/operable/breaker"
 	"github.com/operable-go/operable/grpcclient"
@@ -41,6 +42,11 @@ func BenchmarkGRPCUnary(b *testing.B) {
 	logger := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	b.Run("bare", func(b *testing.B) {
 		srv := grpc.NewServer()
+		testgrpc.RegisterTestServiceServer(srv, echoService{})
+		benchUnary(b, srv)
+	})
+	b.Run("bare+empty-stats-handler", func(b *testing.B) {
+		srv := grpc.NewServer(grpc.StatsHandler(emptyStatsHandler{}))
 		testgrpc.RegisterTestServiceServer(srv, echoService{})
 		benchUnary(b, srv)
 	})
@@ -71,6 +77,17 @@ func BenchmarkGRPCUnary(b *testing.B) {
 		benchUnary(b, srv)
 	})
 }
+
+// emptyStatsHandler does nothing: what grpc-go itself spends on a server
+// with any stats handler (the events it builds, the metadata it copies).
+type emptyStatsHandler struct{}
+
+func (emptyStatsHandler) TagRPC(ctx context.Context, _ *stats.RPCTagInfo) context.Context { return ctx }
+func (emptyStatsHandler) HandleRPC(context.Context, stats.RPCStats)                       {}
+func (emptyStatsHandler) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
+	return ctx
+}
+func (emptyStatsHandler) HandleConn(context.Context, stats.ConnStats) {}
 
 func benchUnary(b *testing.B, srv *grpc.Server) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

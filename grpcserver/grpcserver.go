@@ -89,8 +89,8 @@ type Instrumentation struct {
 	panics     metric.Int64Counter
 
 	methods atomic.Pointer[map[string]*method] // the served methods, once learned
+	other   *method                            // every other method
 	active  atomic.Int64                       // calls begun and not ended
-	series  sync.Map                           // method+code → metric.RecordOption
 }
 
 // New returns the instrumentation. It fails only when an instrument cannot
@@ -112,6 +112,7 @@ func New(opts Options) (*Instrumentation, error) {
 		logger:     opts.Logger,
 		tracer:     opts.TracerProvider.Tracer(scope),
 		propagator: opts.Propagator,
+		other:      &method{name: Other},
 	}
 	meter := opts.MeterProvider.Meter(scope)
 	var err error
@@ -169,24 +170,67 @@ func (i *Instrumentation) LearnMethods(srv *grpc.Server) {
 }
 
 // method is what the calls of one served method share, built once by
-// LearnMethods.
+// LearnMethods: the span's start options and, per status code, the metric
+// series. The calls of every other method share Instrumentation.other.
 type method struct {
-	name, service, short string // "pkg.Service/Method", "pkg.Service", "Method"
+	name, service, short string // "pkg.Service/Method", "pkg.Service", "Method"; Other, "", ""
 	start                []trace.SpanStartOption
+	series               [17]atomic.Pointer[[]metric.RecordOption] // by code, those of the specification
 }
+
+// seriesOf returns the metric series of m and code, built once per series,
+// as the options of Record: a slice passed on as it is, not one made per
+// call.
+func (m *method) seriesOf(code codes.Code) []metric.RecordOption {
+	if int(code) < len(m.series) {
+		if o := m.series[code].Load(); o != nil {
+			return *o
+		}
+	}
+	o := []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(semconv.RPCSystemNameGRPC, semconv.RPCMethod(m.name),
+		semconv.RPCResponseStatusCode(codeName(code))))}
+	if int(code) < len(m.series) {
+		m.series[code].Store(&o)
+	}
+	return o
+}
+
+// codeAttrs holds, per code of the specification, the span's
+// rpc.response.status_code attribute as SetAttributes' arguments.
+var codeAttrs = func() (a [17][]attribute.KeyValue) {
+	for c := range a {
+		a[c] = []attribute.KeyValue{semconv.RPCResponseStatusCode(codeName(codes.Code(c)))} //nolint:gosec // 0-16
+	}
+	return a
+}()
 
 // Active returns the number of calls begun and not yet ended: what a Stop
 // would cut.
 func (i *Instrumentation) Active() int64 { return i.active.Load() }
 
-// call is the record of one RPC, from TagRPC to End.
+// call is the record of one RPC, from TagRPC to End, and the context
+// TagRPC returns, which answers callKey with it: the record and its
+// context are one allocation.
 type call struct {
-	method        string // "pkg.Service/Method", or Other
-	service, name string // for the log; "" for Other
-	span          trace.Span
+	context.Context
+	method  *method
+	span    trace.Span
+	carrier incomingCarrier // read by the propagator through a pointer, not boxed
 }
 
 type callKey struct{}
+
+// Value returns the call for callKey, and asks the parent for any other key.
+func (c *call) Value(key any) any {
+	if key == (callKey{}) {
+		return c
+	}
+	return c.Context.Value(key)
+}
+
+// peerKey is the context key of a connection's peer address, formatted
+// once by TagConn for all its calls.
+type peerKey struct{}
 
 // lookup returns the served method full, or nil.
 func (i *Instrumentation) lookup(full string) *method {
@@ -200,25 +244,24 @@ func (i *Instrumentation) lookup(full string) *method {
 // its server span, continuing the trace context of the metadata. It
 // implements stats.Handler.
 func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) context.Context {
-	c := &call{method: Other}
-	m := i.lookup(info.FullMethodName)
-	if m != nil {
-		c.method, c.service, c.name = m.name, m.service, m.short
-	}
+	c := &call{method: i.lookup(info.FullMethodName), carrier: incomingCarrier{ctx}}
 	// One key at a time: metadata.FromIncomingContext copies the whole map.
 	incoming := ""
 	if v := metadata.ValueFromIncomingContext(ctx, RequestIDKey); len(v) > 0 {
 		incoming = v[0]
 	}
 	id := logging.KeepOrMakeRequestID(incoming)
-	ctx = i.propagator.Extract(logging.ContextWithRequestID(ctx, id), incomingCarrier{ctx})
-	if m != nil {
-		ctx, c.span = i.tracer.Start(ctx, c.method, m.start...)
+	ctx = i.propagator.Extract(logging.ContextWithRequestID(ctx, id), &c.carrier)
+	if c.method != nil {
+		ctx, c.span = i.tracer.Start(ctx, c.method.name, c.method.start...)
 	} else {
-		ctx, c.span = i.tracer.Start(ctx, c.method, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+		c.method = i.other
+		ctx, c.span = i.tracer.Start(ctx, Other, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
 			semconv.RPCSystemNameGRPC, semconv.RPCMethod(Other), semconv.RPCMethodOriginal(info.FullMethodName)))
 	}
-	return context.WithValue(ctx, callKey{}, c)
+	c.carrier = incomingCarrier{}
+	c.Context = ctx
+	return c
 }
 
 // HandleRPC ends a call at its stats.End: the span, the duration and the
@@ -241,9 +284,13 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	i.active.Add(-1)
 	code := status.Code(end.Error)
 	d := end.EndTime.Sub(end.BeginTime)
-	i.duration.Record(ctx, d.Seconds(), i.seriesOf(c.method, code))
+	i.duration.Record(ctx, d.Seconds(), c.method.seriesOf(code)...)
 	if c.span.IsRecording() {
-		c.span.SetAttributes(semconv.RPCResponseStatusCode(codeName(code)))
+		if int(code) < len(codeAttrs) {
+			c.span.SetAttributes(codeAttrs[code]...)
+		} else {
+			c.span.SetAttributes(semconv.RPCResponseStatusCode(codeName(code)))
+		}
 		if serverError(code) {
 			c.span.SetStatus(otelcodes.Error, codeName(code))
 		}
@@ -252,7 +299,7 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 
 	level := slog.LevelInfo
 	switch {
-	case code == codes.OK && c.service == healthService:
+	case code == codes.OK && c.method.service == healthService:
 		level = slog.LevelDebug // a probe every few seconds is not news
 	case serverError(code):
 		level = slog.LevelError
@@ -262,13 +309,15 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	if !i.logger.Enabled(ctx, level) {
 		return
 	}
-	service, name := c.service, c.name
-	if c.method == Other {
+	service, name := c.method.service, c.method.short
+	if c.method == i.other {
 		service, name = Other, Other
 	}
-	peerAddr := ""
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		peerAddr = p.Addr.String()
+	peerAddr, ok := ctx.Value(peerKey{}).(string)
+	if !ok {
+		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+			peerAddr = p.Addr.String()
+		}
 	}
 	i.logger.LogAttrs(ctx, level, "rpc",
 		slog.String("rpc_service", service),
@@ -279,29 +328,16 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	)
 }
 
-// seriesOf returns the cached attribute set of one method and code: the
-// set is built once per series, not per call.
-func (i *Instrumentation) seriesOf(method string, code codes.Code) metric.RecordOption {
-	type key struct {
-		method string
-		code   codes.Code
+// TagConn formats the connection's peer address once, for the access
+// lines of its calls. It implements stats.Handler.
+func (i *Instrumentation) TagConn(ctx context.Context, info *stats.ConnTagInfo) context.Context {
+	if info.RemoteAddr == nil {
+		return ctx
 	}
-	k := key{method, code}
-	if o, ok := i.series.Load(k); ok {
-		return o.(metric.RecordOption)
-	}
-	o := metric.WithAttributeSet(attribute.NewSet(semconv.RPCSystemNameGRPC, semconv.RPCMethod(method),
-		semconv.RPCResponseStatusCode(codeName(code))))
-	actual, _ := i.series.LoadOrStore(k, o)
-	return actual.(metric.RecordOption)
+	return context.WithValue(ctx, peerKey{}, info.RemoteAddr.String())
 }
 
-// TagConn implements stats.Handler; connections are not instrumented.
-func (i *Instrumentation) TagConn(ctx context.Context, _ *stats.ConnTagInfo) context.Context {
-	return ctx
-}
-
-// HandleConn implements stats.Handler; connections are not instrumented.
+// HandleConn implements stats.Handler; connections are not measured.
 func (i *Instrumentation) HandleConn(context.Context, stats.ConnStats) {}
 
 // codeName is c's name in the specification, the rpc.response.status_code
@@ -318,9 +354,25 @@ func serverError(c codes.Code) bool {
 	return false
 }
 
+// echo sets the x-request-id header of the call of ctx to its request id,
+// through set (grpc.SetHeader or a stream's SetHeader). The metadata it
+// passes is pooled: grpc-go merges it into the stream's own header
+// (metadata.Join) and keeps none of it; a test checks that concurrent
+// calls each get their own id back.
+func echo(ctx context.Context, set func(metadata.MD) error) {
+	md := headers.Get().(metadata.MD)
+	md[RequestIDKey][0] = logging.RequestID(ctx)
+	_ = set(md)
+	md[RequestIDKey][0] = ""
+	headers.Put(md)
+}
+
+// headers pools the one-key metadata of echo.
+var headers = sync.Pool{New: func() any { return metadata.MD{RequestIDKey: make([]string, 1)} }}
+
 // unary recovers a handler's panic and echoes the request id.
 func (i *Instrumentation) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (resp any, err error) {
-	_ = grpc.SetHeader(ctx, metadata.Pairs(RequestIDKey, logging.RequestID(ctx)))
+	echo(ctx, func(md metadata.MD) error { return grpc.SetHeader(ctx, md) })
 	defer func() {
 		if r := recover(); r != nil {
 			resp, err = nil, i.recovered(ctx, info.FullMethod, r)
@@ -331,7 +383,7 @@ func (i *Instrumentation) unary(ctx context.Context, req any, info *grpc.UnarySe
 
 // stream recovers a stream handler's panic and echoes the request id.
 func (i *Instrumentation) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) (err error) {
-	_ = ss.SetHeader(metadata.Pairs(RequestIDKey, logging.RequestID(ss.Context())))
+	echo(ss.Context(), ss.SetHeader)
 	defer func() {
 		if r := recover(); r != nil {
 			err = i.recovered(ss.Context(), info.FullMethod, r)

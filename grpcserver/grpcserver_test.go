@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/operable-go/operable/grpcserver"
@@ -42,14 +44,27 @@ func (s *service) UnaryCall(ctx context.Context, req *testgrpc.SimpleRequest) (*
 	return &testgrpc.SimpleResponse{}, nil
 }
 
-// serve runs srv on loopback and returns a client connection.
+// StreamingOutputCall sends one empty message per response parameter.
+func (s *service) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, stream grpc.ServerStreamingServer[testgrpc.StreamingOutputCallResponse]) error {
+	for range req.GetResponseParameters() {
+		if err := stream.Send(&testgrpc.StreamingOutputCallResponse{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// serve runs srv on loopback, with the methods learnt by inst when not nil,
+// and returns a client connection.
 func serve(t *testing.T, srv *grpc.Server, inst *grpcserver.Instrumentation) *grpc.ClientConn {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst.LearnMethods(srv)
+	if inst != nil {
+		inst.LearnMethods(srv)
+	}
 	served := make(chan struct{})
 	go func() { defer close(served); _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Stop(); <-served })
@@ -205,4 +220,71 @@ func TestHealthAnswersForRegisteredServicesAsReadiness(t *testing.T) {
 	if got := st("db"); !strings.Contains(got, "NOT_SERVING") {
 		t.Errorf("after Shutdown db = %s", got)
 	}
+}
+
+// TestEachCallGetsItsOwnRequestIDEchoed: concurrent unary calls and
+// streams each get back, in their header, the x-request-id they sent, or
+// one made for them alone: the metadata the echo reuses is never shared
+// between calls.
+func TestEachCallGetsItsOwnRequestIDEchoed(t *testing.T) {
+	inst, err := grpcserver.New(grpcserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(inst.ServerOptions()...)
+	testgrpc.RegisterTestServiceServer(srv, &service{})
+	conn := serve(t, srv, inst)
+	client := testgrpc.NewTestServiceClient(conn)
+	const n = 64
+	var (
+		mu   sync.Mutex
+		made = map[string]bool{}
+		wg   sync.WaitGroup
+	)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			sent := ""
+			if i%2 == 0 {
+				sent = fmt.Sprintf("req-%d", i)
+				ctx = metadata.AppendToOutgoingContext(ctx, grpcserver.RequestIDKey, sent)
+			}
+			var header metadata.MD
+			if i%4 < 2 {
+				if _, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{}, grpc.Header(&header)); err != nil {
+					t.Errorf("call %d: %v", i, err)
+					return
+				}
+			} else {
+				stream, err := client.StreamingOutputCall(ctx, &testgrpc.StreamingOutputCallRequest{
+					ResponseParameters: make([]*testgrpc.ResponseParameters, 2)})
+				if err != nil {
+					t.Errorf("stream %d: %v", i, err)
+					return
+				}
+				if header, err = stream.Header(); err != nil {
+					t.Errorf("stream %d header: %v", i, err)
+					return
+				}
+			}
+			got := header.Get(grpcserver.RequestIDKey)
+			switch {
+			case len(got) != 1:
+				t.Errorf("call %d: x-request-id echoed %v, want one", i, got)
+			case sent != "" && got[0] != sent:
+				t.Errorf("call %d: x-request-id echoed %q, want the %q it sent", i, got[0], sent)
+			case sent == "":
+				mu.Lock()
+				if made[got[0]] {
+					t.Errorf("call %d: x-request-id %q made twice", i, got[0])
+				}
+				made[got[0]] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
 }

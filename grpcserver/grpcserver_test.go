@@ -3,6 +3,7 @@ package grpcserver_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -287,4 +288,79 @@ func TestEachCallGetsItsOwnRequestIDEchoed(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+// TestACallRefusedBeforeItsHandlerIsMeasuredAndLogged: a request over the
+// server's message size limit is refused by grpc-go before any handler or
+// interceptor runs; the stats handler still records it, with its code,
+// and writes its access line. This is why the instrumentation is a stats
+// handler, whose events grpc-go pays for, and not interceptors alone.
+func TestACallRefusedBeforeItsHandlerIsMeasuredAndLogged(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	var logs lockedBuffer
+	inst, err := grpcserver.New(grpcserver.Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
+		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(append(inst.ServerOptions(), grpc.MaxRecvMsgSize(1024))...)
+	testgrpc.RegisterTestServiceServer(srv, &service{})
+	conn := serve(t, srv, inst)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = testgrpc.NewTestServiceClient(conn).UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: make([]byte, 4096)}})
+	if status.Code(err) != codes.ResourceExhausted {
+		t.Fatalf("an oversized request = %v, want ResourceExhausted", err)
+	}
+	// The server ends the call at its stats.End, which may come after the
+	// client has its answer: wait for the line, written last.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), `"msg":"rpc"`) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	var count uint64
+	{
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(ctx, &rm); err != nil {
+			t.Fatal(err)
+		}
+		for _, sm := range rm.ScopeMetrics {
+			for _, m := range sm.Metrics {
+				if m.Name != "rpc.server.call.duration" {
+					continue
+				}
+				for _, p := range m.Data.(metricdata.Histogram[float64]).DataPoints {
+					code, _ := p.Attributes.Value(attribute.Key("rpc.response.status_code"))
+					if code.AsString() == "RESOURCE_EXHAUSTED" {
+						count += p.Count
+					}
+				}
+			}
+		}
+	}
+	if count != 1 {
+		t.Errorf("rpc.server.call.duration has %d calls with RESOURCE_EXHAUSTED, want the refused one", count)
+	}
+	if line := logs.String(); !strings.Contains(line, `"msg":"rpc"`) || !strings.Contains(line, `"code":"RESOURCE_EXHAUSTED"`) ||
+		!strings.Contains(line, `"rpc_method":"UnaryCall"`) {
+		t.Errorf("access log %q, want the refused call's line", line)
+	}
+}
+
+// lockedBuffer is a buffer that the server's goroutines may write to while
+// the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -65,10 +65,11 @@ const grpcClientCloseTimeout = time.Second
 // trace, its W3C context and the caller's request id in the metadata,
 // rpc.client.call.duration, and a 30 s timeout for a call whose context
 // has no deadline (a deadline travels to the server). When b is not nil
-// (from [Service.Breaker]) it guards the unary calls and the opening of
-// streams: UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and INTERNAL
-// are failures, the caller's cancellation is neutral, other codes are
-// successes, and a rejected call fails at once with UNAVAILABLE naming the
+// (from [Service.Breaker]) it guards the unary calls and the streams, a
+// stream counted by its final status when it ends: UNAVAILABLE,
+// DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED and INTERNAL are failures, the
+// caller's cancellation is neutral, other codes are successes, and a
+// rejected call or stream fails at once with UNAVAILABLE naming the
 // breaker.
 //
 // opts follow the SDK's and must give the transport credentials, as

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -177,6 +178,82 @@ func benchClientUnary(b *testing.B, opts ...grpc.DialOption) {
 	for b.Loop() {
 		if _, err := c.UnaryCall(ctx, req); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// streamService sends one message per response parameter.
+type streamService struct {
+	testgrpc.UnimplementedTestServiceServer
+}
+
+func (streamService) StreamingOutputCall(req *testgrpc.StreamingOutputCallRequest, stream grpc.ServerStreamingServer[testgrpc.StreamingOutputCallResponse]) error {
+	for range req.GetResponseParameters() {
+		if err := stream.Send(&testgrpc.StreamingOutputCallResponse{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkGRPCClientStream is one server stream of two messages over
+// loopback, read to its end, from a bare client, one with package
+// grpcclient (no default timeout: streams get none), and one with its
+// breaker too, which lets the stream in at its opening and counts its
+// final status at its end.
+func BenchmarkGRPCClientStream(b *testing.B) {
+	operable := func(b *testing.B, withBreaker bool) []grpc.DialOption {
+		opts := grpcclient.Options{TracerProvider: sdktrace.NewTracerProvider(),
+			MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))}
+		if withBreaker {
+			br, err := breaker.New("bench", breaker.Settings{}, breaker.Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			opts.Breaker = br
+		}
+		inst, err := grpcclient.New(opts)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return inst.DialOptions()
+	}
+	b.Run("bare", func(b *testing.B) { benchClientStream(b) })
+	b.Run("operable", func(b *testing.B) { benchClientStream(b, operable(b, false)...) })
+	b.Run("operable+breaker", func(b *testing.B) { benchClientStream(b, operable(b, true)...) })
+}
+
+func benchClientStream(b *testing.B, opts ...grpc.DialOption) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	testgrpc.RegisterTestServiceServer(srv, streamService{})
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve(ln) }()
+	defer func() { srv.Stop(); <-served }()
+	conn, err := grpc.NewClient(ln.Addr().String(), append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	c := testgrpc.NewTestServiceClient(conn)
+	req := &testgrpc.StreamingOutputCallRequest{ResponseParameters: make([]*testgrpc.ResponseParameters, 2)}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		s, err := c.StreamingOutputCall(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for {
+			if _, err := s.Recv(); err != nil {
+				if !errors.Is(err, io.EOF) {
+					b.Fatal(err)
+				}
+				break
+			}
 		}
 	}
 }

@@ -14,6 +14,11 @@ import (
 // RequestIDHeader is the header that carries a request's id in and out.
 const RequestIDHeader = "X-Request-ID"
 
+// requestIDKeyCanonical is RequestIDHeader as net/http keys it in a Header
+// map: indexing with it skips canonicalizing (and copying) the name at
+// every request, which Header.Get and Header.Set do for "X-Request-ID".
+const requestIDKeyCanonical = "X-Request-Id"
+
 // maxRequestIDLen bounds an incoming id; a longer one is replaced.
 const maxRequestIDLen = 128
 
@@ -36,8 +41,12 @@ func RequestID(ctx context.Context) string {
 // and echoed on the response.
 func RequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := KeepOrMakeRequestID(r.Header.Get(RequestIDHeader))
-		w.Header().Set(RequestIDHeader, id)
+		var incoming string
+		if v := r.Header[requestIDKeyCanonical]; len(v) > 0 {
+			incoming = v[0]
+		}
+		id := KeepOrMakeRequestID(incoming)
+		w.Header()[requestIDKeyCanonical] = []string{id}
 		next.ServeHTTP(w, r.WithContext(ContextWithRequestID(r.Context(), id)))
 	})
 }

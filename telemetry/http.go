@@ -122,11 +122,16 @@ var spanAttrs = sync.Pool{New: func() any { s := make([]attribute.KeyValue, 0, 8
 // by building a new string at every lookup of every request.
 type canonicalCarrier http.Header
 
-func (c canonicalCarrier) Get(key string) string { return http.Header(c).Get(canonicalKey(key)) }
-
-func (c canonicalCarrier) Values(key string) []string {
-	return http.Header(c).Values(canonicalKey(key))
+// Get indexes the map with the canonical key (Header.Get would check the
+// key's form again at every lookup).
+func (c canonicalCarrier) Get(key string) string {
+	if v := c[canonicalKey(key)]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
+
+func (c canonicalCarrier) Values(key string) []string { return c[canonicalKey(key)] }
 
 func (c canonicalCarrier) Set(key, value string) { http.Header(c).Set(key, value) }
 
@@ -141,7 +146,7 @@ func canonicalKey(key string) string {
 	case "baggage":
 		return "Baggage"
 	}
-	return key
+	return http.CanonicalHeaderKey(key)
 }
 
 func scheme(r *http.Request) string {

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -24,21 +25,22 @@ var durationBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5,
 
 type serverMetrics struct {
 	duration     metric.Float64Histogram
-	active       metric.Int64UpDownCounter
+	active       *activeRequests
 	requestSize  metric.Int64Histogram
 	responseSize metric.Int64Histogram
 }
 
 func newServerMetrics(m metric.Meter) (serverMetrics, error) {
-	var s serverMetrics
+	s := serverMetrics{active: &activeRequests{}}
 	var errs [4]error
 	s.duration, errs[0] = m.Float64Histogram("http.server.request.duration",
 		metric.WithUnit("s"),
 		metric.WithDescription("Duration of HTTP server requests."),
 		metric.WithExplicitBucketBoundaries(durationBuckets...))
-	s.active, errs[1] = m.Int64UpDownCounter("http.server.active_requests",
+	_, errs[1] = m.Int64ObservableUpDownCounter("http.server.active_requests",
 		metric.WithUnit("{request}"),
-		metric.WithDescription("Number of active HTTP server requests."))
+		metric.WithDescription("Number of active HTTP server requests."),
+		metric.WithInt64Callback(s.active.observe))
 	s.requestSize, errs[2] = m.Int64Histogram("http.server.request.body.size",
 		metric.WithUnit("By"), metric.WithDescription("Size of HTTP server request bodies."))
 	s.responseSize, errs[3] = m.Int64Histogram("http.server.response.body.size",
@@ -79,10 +81,9 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 		ctx, span := p.tracer.Start(ctx, method, serverSpan...)
 		w, r, info := httpmeta.StartWithContext(w, r, ctx)
 
-		active := p.series.active(method)
-		p.server.active.Add(ctx, 1, active...)
+		active := p.server.active.start(method)
 		defer func() {
-			p.server.active.Add(ctx, -1, active...)
+			active.Add(-1)
 			status := httpmeta.StatusOf(info)
 			route := httpmeta.Route(r, info)
 			s := p.series.server(method, route, status)
@@ -262,17 +263,77 @@ type serverSeries struct {
 // serverSpan are the options of every server span, built once.
 var serverSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
 
-// activeOpts holds http.server.active_requests' attribute set per method.
-var activeOpts = func() map[string][]metric.AddOption {
-	m := map[string][]metric.AddOption{}
-	for _, meth := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
-		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace, "_OTHER"} {
-		m[meth] = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(semconv.HTTPRequestMethodKey.String(meth)))}
+// serverMethods are the values of http.request.method that [methodOf]
+// returns, in the order of activeRequests' counts.
+var serverMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace, "_OTHER"}
+
+// activeObserve holds http.server.active_requests' attribute set per
+// method, in the order of serverMethods.
+var activeObserve = func() (o [len(serverMethods)][]metric.ObserveOption) {
+	for i, m := range serverMethods {
+		o[i] = []metric.ObserveOption{metric.WithAttributeSet(attribute.NewSet(semconv.HTTPRequestMethodKey.String(m)))}
 	}
-	return m
+	return o
 }()
 
-func (c *seriesCache) active(method string) []metric.AddOption { return activeOpts[method] }
+// activeRequests counts the requests in flight per method for
+// http.server.active_requests, an observable up-down counter read at each
+// collection: a request makes two atomic adds where the SDK's synchronous
+// counter made two measurements (their attribute checks, a map lookup and
+// a lock each). A method's series is reported from its first request on,
+// as a synchronous counter's would be. It is safe for concurrent use.
+type activeRequests struct {
+	counts [len(serverMethods)]struct {
+		n    atomic.Int64
+		seen atomic.Bool
+	}
+}
+
+// start counts one more request of method (a value of methodOf) and
+// returns its count, for the request's end to take it back.
+func (a *activeRequests) start(method string) *atomic.Int64 {
+	c := &a.counts[methodIndex(method)]
+	if !c.seen.Load() {
+		c.seen.Store(true)
+	}
+	c.n.Add(1)
+	return &c.n
+}
+
+func (a *activeRequests) observe(_ context.Context, o metric.Int64Observer) error {
+	for i := range a.counts {
+		if c := &a.counts[i]; c.seen.Load() {
+			o.Observe(c.n.Load(), activeObserve[i]...)
+		}
+	}
+	return nil
+}
+
+// methodIndex is the index in serverMethods of a value of methodOf.
+func methodIndex(m string) int {
+	switch m {
+	case http.MethodGet:
+		return 0
+	case http.MethodHead:
+		return 1
+	case http.MethodPost:
+		return 2
+	case http.MethodPut:
+		return 3
+	case http.MethodPatch:
+		return 4
+	case http.MethodDelete:
+		return 5
+	case http.MethodConnect:
+		return 6
+	case http.MethodOptions:
+		return 7
+	case http.MethodTrace:
+		return 8
+	}
+	return 9
+}
 
 func (c *seriesCache) server(method, route string, status int) *serverSeries {
 	key := serverKey{method, route, status}

@@ -5,10 +5,12 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel/baggage"
@@ -262,5 +264,37 @@ func TestMiddlewareContinuesTraceStateAndBaggage(t *testing.T) {
 	if sc.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || parent.SpanID().String() != "00f067aa0ba902b7" ||
 		sc.TraceState().Get("vendor") != "opaque" {
 		t.Errorf("server span %v, parent %v: not the caller's trace", sc, parent)
+	}
+}
+
+func TestActiveRequestsCountsTheRequestsInFlight(t *testing.T) {
+	p, obs := telemetrytest.New(t, telemetry.Options{ServiceName: "svc"})
+	entered, release := make(chan struct{}), make(chan struct{})
+	h := p.Middleware(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		entered <- struct{}{}
+		<-release
+	}))
+	active := func() map[string]float64 {
+		m := map[string]float64{}
+		for _, pt := range obs.Points(t, "http.server.active_requests") {
+			m[pt.Attrs["http.request.method"]] = pt.Value
+		}
+		return m
+	}
+	if got := active(); len(got) != 0 {
+		t.Errorf("before any request: %v, want no series", got)
+	}
+	var done sync.WaitGroup
+	for _, method := range []string{"GET", "GET", "GET", "POST", "BREW"} {
+		done.Go(func() { h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(method, "/", nil)) })
+		<-entered
+	}
+	if got, want := active(), map[string]float64{"GET": 3, "POST": 1, "_OTHER": 1}; !maps.Equal(got, want) {
+		t.Errorf("in flight: %v, want %v", got, want)
+	}
+	close(release)
+	done.Wait()
+	if got, want := active(), map[string]float64{"GET": 0, "POST": 0, "_OTHER": 0}; !maps.Equal(got, want) {
+		t.Errorf("after: %v, want %v", got, want)
 	}
 }

@@ -78,7 +78,16 @@ func (p *Provider) Middleware(next http.Handler) http.Handler {
 		start := time.Now()
 		method := methodOf(r.Method)
 		ctx := p.propagator.Extract(r.Context(), canonicalCarrier(r.Header))
-		ctx, span := p.tracer.Start(ctx, method, serverSpan...)
+		var span trace.Span
+		if p.spans {
+			ctx, span = p.tracer.Start(ctx, method, serverSpan...)
+		} else {
+			// The no-op tracer's Start returns the caller's span context
+			// as it is, and otherwise puts a no-op span in a new context
+			// (and so a new request): SpanFromContext gives the same span
+			// without either.
+			span = trace.SpanFromContext(ctx)
+		}
 		w, r, info := httpmeta.StartWithContext(w, r, ctx)
 
 		active := p.server.active.start(method)

@@ -78,6 +78,7 @@ type Provider struct {
 	meterProvider    *sdkmetric.MeterProvider
 	tracerProvider   *sdktrace.TracerProvider
 	effectiveTracers trace.TracerProvider // tracerProvider, or no-op when spans go nowhere
+	spans            bool                 // whether a span goes anywhere: effectiveTracers is tracerProvider
 	tracer           trace.Tracer
 	series           seriesCache
 	propagator       propagation.TextMapPropagator
@@ -142,8 +143,8 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	tp := sdktrace.NewTracerProvider(topts...)
 	p := &Provider{
 		meterProvider: mp, tracerProvider: tp, registry: b.reg,
-		effectiveTracers: tp,
-		propagator:       propagation.NewCompositeTextMapPropagator(s.propagators...),
+		effectiveTracers: tp, spans: len(spans) > 0,
+		propagator: propagation.NewCompositeTextMapPropagator(s.propagators...),
 	}
 	if len(logs) > 0 {
 		lopts := append([]sdklog.LoggerProviderOption{sdklog.WithResource(res)}, s.logger...)

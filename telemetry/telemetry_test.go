@@ -298,3 +298,42 @@ func TestActiveRequestsCountsTheRequestsInFlight(t *testing.T) {
 		t.Errorf("after: %v, want %v", got, want)
 	}
 }
+
+// TestTracesOffKeepsTheCallersSpanContext: with no span processor the
+// middleware starts no span, and the handler still sees the caller's span
+// context (the logs' trace ids), or none.
+func TestTracesOffKeepsTheCallersSpanContext(t *testing.T) {
+	p, err := telemetry.New(context.Background(), telemetry.Options{ServiceName: "svc", Environ: map[string]string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = p.Shutdown(context.Background()) }()
+	const traceID, spanID = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+	for _, tc := range []struct {
+		name, traceparent, wantTrace string
+	}{
+		{"caller's", "00-" + traceID + "-" + spanID + "-01", traceID},
+		{"none", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sc trace.SpanContext
+			var recording bool
+			h := p.Middleware(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+				span := trace.SpanFromContext(r.Context())
+				sc, recording = span.SpanContext(), span.IsRecording()
+			}))
+			req := httptest.NewRequest("GET", "/", nil)
+			if tc.traceparent != "" {
+				req.Header.Set("traceparent", tc.traceparent)
+			}
+			h.ServeHTTP(httptest.NewRecorder(), req)
+			got := ""
+			if sc.HasTraceID() {
+				got = sc.TraceID().String()
+			}
+			if got != tc.wantTrace || recording || (tc.wantTrace != "" && (!sc.IsRemote() || sc.SpanID().String() != spanID)) {
+				t.Errorf("handler's span context %v (recording %v), want trace %q from the caller", sc, recording, tc.wantTrace)
+			}
+		})
+	}
+}

@@ -38,7 +38,10 @@ func RequestID(ctx context.Context) string {
 // RequestIDs is middleware that gives every request an id: the incoming
 // X-Request-ID when it is printable ASCII of at most 128 bytes, otherwise a
 // new random one. The id is put in the request's context (see [RequestID])
-// and echoed on the response.
+// and echoed on the response. In the same copy of the request it starts the
+// record of the route, status and size that [AccessLog] and the telemetry
+// package's middleware share, wrapping the writer as they would: put
+// outside them, it spares the chain a copy of the request.
 func RequestIDs(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var incoming string
@@ -47,7 +50,8 @@ func RequestIDs(next http.Handler) http.Handler {
 		}
 		id := KeepOrMakeRequestID(incoming)
 		w.Header()[requestIDKeyCanonical] = []string{id}
-		next.ServeHTTP(w, r.WithContext(ContextWithRequestID(r.Context(), id)))
+		w, r, _ = httpmeta.StartWithContext(w, r, ContextWithRequestID(r.Context(), id))
+		next.ServeHTTP(w, r)
 	})
 }
 

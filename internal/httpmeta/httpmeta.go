@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -32,6 +33,30 @@ func FromContext(ctx context.Context) *Info {
 	return info
 }
 
+// record is what Start makes for a request, in one allocation: its Info,
+// the writer that fills it in, and the context value that carries it.
+type record struct {
+	info Info
+	w    recorder
+	ctx  infoContext
+}
+
+// infoContext is context.WithValue(parent, infoKey{}, info) in a form that
+// lives inside the record.
+type infoContext struct {
+	context.Context
+	info *Info
+}
+
+func (c *infoContext) Value(key any) any {
+	if _, ok := key.(infoKey); ok {
+		return c.info
+	}
+	return c.Context.Value(key)
+}
+
+func (c *infoContext) String() string { return fmt.Sprint(c.Context) + ".WithValue(httpmeta.Info)" }
+
 // Start returns the request's Info and the writer and request to pass on. The
 // first middleware to call it creates the Info and wraps w to record the
 // status and size; later calls in the same chain reuse both.
@@ -49,9 +74,10 @@ func StartWithContext(w http.ResponseWriter, r *http.Request, ctx context.Contex
 		}
 		return w, r, info
 	}
-	info := &Info{}
-	r = r.WithContext(context.WithValue(ctx, infoKey{}, info))
-	return &recorder{ResponseWriter: w, info: info}, r, info
+	rec := &record{}
+	rec.w = recorder{ResponseWriter: w, info: &rec.info}
+	rec.ctx = infoContext{Context: ctx, info: &rec.info}
+	return &rec.w, r.WithContext(&rec.ctx), &rec.info
 }
 
 // Route returns the path template of the route matched for r, the one

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/operable-go/operable/internal/httpmeta"
 )
@@ -59,3 +60,31 @@ func TestStatusOfAHandlerThatWroteNothingIs200(t *testing.T) {
 
 // copyKey marks the request copy a middleware makes in these tests.
 type copyKey struct{}
+
+// TestTheRecordsContextIsTheRequestsContextWithTheInfo: values, deadline
+// and cancellation of the request's context pass through the context Start
+// makes, and contexts derived from it still carry the Info.
+func TestTheRecordsContextIsTheRequestsContextWithTheInfo(t *testing.T) {
+	parent, cancel := context.WithCancel(context.WithValue(context.Background(), copyKey{}, "outer"))
+	r := httptest.NewRequest("GET", "/", nil).WithContext(parent)
+	_, r, info := httpmeta.Start(httptest.NewRecorder(), r)
+	derived, stop := context.WithCancel(context.WithValue(r.Context(), otherKey{}, 2))
+	defer stop()
+	if got := httpmeta.FromContext(derived); got != info || info == nil {
+		t.Errorf("FromContext(derived) = %p, want the Info %p", got, info)
+	}
+	if got := derived.Value(copyKey{}); got != "outer" {
+		t.Errorf("the parent's value = %v, want outer", got)
+	}
+	if httpmeta.FromContext(parent) != nil {
+		t.Error("the parent context carries an Info")
+	}
+	cancel()
+	select {
+	case <-derived.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("cancelling the request's context did not reach a context derived from the record's")
+	}
+}
+
+type otherKey struct{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -31,8 +32,42 @@ func ContextWithRequestID(ctx context.Context, id string) context.Context {
 
 // RequestID returns the request id carried by ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	switch id := ctx.Value(requestIDKey{}).(type) {
+	case string: // ContextWithRequestID's
+		return id
+	case *string: // RequestIDs'
+		return *id
+	}
+	return ""
+}
+
+// requestIDs is what RequestIDs makes for a request, in one allocation:
+// the id, the response header's values and the context value that carries
+// the id (the header's own copy, so that a handler writing over the
+// header's values does not change the id of the request's log records).
+type requestIDs struct {
+	id     string
+	header [1]string
+	ctx    requestIDContext
+}
+
+// requestIDContext is ContextWithRequestID(parent, *id) in a form that
+// lives inside requestIDs: its Value answers with a pointer to the id, so
+// neither storing nor reading the id boxes a string.
+type requestIDContext struct {
+	context.Context
+	id *string
+}
+
+func (c *requestIDContext) Value(key any) any {
+	if _, ok := key.(requestIDKey); ok {
+		return c.id
+	}
+	return c.Context.Value(key)
+}
+
+func (c *requestIDContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(logging.requestIDKey)"
 }
 
 // RequestIDs is middleware that gives every request an id: the incoming
@@ -48,9 +83,12 @@ func RequestIDs(next http.Handler) http.Handler {
 		if v := r.Header[requestIDKeyCanonical]; len(v) > 0 {
 			incoming = v[0]
 		}
-		id := KeepOrMakeRequestID(incoming)
-		w.Header()[requestIDKeyCanonical] = []string{id}
-		w, r, _ = httpmeta.StartWithContext(w, r, ContextWithRequestID(r.Context(), id))
+		ids := &requestIDs{}
+		ids.id = KeepOrMakeRequestID(incoming)
+		ids.header[0] = ids.id
+		ids.ctx = requestIDContext{Context: r.Context(), id: &ids.id}
+		w.Header()[requestIDKeyCanonical] = ids.header[:]
+		w, r, _ = httpmeta.StartWithContext(w, r, &ids.ctx)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -19,10 +19,17 @@
 // OTLP/HTTP to a receiver in this process that answers 200 and drops the
 // spans). Runs alternate between the services, -rounds times, and the
 // ratios printed are the medians of each round's ratio to bare.
+//
+// Beside the throughput, each closed-loop run reports the CPU time the
+// service's process spent per request (user and system, from
+// /proc/PID/stat, over wrk's count): on a machine that other work loads,
+// throughput swings with what the load generator and the neighbours get,
+// the service's own CPU per request much less.
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,12 +69,14 @@ type target struct {
 	name  string
 	base  string // http://127.0.0.1:PORT
 	stop  func() error
+	pid   int
 	paths []string
 }
 
 // result is one route's figures in one round.
 type result struct {
 	rps      float64
+	cpu      time.Duration // the service's CPU time per request, closed loop
 	p50, p99 time.Duration // open loop, from due
 	errs     int
 }
@@ -132,7 +141,7 @@ func run(duration time.Duration, rounds, rate, conns int, wrkBin string) error {
 	// Warm each service up (connections, pools, JIT-free but cache-warm).
 	for _, t := range targets {
 		for _, p := range t.paths {
-			if _, err := wrk(wrkBin, t.base+p, conns, time.Second); err != nil {
+			if _, _, err := wrk(wrkBin, t.base+p, conns, time.Second); err != nil {
 				return err
 			}
 		}
@@ -148,10 +157,19 @@ func run(duration time.Duration, rounds, rate, conns int, wrkBin string) error {
 		}
 		for _, t := range order {
 			for _, p := range t.paths {
-				rps, err := wrk(wrkBin, t.base+p, conns, duration)
+				before, err := cpuTime(t.pid)
 				if err != nil {
 					return err
 				}
+				rps, n, err := wrk(wrkBin, t.base+p, conns, duration)
+				if err != nil {
+					return err
+				}
+				after, err := cpuTime(t.pid)
+				if err != nil {
+					return err
+				}
+				cpu := (after - before) / time.Duration(max(n, 1))
 				p50, p99, errs, err := openLoop(t.base+p, rate, duration, conns)
 				if err != nil {
 					return fmt.Errorf("e2e: %s %s: %w", t.name, p, err)
@@ -159,17 +177,17 @@ func run(duration time.Duration, rounds, rate, conns int, wrkBin string) error {
 				if results[t.name] == nil {
 					results[t.name] = map[string][]result{}
 				}
-				results[t.name][p] = append(results[t.name][p], result{rps, p50, p99, errs})
-				fmt.Printf("round %d  %-17s %-9s %8.0f req/s  at %d/s: p50 %-8s p99 %-8s errors %d\n",
-					r+1, t.name, p, rps, rate, us(p50), us(p99), errs)
+				results[t.name][p] = append(results[t.name][p], result{rps, cpu, p50, p99, errs})
+				fmt.Printf("round %d  %-17s %-9s %8.0f req/s  %5.1f µs CPU/req  at %d/s: p50 %-8s p99 %-8s errors %d\n",
+					r+1, t.name, p, rps, float64(cpu)/float64(time.Microsecond), rate, us(p50), us(p99), errs)
 			}
 		}
 	}
 	fmt.Printf("spans received by the OTLP receiver: %d export requests\n", receiver.requests())
 
 	fmt.Printf("\nmedians of %d rounds (%s each, %d connections; latency open loop at %d/s, from due)\n", rounds, duration, conns, rate)
-	fmt.Println("| service | route | throughput | vs bare | p50 | vs bare | p99 | vs bare |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| service | route | throughput | vs bare | CPU/request | vs bare | p50 | vs bare | p99 | vs bare |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, t := range targets {
 		for _, p := range t.paths {
 			rs := results[t.name][p]
@@ -188,8 +206,10 @@ func run(duration time.Duration, rounds, rate, conns int, wrkBin string) error {
 			_, rps, _ := spread(collect(rs, func(r result) float64 { return r.rps }))
 			_, p50, _ := spread(collect(rs, func(r result) float64 { return float64(r.p50) }))
 			_, p99, _ := spread(collect(rs, func(r result) float64 { return float64(r.p99) }))
-			fmt.Printf("| %s | %s | %.0f/s | %s | %s | %s | %s | %s |\n", t.name, p,
+			_, cpu, _ := spread(collect(rs, func(r result) float64 { return float64(r.cpu) }))
+			fmt.Printf("| %s | %s | %.0f/s | %s | %.1f µs | %s | %s | %s | %s | %s |\n", t.name, p,
 				rps, ratio(func(r result) float64 { return r.rps }),
+				cpu/float64(time.Microsecond), ratio(func(r result) float64 { return float64(r.cpu) }),
 				us(time.Duration(p50)), ratio(func(r result) float64 { return float64(r.p50) }),
 				us(time.Duration(p99)), ratio(func(r result) float64 { return float64(r.p99) }))
 		}
@@ -280,7 +300,7 @@ func start(name, bin string, env []string) (*target, error) {
 		_ = cmd.Process.Kill()
 		return nil, fmt.Errorf("e2e: %s: no listening line within 10 s", name)
 	}
-	t := &target{name: name, base: "http://" + a[0], stop: stop}
+	t := &target{name: name, base: "http://" + a[0], stop: stop, pid: cmd.Process.Pid}
 	ready := t.base + "/empty"
 	if a[1] != "" {
 		ready = "http://" + a[1] + "/startupz"
@@ -304,27 +324,67 @@ func start(name, bin string, env []string) (*target, error) {
 }
 
 var wrkRPS = regexp.MustCompile(`Requests/sec:\s+([0-9.]+)`)
+var wrkCount = regexp.MustCompile(`(\d+) requests in`)
 var wrkErrs = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)|Socket errors: .*`)
 
 // wrk loads url closed-loop for d (whole seconds, wrk's unit) and returns
-// the requests per second.
-func wrk(bin, url string, conns int, d time.Duration) (float64, error) {
+// the requests per second and how many requests were answered.
+func wrk(bin, url string, conns int, d time.Duration) (float64, int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-t", "1", "-c", strconv.Itoa(conns), "-d", fmt.Sprintf("%ds", max(1, int(d.Round(time.Second).Seconds()))), url)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return 0, fmt.Errorf("e2e: wrk %s: %w", url, err)
+		return 0, 0, fmt.Errorf("e2e: wrk %s: %w", url, err)
 	}
 	if e := wrkErrs.Find(out); e != nil {
-		return 0, fmt.Errorf("e2e: wrk %s: %s", url, e)
+		return 0, 0, fmt.Errorf("e2e: wrk %s: %s", url, e)
 	}
-	m := wrkRPS.FindSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("e2e: wrk %s: no Requests/sec in %q", url, out)
+	m, c := wrkRPS.FindSubmatch(out), wrkCount.FindSubmatch(out)
+	if m == nil || c == nil {
+		return 0, 0, fmt.Errorf("e2e: wrk %s: no Requests/sec or request count in %q", url, out)
 	}
-	return strconv.ParseFloat(string(m[1]), 64)
+	rps, err := strconv.ParseFloat(string(m[1]), 64)
+	if err != nil {
+		return 0, 0, fmt.Errorf("e2e: wrk %s: %w", url, err)
+	}
+	n, err := strconv.Atoi(string(c[1]))
+	if err != nil {
+		return 0, 0, fmt.Errorf("e2e: wrk %s: %w", url, err)
+	}
+	return rps, n, nil
+}
+
+// clockTick is the unit of /proc/PID/stat's times: USER_HZ, 100 on Linux.
+const clockTick = 10 * time.Millisecond
+
+// cpuTime returns the user and system CPU time process pid has used, its
+// threads' together.
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("e2e: cpu time: %w", err)
+	}
+	// The command name, in parentheses, may hold spaces: fields count from
+	// after its closing parenthesis, where the state (field 3) begins.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("e2e: cpu time: no command name in /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("e2e: cpu time: %d fields in /proc/%d/stat", len(f), pid)
+	}
+	var ticks int64
+	for _, s := range f[11:13] { // utime and stime, fields 14 and 15
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("e2e: cpu time: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * clockTick, nil
 }
 
 // openLoop sends rate requests per second to url for d over conns

@@ -24,3 +24,16 @@ func TestCanonicalCarrierFindsWhatHeaderGetFinds(t *testing.T) {
 		}
 	}
 }
+
+// TestMethodIndexFollowsServerMethods: each method methodOf returns counts
+// in its own slot, the one whose attributes name it.
+func TestMethodIndexFollowsServerMethods(t *testing.T) {
+	for i, m := range serverMethods {
+		if got := methodIndex(methodOf(m)); got != i {
+			t.Errorf("methodIndex(%q) = %d, want %d", m, got, i)
+		}
+	}
+	if got := methodIndex(methodOf("BREW")); serverMethods[got] != "_OTHER" {
+		t.Errorf("an unknown method counts as %q, want _OTHER", serverMethods[got])
+	}
+}

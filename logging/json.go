@@ -279,11 +279,17 @@ func (e *encoder) attrsIn(groups []string, as []slog.Attr) bool {
 // attr writes a, masked, and reports whether it wrote anything (empty
 // attributes and empty groups are left out, as slog does).
 func (e *encoder) attr(a slog.Attr) bool {
-	a.Value = a.Value.Resolve()
-	if a.Key == "" && a.Value.Kind() == slog.KindAny && a.Value.Any() == nil {
+	kind := a.Value.Kind()
+	if kind == slog.KindLogValuer {
+		// Resolve only what needs it: its deferred recover costs a record
+		// more than the rest of an attribute's encoding.
+		a.Value = a.Value.Resolve()
+		kind = a.Value.Kind()
+	}
+	if a.Key == "" && kind == slog.KindAny && a.Value.Any() == nil {
 		return false
 	}
-	if a.Value.Kind() == slog.KindGroup {
+	if kind == slog.KindGroup {
 		as := a.Value.Group()
 		if len(as) == 0 {
 			return false
@@ -311,12 +317,13 @@ func (e *encoder) attr(a slog.Attr) bool {
 		e.str(redacted)
 		return true
 	}
-	e.value(a.Value)
+	e.value(a.Value, kind)
 	return true
 }
 
-func (e *encoder) value(v slog.Value) {
-	switch v.Kind() {
+// value writes v, of kind k, resolved.
+func (e *encoder) value(v slog.Value, k slog.Kind) {
+	switch k {
 	case slog.KindString:
 		e.scrubbed(v.String())
 	case slog.KindInt64:

@@ -71,56 +71,109 @@ var class = func() (t [256]uint8) {
 }()
 
 // triggers makes one pass over s and reports which detectors may match, so
-// that an ordinary string runs no detector.
+// that an ordinary string runs no detector. Eight bytes at a time, it adds
+// up their entries of scanWeight: a sum under markWeight is their count of
+// digits, and only the eight bytes of a larger one, which holds a byte of
+// class 2 or 3, are looked at one by one.
 func triggers(s string) int {
-	t, digits := 0, 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch class[c] {
-		case 0:
-			continue
-		case 1:
-			digits++
-			continue
-		case 3:
-			t |= trigEscape
+	t, digits, i := 0, 0, 0
+	for ; len(s)-i >= 8; i += 8 {
+		w := s[i : i+8]
+		sum := scanWeight[w[0]] + scanWeight[w[1]] + scanWeight[w[2]] + scanWeight[w[3]] +
+			scanWeight[w[4]] + scanWeight[w[5]] + scanWeight[w[6]] + scanWeight[w[7]]
+		if sum < markWeight {
+			digits += int(sum)
 			continue
 		}
-		switch c {
-		case 'J':
-			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
-				t |= trigJWT
-			}
-		case ':':
-			if len(s)-i >= 3 && s[i+1] == '/' && s[i+2] == '/' {
-				t |= trigURL
-			}
-			if i > 0 && s[i-1] == '"' {
-				t |= trigJSON
-			}
-		case 'A':
-			if len(s)-i >= 4 && (s[i+1:i+4] == "KIA" || s[i+1:i+4] == "SIA") {
-				t |= trigAWS
-			}
-		case '-':
-			if len(s)-i >= 10 && s[i:i+10] == "-----BEGIN" {
-				t |= trigPEM
-			}
-		case 'b', 'B':
-			if len(s)-i >= 7 && equalFoldASCII(s[i+1:i+7], "earer ") ||
-				len(s)-i >= 6 && equalFoldASCII(s[i+1:i+6], "asic ") {
-				t |= trigAuth
-			}
-		case '=':
-			t |= trigParam
-		case '%':
-			if len(s)-i >= 3 && s[i+1] == '3' && s[i+2]|0x20 == 'd' {
-				t |= trigParam
-			}
+		for j := i; j < i+8; j++ {
+			t, digits = triggerByte(s, j, t, digits)
 		}
+	}
+	for ; i < len(s); i++ {
+		t, digits = triggerByte(s, i, t, digits)
 	}
 	if digits >= 13 {
 		t |= trigCard
+	}
+	return t
+}
+
+// markWeight is the weight of a byte of class 2 or 3 in scanWeight: more
+// than the weights of eight digits.
+const markWeight = 16
+
+// scanWeight is 1 for a digit (class 1), markWeight for a byte of class 2
+// or 3, else 0. Eight of them add up to at most 128: a byte does not
+// overflow.
+var scanWeight = func() (t [256]uint8) {
+	for c, k := range class {
+		switch k {
+		case 1:
+			t[c] = 1
+		case 2, 3:
+			t[c] = markWeight
+		}
+	}
+	return t
+}()
+
+// triggerByte adds what the byte s[i] sets to t and digits.
+func triggerByte(s string, i, t, digits int) (int, int) {
+	switch class[s[i]] {
+	case 0:
+	case 1:
+		digits++
+	default:
+		t |= trigger(s, i)
+	}
+	return t, digits
+}
+
+// trigger returns what the byte s[i] sets: nothing for a byte of class 0
+// or 1.
+func trigger(s string, i int) int {
+	c := s[i]
+	switch class[c] {
+	case 0, 1:
+		return 0
+	case 3:
+		return trigEscape
+	}
+	t := 0
+	switch c {
+	case 'J':
+		if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
+			t |= trigJWT
+		}
+	case ':':
+		if len(s)-i >= 3 && s[i+1] == '/' && s[i+2] == '/' {
+			t |= trigURL
+		}
+		if i > 0 && s[i-1] == '"' {
+			t |= trigJSON
+		}
+	case 'A':
+		if len(s)-i >= 4 && (s[i+1:i+4] == "KIA" || s[i+1:i+4] == "SIA") {
+			t |= trigAWS
+		}
+	case '-':
+		if len(s)-i >= 10 && s[i:i+10] == "-----BEGIN" {
+			t |= trigPEM
+		}
+	case 'b', 'B':
+		if len(s)-i < 6 {
+			break
+		}
+		if next := s[i+1] | 0x20; next == 'e' && len(s)-i >= 7 && equalFoldASCII(s[i+1:i+7], "earer ") ||
+			next == 'a' && equalFoldASCII(s[i+1:i+6], "asic ") {
+			t |= trigAuth
+		}
+	case '=':
+		t |= trigParam
+	case '%':
+		if len(s)-i >= 3 && s[i+1] == '3' && s[i+2]|0x20 == 'd' {
+			t |= trigParam
+		}
 	}
 	return t
 }

@@ -209,6 +209,17 @@ func (e *encoder) key(k string) {
 	e.sep = true
 }
 
+// attrKey writes the key of an attribute and reports whether it is
+// sensitive, from the redactor's cache of keys when it has the key.
+func (e *encoder) attrKey(k string) (sensitive bool) {
+	if v := e.r.keys.lookup(e.r, k); v != nil {
+		e.rawKey(v.quoted)
+		return v.sensitive
+	}
+	e.key(k)
+	return e.r.sensitive(k)
+}
+
 func (e *encoder) openGroup(name string) {
 	e.key(name)
 	e.buf = append(e.buf, '{')
@@ -312,8 +323,7 @@ func (e *encoder) attr(a slog.Attr) bool {
 		}
 		return true
 	}
-	e.key(a.Key)
-	if e.r.sensitive(a.Key) {
+	if e.attrKey(a.Key) {
 		e.str(redacted)
 		return true
 	}

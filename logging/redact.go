@@ -68,6 +68,9 @@ type redactor struct {
 	// (only when the caller names them or a suffix of them, as "id"), so
 	// that the single pass masks them as the chain masks any attribute.
 	idKeys struct{ request, trace, span bool }
+	// keys remembers the verdicts on the attribute keys the single pass
+	// writes.
+	keys keyCache
 }
 
 func tailIndex(a, b byte) int { return int(a&0x7f)<<7 | int(b&0x7f) }

@@ -73,6 +73,11 @@ type knownSet struct {
 	// lists the needles that start with them.
 	heads  [1 << 16 / 64]uint64
 	byHead map[uint16][]int32
+	// grams has a bit for every two bytes in a row among the first minLen
+	// bytes of every needle: where a string's two bytes are not among
+	// them, no needle starts at the minLen-1 positions that would hold
+	// them in their first minLen bytes.
+	grams [1 << 16 / 64]uint64
 }
 
 // needle is one form of a known value. A base64 form is the part of the
@@ -101,6 +106,9 @@ func alphabet(chars string) *[256]bool {
 
 func head(s string) uint16 { return uint16(s[0])<<8 | uint16(s[1]) }
 
+// hasBits reports whether the bit of h is set in set.
+func hasBits(set *[1 << 16 / 64]uint64, h uint16) bool { return set[h/64]&(1<<(h%64)) != 0 }
+
 // with returns a new set: ks (which may be nil) and the forms of s.
 func (ks *knownSet) with(s string) *knownSet {
 	next := &knownSet{byHead: map[uint16][]int32{}}
@@ -117,6 +125,12 @@ func (ks *knownSet) with(s string) *knownSet {
 		h := head(n.s)
 		next.heads[h/64] |= 1 << (h % 64)
 		next.byHead[h] = append(next.byHead[h], int32(i))
+	}
+	for _, n := range next.needles {
+		for j := 0; j+2 <= next.minLen; j++ {
+			g := head(n.s[j:])
+			next.grams[g/64] |= 1 << (g % 64)
+		}
 	}
 	return next
 }
@@ -170,9 +184,16 @@ func (ks *knownSet) find(s string, spans []span) []span {
 	if ks == nil || len(s) < ks.minLen {
 		return spans
 	}
+	// Positions are skipped minLen-1 at a time by the two bytes that end
+	// the first minLen at a position (see grams), then looked at one by
+	// one from the first position whose first minLen hold them.
 	for i := 0; i <= len(s)-ks.minLen; i++ {
+		if q := i + ks.minLen - 2; !hasBits(&ks.grams, uint16(s[q])<<8|uint16(s[q+1])) {
+			i += ks.minLen - 2 // and the loop's i++
+			continue
+		}
 		h := uint16(s[i])<<8 | uint16(s[i+1])
-		if ks.heads[h/64]&(1<<(h%64)) == 0 {
+		if !hasBits(&ks.heads, h) {
 			continue
 		}
 		for _, ni := range ks.byHead[h] {

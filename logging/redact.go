@@ -75,6 +75,12 @@ type redactor struct {
 
 func tailIndex(a, b byte) int { return int(a&0x7f)<<7 | int(b&0x7f) }
 
+// hasTail reports whether a sensitive key ends in a and b, normalized.
+func (r *redactor) hasTail(a, b byte) bool {
+	i := tailIndex(a, b)
+	return r.tails[i/8]&(1<<(i%8)) != 0
+}
+
 // lowerKeyByte folds ASCII upper case and reads "-" and "." as "_".
 func lowerKeyByte(c byte) byte {
 	switch {
@@ -201,7 +207,9 @@ func (r *redactor) sensitive(key string) bool {
 			return true
 		}
 	}
-	if i := tailIndex(keyFold[key[len(key)-2]], keyFold[key[len(key)-1]]); r.tails[i/8]&(1<<(i%8)) == 0 {
+	if !r.hasTail(keyFold[key[len(key)-2]], keyFold[key[len(key)-1]]) &&
+		// A last word of one letter ("pinB") ends the split key in "_b".
+		!(isLower(key[len(key)-2]) && isUpper(key[len(key)-1]) && r.hasTail('_', keyFold[key[len(key)-1]])) {
 		return len(key) >= minWordLen && hasSecretWord(key)
 	}
 	if len(key) > maxKeyLen {

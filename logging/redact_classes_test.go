@@ -266,7 +266,8 @@ func TestHeaderMapsMaskedByKey(t *testing.T) {
 }
 
 // TestCamelCaseKeys: keys in camelCase, and Go field names without a JSON
-// tag, are read word by word: AccessToken as access_token.
+// tag, are read word by word: AccessToken as access_token; also when the
+// last word is one letter (pinB as pin_b).
 func TestCamelCaseKeys(t *testing.T) {
 	type session struct {
 		AccessToken  string
@@ -277,11 +278,11 @@ func TestCamelCaseKeys(t *testing.T) {
 		CacheKey     string
 	}
 	const v = "c4mel-c4se-v4lue"
-	p := newPipelines(nil, "tenantPin")
+	p := newPipelines(nil, "tenantPin", "pin_b")
 	for _, l := range []*slog.Logger{p.single, p.chain, p.sinked} {
 		l.Info("m", "s", session{AccessToken: v, RefreshToken: v, SessionID: v, PrivateKey: v, TokenCount: 7, CacheKey: "user:42"},
 			"body", map[string]any{"accessToken": v, "idToken": v, "apiKey": v, "APIKey": v, "xApiKey": v, "tenantpin": v, "TenantPin": v, "cacheKey": "k1"},
-			"authToken", v, "OAuthToken", v)
+			"authToken", v, "OAuthToken", v, "pinB", v, "userPinB", v)
 	}
 	for name, out := range map[string]string{"single": p.singleOut.String(), "chain": p.chainOut.String(), "sink": p.sinkOut.String()} {
 		if strings.Contains(out, v) {

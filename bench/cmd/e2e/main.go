@@ -110,7 +110,10 @@ func run(duration time.Duration, rounds, rate, conns int, wrkBin string) error {
 	defer receiver.close()
 
 	routes := []string{"/hello", "/items/1"}
-	common := []string{"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0", "SEED_ITEMS=one", "PATH=" + os.Getenv("PATH")}
+	// The example's items in memory, as bare's: its default is a file
+	// under data/, which would measure the disk beside the SDK.
+	common := []string{"HTTP_ADDR=127.0.0.1:0", "ADMIN_ADDR=127.0.0.1:0", "SEED_ITEMS=one", "DATABASE_URL=sqlite::memory:",
+		"PATH=" + os.Getenv("PATH")}
 	var targets []*target
 	defer func() {
 		for _, t := range targets {

@@ -305,6 +305,11 @@ type Breaker struct {
 	name     string
 	settings Settings
 	opts     Options
+	// gobreaker's state machine, in one of its two forms. Without a call
+	// timeout a call is counted only when it returns, so Execute's one
+	// step does (direct); with one, a hung call is counted at its timeout
+	// and the two-step form reports it (cb).
+	direct   *gobreaker.CircuitBreaker[struct{}]
 	cb       *gobreaker.TwoStepCircuitBreaker[struct{}]
 	inFlight atomic.Int64 // calls holding a slot, with MaxConcurrent > 0
 	mode     atomic.Int32
@@ -351,7 +356,7 @@ func New(name string, s Settings, opts Options) (*Breaker, error) {
 	for i, r := range rejectReasons {
 		b.rejected[i] = &RejectedError{Breaker: name, Reason: r}
 	}
-	b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gobreaker.Settings{
+	gs := gobreaker.Settings{
 		Name:          name,
 		MaxRequests:   s.HalfOpenCalls,
 		Interval:      s.Window,
@@ -359,8 +364,15 @@ func New(name string, s Settings, opts Options) (*Breaker, error) {
 		Timeout:       s.OpenTimeout,
 		ReadyToTrip:   b.readyToTrip,
 		OnStateChange: b.onStateChange,
-		IsExcluded:    func(err error) bool { return err == errNeutral },
-	})
+		// gobreaker sees only classified outcomes: nil, errNeutral,
+		// errFailure, or the error Execute makes of a panic (a failure).
+		IsExcluded: func(err error) bool { return err == errNeutral },
+	}
+	if s.CallTimeout < 0 {
+		b.direct = gobreaker.NewCircuitBreaker[struct{}](gs)
+	} else {
+		b.cb = gobreaker.NewTwoStepCircuitBreaker[struct{}](gs)
+	}
 	if err := b.m.init(b); err != nil {
 		return nil, fmt.Errorf("breaker %s: %w", name, err)
 	}
@@ -443,6 +455,9 @@ func (b *Breaker) State() State {
 	case HoldClosed:
 		return ForcedClosed
 	}
+	if b.direct != nil {
+		return fromGobreaker(b.direct.State())
+	}
 	return fromGobreaker(b.cb.State())
 }
 
@@ -498,7 +513,12 @@ type Info struct {
 
 // Info returns the breaker's name, state, mode, counts and settings.
 func (b *Breaker) Info() Info {
-	c := b.cb.Counts()
+	var c gobreaker.Counts
+	if b.direct != nil {
+		c = b.direct.Counts()
+	} else {
+		c = b.cb.Counts()
+	}
 	return Info{Name: b.name, State: b.State(), Mode: b.Mode(), Settings: b.settings,
 		Counts: Counts{Calls: c.Requests, Successes: c.TotalSuccesses, Failures: c.TotalFailures, Neutral: c.TotalExclusions}}
 }
@@ -524,6 +544,85 @@ var calls = sync.Pool{New: func() any {
 	return c
 }}
 
+// takeSlot counts a call in flight against MaxConcurrent, or returns the
+// rejection; slot says whether there is one to give back.
+func (b *Breaker) takeSlot() (slot bool, err error) {
+	max := b.settings.MaxConcurrent
+	if max <= 0 {
+		return false, nil
+	}
+	if b.inFlight.Add(1) > int64(max) {
+		b.inFlight.Add(-1)
+		b.m.reject(rejectConcurrency)
+		return false, b.rejected[rejectConcurrency]
+	}
+	return true, nil
+}
+
+// rejectedBy counts and returns the rejection for gobreaker's err.
+func (b *Breaker) rejectedBy(err error) error {
+	r := rejectOpen
+	if errors.Is(err, gobreaker.ErrTooManyRequests) {
+		r = rejectHalfOpen
+	}
+	b.m.reject(r)
+	return b.rejected[r]
+}
+
+// runDirect runs fn through the breaker b when b has no call timeout, in
+// gobreaker's one-step Execute, and counts the outcome of fn's error (see
+// Breaker.classify); it returns fn's results, or the rejection with
+// rejected true. A panic in fn is a failure, and goes on up.
+func runDirect[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error, rejected bool) {
+	mode := Mode(b.mode.Load())
+	if mode == HoldOpen {
+		b.m.reject(rejectForced)
+		return v, b.rejected[rejectForced], true
+	}
+	slot, err := b.takeSlot()
+	if err != nil {
+		return v, err, true
+	}
+	returned := false
+	defer func() {
+		if !returned { // fn panicked
+			b.m.outcome(errFailure)
+			b.giveSlot(slot)
+		}
+	}()
+	var outcome error // nil, errNeutral or errFailure
+	if mode == HoldClosed {
+		if v, err = fn(ctx); err != nil {
+			outcome = b.classify(ctx, err)
+		}
+	} else {
+		// Execute counts a panic as a failure and panics on; its error is
+		// the outcome, unless it rejected the call.
+		_, gerr := b.direct.Execute(func() (struct{}, error) {
+			if v, err = fn(ctx); err != nil {
+				outcome = b.classify(ctx, err)
+			}
+			return struct{}{}, outcome
+		})
+		if gerr != outcome {
+			returned = true
+			b.giveSlot(slot)
+			return v, b.rejectedBy(gerr), true
+		}
+	}
+	returned = true
+	b.m.outcome(outcome)
+	b.giveSlot(slot)
+	return v, err, false
+}
+
+// giveSlot gives back a slot that takeSlot took.
+func (b *Breaker) giveSlot(slot bool) {
+	if slot {
+		b.inFlight.Add(-1)
+	}
+}
+
 // begin lets a call through, or returns the rejection.
 func (b *Breaker) begin(ctx context.Context) (*call, error) {
 	mode := Mode(b.mode.Load())
@@ -531,29 +630,21 @@ func (b *Breaker) begin(ctx context.Context) (*call, error) {
 		b.m.reject(rejectForced)
 		return nil, b.rejected[rejectForced]
 	}
-	max := b.settings.MaxConcurrent
-	if max > 0 && b.inFlight.Add(1) > int64(max) {
-		b.inFlight.Add(-1)
-		b.m.reject(rejectConcurrency)
-		return nil, b.rejected[rejectConcurrency]
+	slot, err := b.takeSlot()
+	if err != nil {
+		return nil, err
 	}
 	var done func(error)
 	if mode != HoldClosed {
-		var err error
 		if done, err = b.cb.Allow(); err != nil {
-			if max > 0 {
+			if slot {
 				b.inFlight.Add(-1)
 			}
-			r := rejectOpen
-			if errors.Is(err, gobreaker.ErrTooManyRequests) {
-				r = rejectHalfOpen
-			}
-			b.m.reject(r)
-			return nil, b.rejected[r]
+			return nil, b.rejectedBy(err)
 		}
 	}
 	c := calls.Get().(*call)
-	c.b, c.parent, c.ctx, c.done, c.slot = b, ctx, ctx, done, max > 0
+	c.b, c.parent, c.ctx, c.done, c.slot = b, ctx, ctx, done, slot
 	c.ended.Store(false)
 	if t := b.settings.CallTimeout; t > 0 {
 		c.ctx, c.cancel = context.WithTimeout(ctx, t)
@@ -598,7 +689,7 @@ func (c *call) settle(err error) (reusable bool) {
 		reusable = c.timer.Stop()
 		c.armed = false
 	}
-	c.end(c.classify(err))
+	c.end(c.b.classify(c.parent, err))
 	if c.slot {
 		c.slot = false
 		c.b.inFlight.Add(-1)
@@ -624,16 +715,18 @@ func (c *call) finish(err error) {
 	c.recycle(reusable)
 }
 
-func (c *call) classify(err error) error {
+// classify returns the outcome of a call's error: nil (a success),
+// errNeutral or errFailure. parent is the caller's context.
+func (b *Breaker) classify(parent context.Context, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case err == errFailure:
 		return errFailure
-	case c.parent.Err() != nil && errors.Is(context.Cause(c.parent), context.Canceled):
+	case parent.Err() != nil && errors.Is(context.Cause(parent), context.Canceled):
 		// The caller gave up: says nothing about the dependency.
 		return errNeutral
-	case c.b.opts.IsSuccessful != nil && c.b.opts.IsSuccessful(err):
+	case b.opts.IsSuccessful != nil && b.opts.IsSuccessful(err):
 		return nil
 	}
 	return errFailure
@@ -647,6 +740,10 @@ func (c *call) classify(err error) error {
 // not accept, is a failure. A call still running at its deadline counts
 // as a failure at that moment; Do still waits for fn to return.
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
+	if b.direct != nil {
+		v, err, _ := runDirect(ctx, b, fn)
+		return v, err
+	}
 	c, err := b.begin(ctx)
 	if err != nil {
 		var zero T

@@ -161,56 +161,68 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// bothPaths runs test with s as it is and again without a call timeout:
+// a breaker without one runs its calls through gobreaker's one-step
+// Execute, with one through its two-step form; both keep every guarantee
+// that does not need the timeout.
+func bothPaths(t *testing.T, s breaker.Settings, test func(t *testing.T, s breaker.Settings)) {
+	t.Run("call timeout", func(t *testing.T) { test(t, s) })
+	s.CallTimeout = -1
+	t.Run("no call timeout", func(t *testing.T) { test(t, s) })
+}
+
 var small = breaker.Settings{MinCalls: 5, FailureRatio: 0.5, OpenTimeout: 100 * time.Millisecond, HalfOpenCalls: 2, CallTimeout: time.Second}
 
 func TestFailingUpstreamOpensTheBreakerWhichRejectsFast(t *testing.T) {
-	u := newUpstream(t)
-	o := newObserved(t, small)
-	if got := o.stateGauge(t, breaker.Closed); got != 1 {
-		t.Fatalf("state gauge before any call: closed = %d, want 1 (set from construction)", got)
-	}
-	u.status.Store(http.StatusBadGateway)
-	for i := range 5 {
-		status, err := o.get(t.Context(), u.URL)
-		if err != nil || status != http.StatusBadGateway {
-			t.Fatalf("call %d: %d, %v; want the upstream's 502", i, status, err)
+	bothPaths(t, small, func(t *testing.T, s breaker.Settings) {
+		u := newUpstream(t)
+		o := newObserved(t, s)
+		if got := o.stateGauge(t, breaker.Closed); got != 1 {
+			t.Fatalf("state gauge before any call: closed = %d, want 1 (set from construction)", got)
 		}
-	}
-	if s := o.State(); s != breaker.Open {
-		t.Fatalf("after 5 failures of 5 calls (MinCalls 5, ratio 0.5): state %s, want open", s)
-	}
-	before := u.hits.Load()
-	for range 20 {
-		_, err := o.get(t.Context(), u.URL)
-		var rej *breaker.RejectedError
-		if !errors.As(err, &rej) || rej.Reason != "open" || !errors.Is(err, breaker.ErrRejected) {
-			t.Fatalf("call while open: %v, want a RejectedError with reason open", err)
+		u.status.Store(http.StatusBadGateway)
+		for i := range 5 {
+			status, err := o.get(t.Context(), u.URL)
+			if err != nil || status != http.StatusBadGateway {
+				t.Fatalf("call %d: %d, %v; want the upstream's 502", i, status, err)
+			}
 		}
-	}
-	if got := u.hits.Load() - before; got != 0 {
-		t.Errorf("%d calls reached the upstream while the breaker was open, want 0", got)
-	}
-	if got := o.stateGauge(t, breaker.Open); got != 1 {
-		t.Errorf("state gauge open = %d, want 1", got)
-	}
-	if got, _ := o.metric(t, breaker.RejectionsMetric, attribute.String("reason", "open")); got != 20 {
-		t.Errorf("rejections{reason=open} = %d, want 20", got)
-	}
-	if got, _ := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "failure")); got != 5 {
-		t.Errorf("calls{outcome=failure} = %d, want 5", got)
-	}
-	if got, _ := o.metric(t, breaker.TransitionsMetric, attribute.String("from", "closed"), attribute.String("to", "open")); got != 1 {
-		t.Errorf("transitions{closed→open} = %d, want 1", got)
-	}
-	line := findLog(t, o.logs, "circuit breaker state changed")
-	for k, want := range map[string]any{"level": "WARN", "breaker": "upstream", "from": "closed", "to": "open", "calls": 5.0, "failures": 5.0, "failure_ratio": 1.0} {
-		if line[k] != want {
-			t.Errorf("transition log %s = %v, want %v (line %v)", k, line[k], want, line)
+		if s := o.State(); s != breaker.Open {
+			t.Fatalf("after 5 failures of 5 calls (MinCalls 5, ratio 0.5): state %s, want open", s)
 		}
-	}
-	if err := o.Check().Func(t.Context()); err == nil {
-		t.Error("the health check passes while the breaker is open, want an error (warn)")
-	}
+		before := u.hits.Load()
+		for range 20 {
+			_, err := o.get(t.Context(), u.URL)
+			var rej *breaker.RejectedError
+			if !errors.As(err, &rej) || rej.Reason != "open" || !errors.Is(err, breaker.ErrRejected) {
+				t.Fatalf("call while open: %v, want a RejectedError with reason open", err)
+			}
+		}
+		if got := u.hits.Load() - before; got != 0 {
+			t.Errorf("%d calls reached the upstream while the breaker was open, want 0", got)
+		}
+		if got := o.stateGauge(t, breaker.Open); got != 1 {
+			t.Errorf("state gauge open = %d, want 1", got)
+		}
+		if got, _ := o.metric(t, breaker.RejectionsMetric, attribute.String("reason", "open")); got != 20 {
+			t.Errorf("rejections{reason=open} = %d, want 20", got)
+		}
+		if got, _ := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "failure")); got != 5 {
+			t.Errorf("calls{outcome=failure} = %d, want 5", got)
+		}
+		if got, _ := o.metric(t, breaker.TransitionsMetric, attribute.String("from", "closed"), attribute.String("to", "open")); got != 1 {
+			t.Errorf("transitions{closed→open} = %d, want 1", got)
+		}
+		line := findLog(t, o.logs, "circuit breaker state changed")
+		for k, want := range map[string]any{"level": "WARN", "breaker": "upstream", "from": "closed", "to": "open", "calls": 5.0, "failures": 5.0, "failure_ratio": 1.0} {
+			if line[k] != want {
+				t.Errorf("transition log %s = %v, want %v (line %v)", k, line[k], want, line)
+			}
+		}
+		if err := o.Check().Func(t.Context()); err == nil {
+			t.Error("the health check passes while the breaker is open, want an error (warn)")
+		}
+	})
 }
 
 func findLog(t *testing.T, logs *syncbuf.Buffer, msg string) map[string]any {
@@ -229,88 +241,96 @@ func findLog(t *testing.T, logs *syncbuf.Buffer, msg string) map[string]any {
 }
 
 func TestRecoveredUpstreamClosesTheBreakerThroughHalfOpenProbes(t *testing.T) {
-	u := newUpstream(t)
-	o := newObserved(t, small)
-	u.status.Store(http.StatusInternalServerError)
-	for range 5 {
-		_, _ = o.get(t.Context(), u.URL)
-	}
-	if o.State() != breaker.Open {
-		t.Fatalf("state %s, want open", o.State())
-	}
-	u.status.Store(http.StatusOK)
-	eventually(t, "half-open after OpenTimeout", func() bool { return o.State() == breaker.HalfOpen })
-	for i := range 2 { // HalfOpenCalls probes, each a success
-		if status, err := o.get(t.Context(), u.URL); err != nil || status != http.StatusOK {
-			t.Fatalf("probe %d: %d, %v", i, status, err)
+	bothPaths(t, small, func(t *testing.T, s breaker.Settings) {
+		u := newUpstream(t)
+		o := newObserved(t, s)
+		u.status.Store(http.StatusInternalServerError)
+		for range 5 {
+			_, _ = o.get(t.Context(), u.URL)
 		}
-	}
-	if s := o.State(); s != breaker.Closed {
-		t.Fatalf("after 2 successful probes: state %s, want closed", s)
-	}
-	if err := o.Check().Func(t.Context()); err != nil {
-		t.Errorf("health check after recovery: %v, want pass", err)
-	}
-	for _, tr := range [][2]string{{"closed", "open"}, {"open", "half_open"}, {"half_open", "closed"}} {
-		if got, _ := o.metric(t, breaker.TransitionsMetric, attribute.String("from", tr[0]), attribute.String("to", tr[1])); got != 1 {
-			t.Errorf("transitions{%s→%s} = %d, want 1", tr[0], tr[1], got)
+		if o.State() != breaker.Open {
+			t.Fatalf("state %s, want open", o.State())
 		}
-	}
+		u.status.Store(http.StatusOK)
+		eventually(t, "half-open after OpenTimeout", func() bool { return o.State() == breaker.HalfOpen })
+		for i := range 2 { // HalfOpenCalls probes, each a success
+			if status, err := o.get(t.Context(), u.URL); err != nil || status != http.StatusOK {
+				t.Fatalf("probe %d: %d, %v", i, status, err)
+			}
+		}
+		if s := o.State(); s != breaker.Closed {
+			t.Fatalf("after 2 successful probes: state %s, want closed", s)
+		}
+		if err := o.Check().Func(t.Context()); err != nil {
+			t.Errorf("health check after recovery: %v, want pass", err)
+		}
+		for _, tr := range [][2]string{{"closed", "open"}, {"open", "half_open"}, {"half_open", "closed"}} {
+			if got, _ := o.metric(t, breaker.TransitionsMetric, attribute.String("from", tr[0]), attribute.String("to", tr[1])); got != 1 {
+				t.Errorf("transitions{%s→%s} = %d, want 1", tr[0], tr[1], got)
+			}
+		}
+	})
 }
 
 func TestAFailedProbeOpensTheBreakerAgain(t *testing.T) {
-	u := newUpstream(t)
-	o := newObserved(t, small)
-	u.status.Store(http.StatusServiceUnavailable)
-	for range 5 {
+	bothPaths(t, small, func(t *testing.T, s breaker.Settings) {
+		u := newUpstream(t)
+		o := newObserved(t, s)
+		u.status.Store(http.StatusServiceUnavailable)
+		for range 5 {
+			_, _ = o.get(t.Context(), u.URL)
+		}
+		eventually(t, "half-open", func() bool { return o.State() == breaker.HalfOpen })
 		_, _ = o.get(t.Context(), u.URL)
-	}
-	eventually(t, "half-open", func() bool { return o.State() == breaker.HalfOpen })
-	_, _ = o.get(t.Context(), u.URL)
-	if s := o.State(); s != breaker.Open {
-		t.Fatalf("after a failed probe: state %s, want open", s)
-	}
+		if s := o.State(); s != breaker.Open {
+			t.Fatalf("after a failed probe: state %s, want open", s)
+		}
+	})
 }
 
 func TestClientErrorsAreSuccesses(t *testing.T) {
-	u := newUpstream(t)
-	o := newObserved(t, small)
-	u.status.Store(http.StatusNotFound)
-	for range 50 {
-		if status, err := o.get(t.Context(), u.URL); err != nil || status != http.StatusNotFound {
-			t.Fatalf("%d, %v", status, err)
+	bothPaths(t, small, func(t *testing.T, s breaker.Settings) {
+		u := newUpstream(t)
+		o := newObserved(t, s)
+		u.status.Store(http.StatusNotFound)
+		for range 50 {
+			if status, err := o.get(t.Context(), u.URL); err != nil || status != http.StatusNotFound {
+				t.Fatalf("%d, %v", status, err)
+			}
 		}
-	}
-	if s := o.State(); s != breaker.Closed {
-		t.Errorf("after 50 answers of 404: state %s, want closed", s)
-	}
-	if got, _ := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "success")); got != 50 {
-		t.Errorf("calls{outcome=success} = %d, want 50", got)
-	}
+		if s := o.State(); s != breaker.Closed {
+			t.Errorf("after 50 answers of 404: state %s, want closed", s)
+		}
+		if got, _ := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "success")); got != 50 {
+			t.Errorf("calls{outcome=success} = %d, want 50", got)
+		}
+	})
 }
 
 func TestCallerCancellationsNeverOpenTheBreaker(t *testing.T) {
-	u := newUpstream(t)
-	u.hang.Store(true) // a healthy but slow upstream: callers give up first
-	o := newObserved(t, small)
-	for i := range 20 {
-		ctx, cancel := context.WithCancel(t.Context())
-		time.AfterFunc(10*time.Millisecond, cancel)
-		_, err := o.get(ctx, u.URL)
-		cancel()
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("call %d: %v, want the caller's cancellation", i, err)
+	bothPaths(t, small, func(t *testing.T, s breaker.Settings) {
+		u := newUpstream(t)
+		u.hang.Store(true) // a healthy but slow upstream: callers give up first
+		o := newObserved(t, s)
+		for i := range 20 {
+			ctx, cancel := context.WithCancel(t.Context())
+			time.AfterFunc(10*time.Millisecond, cancel)
+			_, err := o.get(ctx, u.URL)
+			cancel()
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("call %d: %v, want the caller's cancellation", i, err)
+			}
 		}
-	}
-	if s := o.State(); s != breaker.Closed {
-		t.Errorf("after 20 calls cancelled by their callers: state %s, want closed", s)
-	}
-	if got, _ := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "neutral")); got != 20 {
-		t.Errorf("calls{outcome=neutral} = %d, want 20", got)
-	}
-	if got, ok := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "failure")); ok && got != 0 {
-		t.Errorf("calls{outcome=failure} = %d, want 0", got)
-	}
+		if s := o.State(); s != breaker.Closed {
+			t.Errorf("after 20 calls cancelled by their callers: state %s, want closed", s)
+		}
+		if got, _ := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "neutral")); got != 20 {
+			t.Errorf("calls{outcome=neutral} = %d, want 20", got)
+		}
+		if got, ok := o.metric(t, breaker.CallsMetric, attribute.String("outcome", "failure")); ok && got != 0 {
+			t.Errorf("calls{outcome=failure} = %d, want 0", got)
+		}
+	})
 }
 
 func TestHangingUpstreamIsCutOffByTimeoutAndConcurrencyBound(t *testing.T) {
@@ -392,110 +412,114 @@ func TestHungCallCountsAsFailureOnTime(t *testing.T) {
 }
 
 func TestForcedStatesHoldUntilReleased(t *testing.T) {
-	u := newUpstream(t)
-	o := newObserved(t, small)
-	if err := o.Force(breaker.HoldOpen); err != nil {
-		t.Fatal(err)
-	}
-	for range 10 { // a healthy upstream, still rejected
-		_, err := o.get(t.Context(), u.URL)
-		var rej *breaker.RejectedError
-		if !errors.As(err, &rej) || rej.Reason != "forced_open" {
-			t.Fatalf("call while held open: %v, want a rejection (forced_open)", err)
+	bothPaths(t, small, func(t *testing.T, s breaker.Settings) {
+		u := newUpstream(t)
+		o := newObserved(t, s)
+		if err := o.Force(breaker.HoldOpen); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if u.hits.Load() != 0 || o.State() != breaker.ForcedOpen || o.stateGauge(t, breaker.ForcedOpen) != 1 {
-		t.Fatalf("held open: %d hits, state %s", u.hits.Load(), o.State())
-	}
-	if err := o.Check().Func(t.Context()); err == nil {
-		t.Error("health check passes while held open")
-	}
-	line := findLog(t, o.logs, "circuit breaker mode changed")
-	if line["mode"] != "open" || line["to"] != "forced_open" {
-		t.Errorf("mode change log: %v", line)
-	}
-
-	// Held closed: a failing upstream never opens it.
-	u.status.Store(http.StatusInternalServerError)
-	if err := o.Force(breaker.HoldClosed); err != nil {
-		t.Fatal(err)
-	}
-	for range 30 {
-		if status, err := o.get(t.Context(), u.URL); err != nil || status != 500 {
-			t.Fatalf("call while held closed: %d, %v", status, err)
+		for range 10 { // a healthy upstream, still rejected
+			_, err := o.get(t.Context(), u.URL)
+			var rej *breaker.RejectedError
+			if !errors.As(err, &rej) || rej.Reason != "forced_open" {
+				t.Fatalf("call while held open: %v, want a rejection (forced_open)", err)
+			}
 		}
-	}
-	if s := o.State(); s != breaker.ForcedClosed {
-		t.Fatalf("state %s after 30 failures held closed, want forced_closed", s)
-	}
+		if u.hits.Load() != 0 || o.State() != breaker.ForcedOpen || o.stateGauge(t, breaker.ForcedOpen) != 1 {
+			t.Fatalf("held open: %d hits, state %s", u.hits.Load(), o.State())
+		}
+		if err := o.Check().Func(t.Context()); err == nil {
+			t.Error("health check passes while held open")
+		}
+		line := findLog(t, o.logs, "circuit breaker mode changed")
+		if line["mode"] != "open" || line["to"] != "forced_open" {
+			t.Errorf("mode change log: %v", line)
+		}
 
-	// Released: the breaker decides again, from where it was (closed; the
-	// calls made while held were not counted).
-	if err := o.Force(breaker.Auto); err != nil {
-		t.Fatal(err)
-	}
-	if s := o.State(); s != breaker.Closed {
-		t.Fatalf("state %s after release, want closed", s)
-	}
-	for range 5 {
-		_, _ = o.get(t.Context(), u.URL)
-	}
-	if s := o.State(); s != breaker.Open {
-		t.Errorf("state %s after 5 failures in auto mode, want open", s)
-	}
+		// Held closed: a failing upstream never opens it.
+		u.status.Store(http.StatusInternalServerError)
+		if err := o.Force(breaker.HoldClosed); err != nil {
+			t.Fatal(err)
+		}
+		for range 30 {
+			if status, err := o.get(t.Context(), u.URL); err != nil || status != 500 {
+				t.Fatalf("call while held closed: %d, %v", status, err)
+			}
+		}
+		if s := o.State(); s != breaker.ForcedClosed {
+			t.Fatalf("state %s after 30 failures held closed, want forced_closed", s)
+		}
+
+		// Released: the breaker decides again, from where it was (closed; the
+		// calls made while held were not counted).
+		if err := o.Force(breaker.Auto); err != nil {
+			t.Fatal(err)
+		}
+		if s := o.State(); s != breaker.Closed {
+			t.Fatalf("state %s after release, want closed", s)
+		}
+		for range 5 {
+			_, _ = o.get(t.Context(), u.URL)
+		}
+		if s := o.State(); s != breaker.Open {
+			t.Errorf("state %s after 5 failures in auto mode, want open", s)
+		}
+	})
 }
 
 func TestDoClassifiesOutcomes(t *testing.T) {
-	notFound := errors.New("not found")
-	reader := sdkmetric.NewManualReader()
-	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-	defer mp.Shutdown(context.Background())
-	b, err := breaker.New("db", breaker.Settings{MinCalls: 3, FailureRatio: 1}, breaker.Options{
-		Meter:        mp.Meter("t"),
-		IsSuccessful: func(err error) bool { return errors.Is(err, notFound) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name string
-		fn   func(context.Context) (string, error)
-		want string // Info counts field that grows
-	}{
-		{"nil error", func(context.Context) (string, error) { return "v", nil }, "successes"},
-		{"accepted error", func(context.Context) (string, error) { return "", notFound }, "successes"},
-		{"other error", func(context.Context) (string, error) { return "", errors.New("boom") }, "failures"},
-	}
-	for _, c := range cases {
-		before := b.Info().Counts
-		if _, err := breaker.Do(t.Context(), b, c.fn); err != nil && c.want == "" {
+	bothPaths(t, breaker.Settings{MinCalls: 3, FailureRatio: 1}, func(t *testing.T, s breaker.Settings) {
+		notFound := errors.New("not found")
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		defer mp.Shutdown(context.Background())
+		b, err := breaker.New("db", s, breaker.Options{
+			Meter:        mp.Meter("t"),
+			IsSuccessful: func(err error) bool { return errors.Is(err, notFound) },
+		})
+		if err != nil {
 			t.Fatal(err)
 		}
-		after := b.Info().Counts
-		grew := map[string]bool{"successes": after.Successes > before.Successes, "failures": after.Failures > before.Failures, "neutral": after.Neutral > before.Neutral}
-		if !grew[c.want] {
-			t.Errorf("%s: counts %+v → %+v, want %s to grow", c.name, before, after, c.want)
+		cases := []struct {
+			name string
+			fn   func(context.Context) (string, error)
+			want string // Info counts field that grows
+		}{
+			{"nil error", func(context.Context) (string, error) { return "v", nil }, "successes"},
+			{"accepted error", func(context.Context) (string, error) { return "", notFound }, "successes"},
+			{"other error", func(context.Context) (string, error) { return "", errors.New("boom") }, "failures"},
 		}
-	}
-	// A panic is a failure, and goes on up.
-	func() {
-		defer func() {
-			if recover() == nil {
-				t.Error("the panic did not go on up")
+		for _, c := range cases {
+			before := b.Info().Counts
+			if _, err := breaker.Do(t.Context(), b, c.fn); err != nil && c.want == "" {
+				t.Fatal(err)
 			}
+			after := b.Info().Counts
+			grew := map[string]bool{"successes": after.Successes > before.Successes, "failures": after.Failures > before.Failures, "neutral": after.Neutral > before.Neutral}
+			if !grew[c.want] {
+				t.Errorf("%s: counts %+v → %+v, want %s to grow", c.name, before, after, c.want)
+			}
+		}
+		// A panic is a failure, and goes on up.
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("the panic did not go on up")
+				}
+			}()
+			_, _ = breaker.Do(t.Context(), b, func(context.Context) (int, error) { panic("boom") })
 		}()
-		_, _ = breaker.Do(t.Context(), b, func(context.Context) (int, error) { panic("boom") })
-	}()
-	if got := b.Info().Counts.Failures; got != 2 {
-		t.Errorf("failures after a panic = %d, want 2", got)
-	}
-	// The caller's cancellation is neutral.
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	_, _ = breaker.Do(ctx, b, func(ctx context.Context) (int, error) { return 0, ctx.Err() })
-	if got := b.Info().Counts.Neutral; got != 1 {
-		t.Errorf("neutral after a cancelled call = %d, want 1", got)
-	}
+		if got := b.Info().Counts.Failures; got != 2 {
+			t.Errorf("failures after a panic = %d, want 2", got)
+		}
+		// The caller's cancellation is neutral.
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		_, _ = breaker.Do(ctx, b, func(ctx context.Context) (int, error) { return 0, ctx.Err() })
+		if got := b.Info().Counts.Neutral; got != 1 {
+			t.Errorf("neutral after a cancelled call = %d, want 1", got)
+		}
+	})
 }
 
 func TestSettings(t *testing.T) {
@@ -545,19 +569,21 @@ func TestSettings(t *testing.T) {
 // it when the body is closed; the request's own body is closed on a
 // rejection.
 func TestTransportClosesTheRequestBodyOnRejection(t *testing.T) {
-	b, err := breaker.New("x", breaker.Settings{}, breaker.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = b.Force(breaker.HoldOpen)
-	body := &closeCounter{Reader: bytes.NewReader([]byte("payload"))}
-	req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/", body)
-	if _, err := b.Transport(nil).RoundTrip(req); !errors.Is(err, breaker.ErrRejected) {
-		t.Fatalf("RoundTrip: %v, want a rejection", err)
-	}
-	if !body.closed {
-		t.Error("the request body was not closed")
-	}
+	bothPaths(t, breaker.Settings{}, func(t *testing.T, s breaker.Settings) {
+		b, err := breaker.New("x", s, breaker.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = b.Force(breaker.HoldOpen)
+		body := &closeCounter{Reader: bytes.NewReader([]byte("payload"))}
+		req, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/", body)
+		if _, err := b.Transport(nil).RoundTrip(req); !errors.Is(err, breaker.ErrRejected) {
+			t.Fatalf("RoundTrip: %v, want a rejection", err)
+		}
+		if !body.closed {
+			t.Error("the request body was not closed")
+		}
+	})
 }
 
 type closeCounter struct {
@@ -581,4 +607,61 @@ func TestEnvDefaultsAreTheDefaults(t *testing.T) {
 	if fromTags != b.Settings() {
 		t.Errorf("envDefault tags give %+v, New's defaults are %+v", fromTags, b.Settings())
 	}
+}
+
+// MaxConcurrent calls in flight reject the next one at once; a call that
+// returns, panics or is rejected by the state gives its slot back.
+func TestConcurrencyBoundAndPanicsGiveSlotsBack(t *testing.T) {
+	bothPaths(t, breaker.Settings{MaxConcurrent: 1, MinCalls: 4, FailureRatio: 0.75}, func(t *testing.T, s breaker.Settings) {
+		b, err := breaker.New("bound", s, breaker.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inside, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			_, err := breaker.Do(t.Context(), b, func(context.Context) (int, error) {
+				close(inside)
+				<-release
+				return 1, nil
+			})
+			done <- err
+		}()
+		<-inside
+		_, err = breaker.Do(t.Context(), b, func(context.Context) (int, error) { return 1, nil })
+		var rej *breaker.RejectedError
+		if !errors.As(err, &rej) || rej.Reason != "concurrency" {
+			t.Fatalf("second call with MaxConcurrent 1 in flight: %v, want a rejection (concurrency)", err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for range 3 { // more panics than slots: each gives its slot back
+			func() {
+				defer func() {
+					if p := recover(); p != "boom" {
+						t.Errorf("recovered %v, want the call's own panic", p)
+					}
+				}()
+				_, _ = breaker.Do(t.Context(), b, func(context.Context) (int, error) { panic("boom") })
+			}()
+		}
+		if st := b.State(); st != breaker.Open {
+			t.Fatalf("after a success and 3 panics (MinCalls 4, ratio 0.75): state %s, want open", st)
+		}
+		for range 3 {
+			_, err := breaker.Do(t.Context(), b, func(context.Context) (int, error) { return 1, nil })
+			if !errors.As(err, &rej) || rej.Reason != "open" {
+				t.Fatalf("call while open: %v, want a rejection (open)", err)
+			}
+		}
+		for _, m := range []breaker.Mode{breaker.HoldOpen, breaker.HoldClosed} {
+			_ = b.Force(m)
+			_, err := breaker.Do(t.Context(), b, func(context.Context) (int, error) { return 1, nil })
+			if m == breaker.HoldClosed && err != nil {
+				t.Errorf("call held closed after the panics and rejections: %v, want it let through (every slot given back)", err)
+			}
+		}
+	})
 }

@@ -35,11 +35,12 @@ type transport struct {
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.b.direct != nil {
+		return t.roundTripDirect(req)
+	}
 	c, err := t.b.begin(req.Context())
 	if err != nil {
-		if req.Body != nil {
-			req.Body.Close() // a RoundTripper closes the body, even on error
-		}
+		closeBody(req)
 		return nil, err
 	}
 	if c.ctx != req.Context() {
@@ -61,6 +62,33 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c.recycle(reusable)
 	return resp, nil
+}
+
+// roundTripDirect is RoundTrip without a call timeout.
+func (t *transport) roundTripDirect(req *http.Request) (*http.Response, error) {
+	resp, err, rejected := runDirect(req.Context(), t.b, func(context.Context) (*http.Response, error) {
+		resp, err := t.next.RoundTrip(req)
+		if err == nil && resp.StatusCode >= 500 {
+			return resp, errFailure // counted as a failure, returned as an answer
+		}
+		return resp, err
+	})
+	switch {
+	case rejected:
+		closeBody(req)
+		return nil, err
+	case err == errFailure:
+		return resp, nil
+	}
+	return resp, err
+}
+
+// closeBody closes a rejected request's body: a RoundTripper closes it,
+// even on error.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
 }
 
 // roundTrip calls next; a panic in it is a failure, and goes on up.

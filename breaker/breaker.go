@@ -335,9 +335,15 @@ var rejectReasons = [...]string{"open", "half_open", "forced_open", "concurrency
 
 // errNeutral and errFailure carry a classified outcome to gobreaker.
 var (
-	errNeutral = errors.New("neutral")
-	errFailure = errors.New("failure")
+	errNeutral error = neutral{}
+	errFailure       = errors.New("failure")
 )
+
+// neutral is errNeutral's type: gobreaker's IsExcluded asks about every
+// outcome, and a type check answers with no comparison of values.
+type neutral struct{}
+
+func (neutral) Error() string { return "neutral" }
 
 // New returns a closed breaker for the named dependency. The name labels
 // its metrics, logs and health check: letters, digits, '.', '_' and '-'.
@@ -366,7 +372,7 @@ func New(name string, s Settings, opts Options) (*Breaker, error) {
 		OnStateChange: b.onStateChange,
 		// gobreaker sees only classified outcomes: nil, errNeutral,
 		// errFailure, or the error Execute makes of a panic (a failure).
-		IsExcluded: func(err error) bool { return err == errNeutral },
+		IsExcluded: func(err error) bool { _, ok := err.(neutral); return ok },
 	}
 	if s.CallTimeout < 0 {
 		b.direct = gobreaker.NewCircuitBreaker[struct{}](gs)
@@ -569,51 +575,30 @@ func (b *Breaker) rejectedBy(err error) error {
 	return b.rejected[r]
 }
 
-// runDirect runs fn through the breaker b when b has no call timeout, in
-// gobreaker's one-step Execute, and counts the outcome of fn's error (see
-// Breaker.classify); it returns fn's results, or the rejection with
-// rejected true. A panic in fn is a failure, and goes on up.
-func runDirect[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error, rejected bool) {
-	mode := Mode(b.mode.Load())
-	if mode == HoldOpen {
-		b.m.reject(rejectForced)
-		return v, b.rejected[rejectForced], true
-	}
-	slot, err := b.takeSlot()
-	if err != nil {
-		return v, err, true
-	}
-	returned := false
-	defer func() {
-		if !returned { // fn panicked
-			b.m.outcome(errFailure)
-			b.giveSlot(slot)
-		}
-	}()
-	var outcome error // nil, errNeutral or errFailure
-	if mode == HoldClosed {
-		if v, err = fn(ctx); err != nil {
-			outcome = b.classify(ctx, err)
-		}
-	} else {
-		// Execute counts a panic as a failure and panics on; its error is
-		// the outcome, unless it rejected the call.
-		_, gerr := b.direct.Execute(func() (struct{}, error) {
-			if v, err = fn(ctx); err != nil {
-				outcome = b.classify(ctx, err)
-			}
-			return struct{}{}, outcome
-		})
-		if gerr != outcome {
-			returned = true
-			b.giveSlot(slot)
-			return v, b.rejectedBy(gerr), true
+// isRejection reports whether err is one of b's own rejections.
+func (b *Breaker) isRejection(err error) bool {
+	for _, r := range b.rejected {
+		if err == error(r) {
+			return true
 		}
 	}
-	returned = true
-	b.m.outcome(outcome)
+	return false
+}
+
+// endDirect counts the outcome of a call that ran and gives its slot back.
+func (b *Breaker) endDirect(slot bool, outcome *int) {
+	if *outcome != outcomeNone {
+		b.m.calls[*outcome].n.Add(1)
+	}
 	b.giveSlot(slot)
-	return v, err, false
+}
+
+// outcomeOf is classify as an index of outcomeErrors.
+func (b *Breaker) outcomeOf(parent context.Context, err error) int {
+	if err == nil {
+		return outcomeSuccess
+	}
+	return outcomeIndex(b.classify(parent, err))
 }
 
 // giveSlot gives back a slot that takeSlot took.
@@ -739,11 +724,46 @@ func (b *Breaker) classify(parent context.Context, err error) error {
 // neutral; a deadline, or any other error that Options.IsSuccessful does
 // not accept, is a failure. A call still running at its deadline counts
 // as a failure at that moment; Do still waits for fn to return.
-func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
-	if b.direct != nil {
-		v, err, _ := runDirect(ctx, b, fn)
+func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
+	if b.direct == nil {
+		return doTimed(ctx, b, fn)
+	}
+	// Without a call timeout fn runs in gobreaker's one-step Execute, which
+	// counts a panic as a failure and panics on.
+	mode := Mode(b.mode.Load())
+	if mode == HoldOpen {
+		b.m.reject(rejectForced)
+		return v, b.rejected[rejectForced]
+	}
+	slot, err := b.takeSlot()
+	if err != nil {
 		return v, err
 	}
+	outcome := outcomeNone // until fn runs; a failure if it panics
+	defer b.endDirect(slot, &outcome)
+	if mode == HoldClosed {
+		outcome = outcomeFailure
+		v, err = fn(ctx)
+		outcome = b.outcomeOf(ctx, err)
+		return v, err
+	}
+	_, gerr := b.direct.Execute(func() (struct{}, error) {
+		outcome = outcomeFailure
+		if v, err = fn(ctx); err == nil {
+			outcome = outcomeSuccess
+			return struct{}{}, nil
+		}
+		outcome = b.outcomeOf(ctx, err)
+		return struct{}{}, outcomeErrors[outcome]
+	})
+	if outcome == outcomeNone { // fn never ran: Execute rejected the call
+		return v, b.rejectedBy(gerr)
+	}
+	return v, err
+}
+
+// doTimed is Do with a call timeout.
+func doTimed[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
 	c, err := b.begin(ctx)
 	if err != nil {
 		var zero T

@@ -66,7 +66,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // roundTripDirect is RoundTrip without a call timeout.
 func (t *transport) roundTripDirect(req *http.Request) (*http.Response, error) {
-	resp, err, rejected := runDirect(req.Context(), t.b, func(context.Context) (*http.Response, error) {
+	resp, err := Do(req.Context(), t.b, func(context.Context) (*http.Response, error) {
 		resp, err := t.next.RoundTrip(req)
 		if err == nil && resp.StatusCode >= 500 {
 			return resp, errFailure // counted as a failure, returned as an answer
@@ -74,7 +74,7 @@ func (t *transport) roundTripDirect(req *http.Request) (*http.Response, error) {
 		return resp, err
 	})
 	switch {
-	case rejected:
+	case t.b.isRejection(err):
 		closeBody(req)
 		return nil, err
 	case err == errFailure:

@@ -42,11 +42,29 @@ type paddedCount struct {
 	_ [56]byte
 }
 
+// Outcomes, indexes of instruments.calls and outcomeErrors; outcomeNone
+// is a call that has not run.
 const (
 	outcomeSuccess = iota
 	outcomeFailure
 	outcomeNeutral
+	outcomeNone = -1
 )
+
+// outcomeErrors are the outcomes as gobreaker sees them.
+var outcomeErrors = [...]error{outcomeSuccess: nil, outcomeFailure: errFailure, outcomeNeutral: errNeutral}
+
+// outcomeIndex returns the index of a classified outcome: nil,
+// errFailure or errNeutral.
+func outcomeIndex(outcome error) int {
+	switch outcome {
+	case nil:
+		return outcomeSuccess
+	case errNeutral:
+		return outcomeNeutral
+	}
+	return outcomeFailure
+}
 
 func (m *instruments) init(b *Breaker) error {
 	meter := b.opts.Meter
@@ -109,14 +127,7 @@ func (m *instruments) transition(from, to State) {
 }
 
 func (m *instruments) outcome(outcome error) {
-	i := outcomeSuccess
-	switch outcome {
-	case errFailure:
-		i = outcomeFailure
-	case errNeutral:
-		i = outcomeNeutral
-	}
-	m.calls[i].n.Add(1)
+	m.calls[outcomeIndex(outcome)].n.Add(1)
 }
 
 func (m *instruments) reject(reason int) {

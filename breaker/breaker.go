@@ -321,6 +321,7 @@ type Breaker struct {
 
 	rejected [4]*RejectedError // by reason, built once
 	m        instruments
+	watch    watch // the calls in flight with a call timeout
 }
 
 // Rejection reasons, indexes of Breaker.rejected.
@@ -529,26 +530,24 @@ func (b *Breaker) Info() Info {
 		Counts: Counts{Calls: c.Requests, Successes: c.TotalSuccesses, Failures: c.TotalFailures, Neutral: c.TotalExclusions}}
 }
 
-// call is one call let through. Calls are pooled with their timer, so
-// that a call allocates only what context.WithTimeout and gobreaker do.
+// call is one call let through with a call timeout. Calls are pooled, so
+// that a call allocates only what context.WithDeadline and gobreaker do.
 type call struct {
 	b      *Breaker
 	parent context.Context
 	ctx    context.Context
 	cancel context.CancelFunc
 	done   func(error) // gobreaker's; nil when held closed
-	timer  *time.Timer // reports a hung call when its time is up
-	armed  bool        // timer is running for this call
-	onTime func()      // c.expired, bound once
 	ended  atomic.Bool
 	slot   bool
+
+	// In b.watch's list until settled, or until its deadline.
+	prev, next *call
+	deadline   time.Time
+	watched    bool
 }
 
-var calls = sync.Pool{New: func() any {
-	c := new(call)
-	c.onTime = c.expired
-	return c
-}}
+var calls = sync.Pool{New: func() any { return new(call) }}
 
 // takeSlot counts a call in flight against MaxConcurrent, or returns the
 // rejection; slot says whether there is one to give back.
@@ -631,17 +630,13 @@ func (b *Breaker) begin(ctx context.Context) (*call, error) {
 	c := calls.Get().(*call)
 	c.b, c.parent, c.ctx, c.done, c.slot = b, ctx, ctx, done, slot
 	c.ended.Store(false)
-	if t := b.settings.CallTimeout; t > 0 {
-		c.ctx, c.cancel = context.WithTimeout(ctx, t)
-		// A call that is still running when its time is up counts as a
-		// failure then, not when (if ever) it returns.
-		if c.timer == nil {
-			c.timer = time.AfterFunc(t, c.onTime)
-		} else {
-			c.timer.Reset(t)
-		}
-		c.armed = true
-	}
+	// One clock reading for both: context.WithTimeout would read it again.
+	now := time.Now()
+	deadline := now.Add(b.settings.CallTimeout)
+	c.ctx, c.cancel = context.WithDeadline(ctx, deadline)
+	// A call that is still running when its time is up counts as a
+	// failure then, not when (if ever) it returns.
+	b.watch.add(c, now, deadline)
 	return c, nil
 }
 
@@ -664,16 +659,13 @@ func (c *call) end(outcome error) {
 	c.b.m.outcome(outcome)
 }
 
-// settle stops the timer and reports the outcome of err; the call's
-// context stays alive (the transport cancels it when the body is closed).
-// It reports whether the call may go back to the pool: not while its
-// timer's function may still be running.
+// settle stops watching the call and reports the outcome of err; the
+// call's context stays alive (the transport cancels it when the body is
+// closed). It reports whether the call may go back to the pool: not when
+// the watch has taken it at its deadline, whose report may still be
+// reading it.
 func (c *call) settle(err error) (reusable bool) {
-	reusable = true
-	if c.armed {
-		reusable = c.timer.Stop()
-		c.armed = false
-	}
+	reusable = c.b.watch.remove(c)
 	c.end(c.b.classify(c.parent, err))
 	if c.slot {
 		c.slot = false
@@ -682,8 +674,8 @@ func (c *call) settle(err error) (reusable bool) {
 	return reusable
 }
 
-// recycle puts the call back in the pool when reusable; otherwise its
-// timer's function may still be reading it, and it is left to the GC.
+// recycle puts the call back in the pool when reusable; otherwise the
+// watch's report may still be reading it, and it is left to the GC.
 func (c *call) recycle(reusable bool) {
 	if reusable {
 		c.b, c.parent, c.ctx, c.cancel, c.done = nil, nil, nil, nil, nil

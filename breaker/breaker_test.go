@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -664,4 +665,68 @@ func TestConcurrencyBoundAndPanicsGiveSlotsBack(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Calls that hang count as failures at their own deadlines, each once,
+// among many that return at once, from many goroutines: the one timer of
+// the breaker's watch waits for each deadline in turn.
+func TestEachHungCallCountsOnceAtItsDeadline(t *testing.T) {
+	const timeout = 100 * time.Millisecond
+	b, err := breaker.New("watch", breaker.Settings{CallTimeout: timeout, MinCalls: math.MaxUint32, MaxConcurrent: -1}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quick := func(context.Context) (int, error) { return 1, nil }
+	release := make(chan struct{})
+	hang := func(context.Context) (int, error) { <-release; return 1, nil }
+	var wg sync.WaitGroup
+	// Two hung calls 40 ms apart, a quick call before each: the timer is
+	// set for the first quick call's deadline and must wait again.
+	starts := make([]time.Time, 2)
+	for i := range starts {
+		if i > 0 {
+			time.Sleep(40 * time.Millisecond)
+		}
+		_, _ = breaker.Do(t.Context(), b, quick)
+		starts[i] = time.Now()
+		wg.Go(func() { _, _ = breaker.Do(t.Context(), b, hang) })
+	}
+	var counted [2]time.Time
+	for n := uint32(0); n < 2; {
+		if time.Since(starts[0]) > 5*time.Second {
+			t.Fatalf("after 5 s, %d of the 2 hung calls counted", n)
+		}
+		if f := b.Info().Counts.Failures; f > n {
+			for ; n < f && n < 2; n++ {
+				counted[n] = time.Now()
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range counted {
+		if early := starts[i].Add(timeout).Sub(counted[i]); early > 0 {
+			t.Errorf("hung call %d counted %v before its deadline", i, early)
+		}
+	}
+	// Many goroutines, quick calls and hung ones mixed.
+	const goroutines, each = 20, 50
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				if (g+i)%10 == 0 {
+					wg.Go(func() { _, _ = breaker.Do(t.Context(), b, hang) })
+					continue
+				}
+				_, _ = breaker.Do(t.Context(), b, quick)
+			}
+		})
+	}
+	hung := 2 + goroutines*each/10
+	eventually(t, "every hung call counted", func() bool { return b.Info().Counts.Failures >= uint32(hung) })
+	close(release)
+	wg.Wait()
+	c := b.Info().Counts
+	if c.Failures != uint32(hung) || c.Successes != uint32(2+goroutines*each-goroutines*each/10) {
+		t.Errorf("counts %+v, want %d failures (the hung calls, once each) and %d successes", c, hung, 2+goroutines*each-goroutines*each/10)
+	}
 }

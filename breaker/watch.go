@@ -1,0 +1,101 @@
+package breaker
+
+import (
+	"sync"
+	"time"
+)
+
+// watch reports the calls of one breaker that are still running at their
+// deadline. It holds the calls in flight in order of deadline, and one
+// timer for the earliest: a call costs a lock to go in and one to come
+// out, not a runtime timer of its own to start and stop (see
+// BENCHMARKS.md, issue 22). The timer is set again only for a deadline
+// earlier than the one it waits for, so that in a steady flow it fires
+// about once per call timeout, finds the calls that came and went, and
+// waits for the earliest one left. Its function runs in a goroutine of
+// the runtime's and returns; a breaker owns no goroutine.
+type watch struct {
+	mu         sync.Mutex
+	head, tail *call       // in flight, by deadline
+	timer      *time.Timer // made at the first call; runs fire
+	armed      time.Time   // when timer fires; zero: not set
+}
+
+// add watches c until its deadline, now + c's call timeout.
+func (w *watch) add(c *call, now, deadline time.Time) {
+	c.deadline = deadline
+	w.mu.Lock()
+	// Calls come in nearly in order of deadline: look from the tail.
+	p := w.tail
+	for p != nil && deadline.Before(p.deadline) {
+		p = p.prev
+	}
+	c.prev = p
+	if p == nil {
+		c.next, w.head = w.head, c
+	} else {
+		c.next, p.next = p.next, c
+	}
+	if c.next == nil {
+		w.tail = c
+	} else {
+		c.next.prev = c
+	}
+	c.watched = true
+	if w.armed.IsZero() || deadline.Before(w.armed) {
+		w.armed = deadline
+		if w.timer == nil {
+			w.timer = time.AfterFunc(deadline.Sub(now), w.fire)
+		} else {
+			w.timer.Reset(deadline.Sub(now))
+		}
+	}
+	w.mu.Unlock()
+}
+
+// remove stops watching c. It reports false when the timer has taken c
+// already: its function may still be reading c.
+func (w *watch) remove(c *call) (removed bool) {
+	w.mu.Lock()
+	if removed = c.watched; removed {
+		w.unlink(c)
+	}
+	w.mu.Unlock()
+	return removed
+}
+
+// unlink takes c out of the list; w.mu is held.
+func (w *watch) unlink(c *call) {
+	if c.prev == nil {
+		w.head = c.next
+	} else {
+		c.prev.next = c.next
+	}
+	if c.next == nil {
+		w.tail = c.prev
+	} else {
+		c.next.prev = c.prev
+	}
+	c.prev, c.next, c.watched = nil, nil, false
+}
+
+// fire takes the calls whose deadline has passed, sets the timer for the
+// earliest one left, and reports each taken call as hung.
+func (w *watch) fire() {
+	now := time.Now()
+	var hung []*call
+	w.mu.Lock()
+	for c := w.head; c != nil && !now.Before(c.deadline); c = w.head {
+		w.unlink(c)
+		hung = append(hung, c)
+	}
+	w.armed = time.Time{}
+	if w.head != nil {
+		w.armed = w.head.deadline
+		w.timer.Reset(w.armed.Sub(now))
+	}
+	w.mu.Unlock()
+	for _, c := range hung {
+		c.expired()
+	}
+}

@@ -530,24 +530,22 @@ func (b *Breaker) Info() Info {
 		Counts: Counts{Calls: c.Requests, Successes: c.TotalSuccesses, Failures: c.TotalFailures, Neutral: c.TotalExclusions}}
 }
 
-// call is one call let through with a call timeout. Calls are pooled, so
-// that a call allocates only what context.WithDeadline and gobreaker do.
+// call is one call let through with a call timeout, from its start to its
+// outcome. The breaker's watch keeps the calls it is done with for the
+// next ones, so that a call allocates only what context.WithDeadline and
+// gobreaker do.
 type call struct {
 	b      *Breaker
-	parent context.Context
-	ctx    context.Context
-	cancel context.CancelFunc
-	done   func(error) // gobreaker's; nil when held closed
-	ended  atomic.Bool
-	slot   bool
+	parent context.Context // the caller's
+	done   func(error)     // gobreaker's; nil when held closed
+	ended  atomic.Bool     // the outcome is reported
+	slot   bool            // holds a MaxConcurrent slot
 
 	// In b.watch's list until settled, or until its deadline.
 	prev, next *call
 	deadline   time.Time
 	watched    bool
 }
-
-var calls = sync.Pool{New: func() any { return new(call) }}
 
 // takeSlot counts a call in flight against MaxConcurrent, or returns the
 // rejection; slot says whether there is one to give back.
@@ -607,37 +605,33 @@ func (b *Breaker) giveSlot(slot bool) {
 	}
 }
 
-// begin lets a call through, or returns the rejection.
-func (b *Breaker) begin(ctx context.Context) (*call, error) {
+// begin lets a call through with a context bounded by the call timeout,
+// or returns the rejection.
+func (b *Breaker) begin(ctx context.Context) (*call, context.Context, context.CancelFunc, error) {
 	mode := Mode(b.mode.Load())
 	if mode == HoldOpen {
 		b.m.reject(rejectForced)
-		return nil, b.rejected[rejectForced]
+		return nil, nil, nil, b.rejected[rejectForced]
 	}
 	slot, err := b.takeSlot()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	var done func(error)
 	if mode != HoldClosed {
 		if done, err = b.cb.Allow(); err != nil {
-			if slot {
-				b.inFlight.Add(-1)
-			}
-			return nil, b.rejectedBy(err)
+			b.giveSlot(slot)
+			return nil, nil, nil, b.rejectedBy(err)
 		}
 	}
-	c := calls.Get().(*call)
-	c.b, c.parent, c.ctx, c.done, c.slot = b, ctx, ctx, done, slot
-	c.ended.Store(false)
 	// One clock reading for both: context.WithTimeout would read it again.
 	now := time.Now()
 	deadline := now.Add(b.settings.CallTimeout)
-	c.ctx, c.cancel = context.WithDeadline(ctx, deadline)
+	cctx, cancel := context.WithDeadline(ctx, deadline)
 	// A call that is still running when its time is up counts as a
 	// failure then, not when (if ever) it returns.
-	b.watch.add(c, now, deadline)
-	return c, nil
+	c := b.watch.start(b, ctx, done, slot, now, deadline)
+	return c, cctx, cancel, nil
 }
 
 func (c *call) expired() {
@@ -659,37 +653,13 @@ func (c *call) end(outcome error) {
 	c.b.m.outcome(outcome)
 }
 
-// settle stops watching the call and reports the outcome of err; the
-// call's context stays alive (the transport cancels it when the body is
-// closed). It reports whether the call may go back to the pool: not when
-// the watch has taken it at its deadline, whose report may still be
-// reading it.
-func (c *call) settle(err error) (reusable bool) {
-	reusable = c.b.watch.remove(c)
-	c.end(c.b.classify(c.parent, err))
-	if c.slot {
-		c.slot = false
-		c.b.inFlight.Add(-1)
-	}
-	return reusable
-}
-
-// recycle puts the call back in the pool when reusable; otherwise the
-// watch's report may still be reading it, and it is left to the GC.
-func (c *call) recycle(reusable bool) {
-	if reusable {
-		c.b, c.parent, c.ctx, c.cancel, c.done = nil, nil, nil, nil, nil
-		calls.Put(c)
-	}
-}
-
-// finish settles the call, cancels its context and recycles it.
-func (c *call) finish(err error) {
-	reusable := c.settle(err)
-	if c.cancel != nil {
-		c.cancel()
-	}
-	c.recycle(reusable)
+// settle reports the outcome of err, gives the slot back and hands the
+// call back to the watch: c is not the caller's any more.
+func (c *call) settle(err error) {
+	b := c.b
+	c.end(b.classify(c.parent, err))
+	b.giveSlot(c.slot)
+	b.watch.remove(c)
 }
 
 // classify returns the outcome of a call's error: nil (a success),
@@ -755,24 +725,20 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 }
 
 // doTimed is Do with a call timeout.
-func doTimed[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (T, error) {
-	c, err := b.begin(ctx)
+func doTimed[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
+	c, cctx, cancel, err := b.begin(ctx)
 	if err != nil {
-		var zero T
-		return zero, err
+		return v, err
 	}
-	v, err := runGuarded(c, fn)
-	c.finish(err)
-	return v, err
-}
-
-// runGuarded runs fn, and on a panic reports a failure and panics on.
-func runGuarded[T any](c *call, fn func(context.Context) (T, error)) (T, error) {
+	returned := false
 	defer func() {
-		if p := recover(); p != nil {
-			c.finish(errFailure)
-			panic(p)
+		if !returned { // a panic: a failure, and it goes on up
+			c.settle(errFailure)
 		}
+		cancel()
 	}()
-	return fn(c.ctx)
+	v, err = fn(cctx)
+	returned = true
+	c.settle(err)
+	return v, err
 }

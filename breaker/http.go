@@ -38,30 +38,39 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.b.direct != nil {
 		return t.roundTripDirect(req)
 	}
-	c, err := t.b.begin(req.Context())
+	c, ctx, cancel, err := t.b.begin(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	if c.ctx != req.Context() {
-		req = req.WithContext(c.ctx)
-	}
-	resp, err := t.roundTrip(c, req)
+	resp, err := t.roundTrip(c, cancel, req.WithContext(ctx))
 	if err != nil {
-		c.finish(err)
+		c.settle(err)
+		cancel()
 		return nil, err
 	}
 	outcome := error(nil)
 	if resp.StatusCode >= 500 {
 		outcome = errFailure
 	}
-	reusable := c.settle(outcome)
-	if c.cancel != nil {
-		// The deadline covers reading the body: cancel when it is closed.
-		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: c.cancel}
-	}
-	c.recycle(reusable)
+	c.settle(outcome)
+	// The deadline covers reading the body: cancel when it is closed.
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
 	return resp, nil
+}
+
+// roundTrip calls next; a panic in it is a failure, and goes on up.
+func (t *transport) roundTrip(c *call, cancel context.CancelFunc, req *http.Request) (resp *http.Response, err error) {
+	returned := false
+	defer func() {
+		if !returned {
+			c.settle(errFailure)
+			cancel()
+		}
+	}()
+	resp, err = t.next.RoundTrip(req)
+	returned = true
+	return resp, err
 }
 
 // roundTripDirect is RoundTrip without a call timeout.
@@ -89,17 +98,6 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
-}
-
-// roundTrip calls next; a panic in it is a failure, and goes on up.
-func (t *transport) roundTrip(c *call, req *http.Request) (*http.Response, error) {
-	defer func() {
-		if p := recover(); p != nil {
-			c.finish(errFailure)
-			panic(p)
-		}
-	}()
-	return t.next.RoundTrip(req)
 }
 
 type cancelOnClose struct {

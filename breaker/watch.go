@@ -1,6 +1,7 @@
 package breaker
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -19,12 +20,26 @@ type watch struct {
 	head, tail *call       // in flight, by deadline
 	timer      *time.Timer // made at the first call; runs fire
 	armed      time.Time   // when timer fires; zero: not set
+	free       *call       // calls done with, for reuse, linked by next
+	nfree      int
 }
 
-// add watches c until its deadline, now + c's call timeout.
-func (w *watch) add(c *call, now, deadline time.Time) {
-	c.deadline = deadline
+// maxFree bounds the calls a watch keeps for reuse.
+const maxFree = 128
+
+// start returns a call for b, watched until deadline (now + the call
+// timeout): one the watch kept, or a new one.
+func (w *watch) start(b *Breaker, parent context.Context, done func(error), slot bool, now, deadline time.Time) *call {
 	w.mu.Lock()
+	c := w.free
+	if c != nil {
+		w.free, c.next = c.next, nil
+		w.nfree--
+	} else {
+		c = new(call)
+	}
+	c.b, c.parent, c.done, c.slot, c.deadline = b, parent, done, slot, deadline
+	c.ended.Store(false)
 	// Calls come in nearly in order of deadline: look from the tail.
 	p := w.tail
 	for p != nil && deadline.Before(p.deadline) {
@@ -51,17 +66,23 @@ func (w *watch) add(c *call, now, deadline time.Time) {
 		}
 	}
 	w.mu.Unlock()
+	return c
 }
 
-// remove stops watching c. It reports false when the timer has taken c
-// already: its function may still be reading c.
-func (w *watch) remove(c *call) (removed bool) {
+// remove stops watching c and keeps it for a next call, unless the timer
+// has taken c already: its report may still be reading c, which is left
+// to the GC.
+func (w *watch) remove(c *call) {
 	w.mu.Lock()
-	if removed = c.watched; removed {
+	if c.watched {
 		w.unlink(c)
+		if w.nfree < maxFree {
+			c.b, c.parent, c.done = nil, nil, nil
+			c.next, w.free = w.free, c
+			w.nfree++
+		}
 	}
 	w.mu.Unlock()
-	return removed
 }
 
 // unlink takes c out of the list; w.mu is held.

@@ -582,12 +582,14 @@ func (b *Breaker) isRejection(err error) bool {
 	return false
 }
 
-// endDirect counts the outcome of a call that ran and gives its slot back.
-func (b *Breaker) endDirect(slot bool, outcome *int) {
+// endDirect counts the outcome of a call that took its slot, if it ran,
+// and gives the slot back: every call that gets this far took one when
+// there is a bound.
+func (b *Breaker) endDirect(outcome *int) {
 	if *outcome != outcomeNone {
 		b.m.calls[*outcome].n.Add(1)
 	}
-	b.giveSlot(slot)
+	b.giveSlot(b.settings.MaxConcurrent > 0)
 }
 
 // outcomeOf is classify as an index of outcomeErrors.
@@ -693,22 +695,14 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 	// Without a call timeout fn runs in gobreaker's one-step Execute, which
 	// counts a panic as a failure and panics on.
 	mode := Mode(b.mode.Load())
-	if mode == HoldOpen {
-		b.m.reject(rejectForced)
-		return v, b.rejected[rejectForced]
+	if mode != Auto {
+		return doForced(ctx, b, mode, fn)
 	}
-	slot, err := b.takeSlot()
-	if err != nil {
+	if _, err = b.takeSlot(); err != nil {
 		return v, err
 	}
 	outcome := outcomeNone // until fn runs; a failure if it panics
-	defer b.endDirect(slot, &outcome)
-	if mode == HoldClosed {
-		outcome = outcomeFailure
-		v, err = fn(ctx)
-		outcome = b.outcomeOf(ctx, err)
-		return v, err
-	}
+	defer b.endDirect(&outcome)
 	_, gerr := b.direct.Execute(func() (struct{}, error) {
 		outcome = outcomeFailure
 		if v, err = fn(ctx); err == nil {
@@ -721,6 +715,23 @@ func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, err
 	if outcome == outcomeNone { // fn never ran: Execute rejected the call
 		return v, b.rejectedBy(gerr)
 	}
+	return v, err
+}
+
+// doForced is Do without a call timeout while an operator holds the
+// breaker: open rejects the call, closed runs it without gobreaker.
+func doForced[T any](ctx context.Context, b *Breaker, mode Mode, fn func(context.Context) (T, error)) (v T, err error) {
+	if mode == HoldOpen {
+		b.m.reject(rejectForced)
+		return v, b.rejected[rejectForced]
+	}
+	if _, err = b.takeSlot(); err != nil {
+		return v, err
+	}
+	outcome := outcomeFailure // unless fn returns: a panic
+	defer b.endDirect(&outcome)
+	v, err = fn(ctx)
+	outcome = b.outcomeOf(ctx, err)
 	return v, err
 }
 

@@ -36,9 +36,9 @@ func (w *watch) start(b *Breaker, parent context.Context, done func(error), slot
 		w.free, c.next = c.next, nil
 		w.nfree--
 	} else {
-		c = new(call)
+		c = &call{b: b}
 	}
-	c.b, c.parent, c.done, c.slot, c.deadline = b, parent, done, slot, deadline
+	c.parent, c.done, c.slot, c.deadline = parent, done, slot, deadline
 	c.ended.Store(false)
 	// Calls come in nearly in order of deadline: look from the tail.
 	p := w.tail
@@ -77,7 +77,7 @@ func (w *watch) remove(c *call) {
 	if c.watched {
 		w.unlink(c)
 		if w.nfree < maxFree {
-			c.b, c.parent, c.done = nil, nil, nil
+			c.parent, c.done = nil, nil // c.b stays: the watch is b's
 			c.next, w.free = w.free, c
 			w.nfree++
 		}

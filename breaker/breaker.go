@@ -530,23 +530,6 @@ func (b *Breaker) Info() Info {
 		Counts: Counts{Calls: c.Requests, Successes: c.TotalSuccesses, Failures: c.TotalFailures, Neutral: c.TotalExclusions}}
 }
 
-// call is one call let through with a call timeout, from its start to its
-// outcome. The breaker's watch keeps the calls it is done with for the
-// next ones, so that a call allocates only what context.WithDeadline and
-// gobreaker do.
-type call struct {
-	b      *Breaker
-	parent context.Context // the caller's
-	done   func(error)     // gobreaker's; nil when held closed
-	ended  atomic.Bool     // the outcome is reported
-	slot   bool            // holds a MaxConcurrent slot
-
-	// In b.watch's list until settled, or until its deadline.
-	prev, next *call
-	deadline   time.Time
-	watched    bool
-}
-
 // takeSlot counts a call in flight against MaxConcurrent, or returns the
 // rejection; slot says whether there is one to give back.
 func (b *Breaker) takeSlot() (slot bool, err error) {
@@ -607,33 +590,28 @@ func (b *Breaker) giveSlot(slot bool) {
 	}
 }
 
-// begin lets a call through with a context bounded by the call timeout,
-// or returns the rejection.
-func (b *Breaker) begin(ctx context.Context) (*call, context.Context, context.CancelFunc, error) {
+// begin lets a call through, or returns the rejection. The call is the
+// context the call runs with; it must be cancelled when the call is over.
+func (b *Breaker) begin(ctx context.Context) (*call, error) {
 	mode := Mode(b.mode.Load())
 	if mode == HoldOpen {
 		b.m.reject(rejectForced)
-		return nil, nil, nil, b.rejected[rejectForced]
+		return nil, b.rejected[rejectForced]
 	}
 	slot, err := b.takeSlot()
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	var done func(error)
 	if mode != HoldClosed {
 		if done, err = b.cb.Allow(); err != nil {
 			b.giveSlot(slot)
-			return nil, nil, nil, b.rejectedBy(err)
+			return nil, b.rejectedBy(err)
 		}
 	}
-	// One clock reading for both: context.WithTimeout would read it again.
-	now := time.Now()
-	deadline := now.Add(b.settings.CallTimeout)
-	cctx, cancel := context.WithDeadline(ctx, deadline)
 	// A call that is still running when its time is up counts as a
-	// failure then, not when (if ever) it returns.
-	c := b.watch.start(b, ctx, done, slot, now, deadline)
-	return c, cctx, cancel, nil
+	// failure then, not when (if ever) it returns, and its context ends.
+	return newCall(b, ctx, done, slot, time.Now()), nil
 }
 
 func (c *call) expired() {
@@ -655,13 +633,12 @@ func (c *call) end(outcome error) {
 	c.b.m.outcome(outcome)
 }
 
-// settle reports the outcome of err, gives the slot back and hands the
-// call back to the watch: c is not the caller's any more.
+// settle reports the outcome of err and gives the slot back; the call's
+// context stays alive until cancelled (the transport cancels it when the
+// body is closed).
 func (c *call) settle(err error) {
-	b := c.b
-	c.end(b.classify(c.parent, err))
-	b.giveSlot(c.slot)
-	b.watch.remove(c)
+	c.end(c.b.classify(c.parent, err))
+	c.b.giveSlot(c.slot)
 }
 
 // classify returns the outcome of a call's error: nil (a success),
@@ -737,7 +714,7 @@ func doForced[T any](ctx context.Context, b *Breaker, mode Mode, fn func(context
 
 // doTimed is Do with a call timeout.
 func doTimed[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
-	c, cctx, cancel, err := b.begin(ctx)
+	c, err := b.begin(ctx)
 	if err != nil {
 		return v, err
 	}
@@ -746,9 +723,9 @@ func doTimed[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T
 		if !returned { // a panic: a failure, and it goes on up
 			c.settle(errFailure)
 		}
-		cancel()
+		c.cancel(context.Canceled)
 	}()
-	v, err = fn(cctx)
+	v, err = fn(c)
 	returned = true
 	c.settle(err)
 	return v, err

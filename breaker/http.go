@@ -38,15 +38,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.b.direct != nil {
 		return t.roundTripDirect(req)
 	}
-	c, ctx, cancel, err := t.b.begin(req.Context())
+	c, err := t.b.begin(req.Context())
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.roundTrip(c, cancel, req.WithContext(ctx))
+	resp, err := t.roundTrip(c, req.WithContext(c))
 	if err != nil {
 		c.settle(err)
-		cancel()
+		c.cancel(context.Canceled)
 		return nil, err
 	}
 	outcome := error(nil)
@@ -55,17 +55,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	c.settle(outcome)
 	// The deadline covers reading the body: cancel when it is closed.
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, c: c}
 	return resp, nil
 }
 
 // roundTrip calls next; a panic in it is a failure, and goes on up.
-func (t *transport) roundTrip(c *call, cancel context.CancelFunc, req *http.Request) (resp *http.Response, err error) {
+func (t *transport) roundTrip(c *call, req *http.Request) (resp *http.Response, err error) {
 	returned := false
 	defer func() {
 		if !returned {
 			c.settle(errFailure)
-			cancel()
+			c.cancel(context.Canceled)
 		}
 	}()
 	resp, err = t.next.RoundTrip(req)
@@ -102,12 +102,12 @@ func closeBody(req *http.Request) {
 
 type cancelOnClose struct {
 	io.ReadCloser
-	cancel context.CancelFunc
+	c *call
 }
 
 func (b *cancelOnClose) Close() error {
 	err := b.ReadCloser.Close()
-	b.cancel()
+	b.c.cancel(context.Canceled)
 	return err
 }
 

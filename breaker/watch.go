@@ -6,43 +6,29 @@ import (
 	"time"
 )
 
-// watch reports the calls of one breaker that are still running at their
-// deadline. It holds the calls in flight in order of deadline, and one
-// timer for the earliest: a call costs a lock to go in and one to come
-// out, not a runtime timer of its own to start and stop (see
-// BENCHMARKS.md, issue 22). The timer is set again only for a deadline
-// earlier than the one it waits for, so that in a steady flow it fires
-// about once per call timeout, finds the calls that came and went, and
-// waits for the earliest one left. Its function runs in a goroutine of
-// the runtime's and returns; a breaker owns no goroutine.
+// watch keeps the deadlines of one breaker's calls: at a call's deadline
+// it counts the call as a failure if it is still running and ends its
+// context. It holds the calls whose context is alive in order of
+// deadline, and one timer for the earliest: a call costs a lock to go in
+// and one to come out, not a runtime timer of its own to start and stop
+// (see BENCHMARKS.md, issue 22). The timer is set again only for a
+// deadline earlier than the one it waits for, so that in a steady flow it
+// fires about once per call timeout, finds the calls that came and went,
+// and waits for the earliest one left. Its function runs in a goroutine
+// of the runtime's and returns; a breaker owns no goroutine.
 type watch struct {
 	mu         sync.Mutex
-	head, tail *call       // in flight, by deadline
+	head, tail *call       // alive, by deadline
 	timer      *time.Timer // made at the first call; runs fire
 	armed      time.Time   // when timer fires; zero: not set
-	free       *call       // calls done with, for reuse, linked by next
-	nfree      int
 }
 
-// maxFree bounds the calls a watch keeps for reuse.
-const maxFree = 128
-
-// start returns a call for b, watched until deadline (now + the call
-// timeout): one the watch kept, or a new one.
-func (w *watch) start(b *Breaker, parent context.Context, done func(error), slot bool, now, deadline time.Time) *call {
+// add watches c until it is due (now + the call timeout).
+func (w *watch) add(c *call, now time.Time) {
 	w.mu.Lock()
-	c := w.free
-	if c != nil {
-		w.free, c.next = c.next, nil
-		w.nfree--
-	} else {
-		c = &call{b: b}
-	}
-	c.parent, c.done, c.slot, c.deadline = parent, done, slot, deadline
-	c.ended.Store(false)
-	// Calls come in nearly in order of deadline: look from the tail.
+	// Calls come in nearly in order: look from the tail.
 	p := w.tail
-	for p != nil && deadline.Before(p.deadline) {
+	for p != nil && c.due.Before(p.due) {
 		p = p.prev
 	}
 	c.prev = p
@@ -57,30 +43,22 @@ func (w *watch) start(b *Breaker, parent context.Context, done func(error), slot
 		c.next.prev = c
 	}
 	c.watched = true
-	if w.armed.IsZero() || deadline.Before(w.armed) {
-		w.armed = deadline
+	if w.armed.IsZero() || c.due.Before(w.armed) {
+		w.armed = c.due
 		if w.timer == nil {
-			w.timer = time.AfterFunc(deadline.Sub(now), w.fire)
+			w.timer = time.AfterFunc(c.due.Sub(now), w.fire)
 		} else {
-			w.timer.Reset(deadline.Sub(now))
+			w.timer.Reset(c.due.Sub(now))
 		}
 	}
 	w.mu.Unlock()
-	return c
 }
 
-// remove stops watching c and keeps it for a next call, unless the timer
-// has taken c already: its report may still be reading c, which is left
-// to the GC.
+// remove stops watching c, if the timer has not taken it.
 func (w *watch) remove(c *call) {
 	w.mu.Lock()
 	if c.watched {
 		w.unlink(c)
-		if w.nfree < maxFree {
-			c.parent, c.done = nil, nil // c.b stays: the watch is b's
-			c.next, w.free = w.free, c
-			w.nfree++
-		}
 	}
 	w.mu.Unlock()
 }
@@ -101,22 +79,24 @@ func (w *watch) unlink(c *call) {
 }
 
 // fire takes the calls whose deadline has passed, sets the timer for the
-// earliest one left, and reports each taken call as hung.
+// earliest one left, reports each taken call still running as hung and
+// ends its context.
 func (w *watch) fire() {
 	now := time.Now()
 	var hung []*call
 	w.mu.Lock()
-	for c := w.head; c != nil && !now.Before(c.deadline); c = w.head {
+	for c := w.head; c != nil && !now.Before(c.due); c = w.head {
 		w.unlink(c)
 		hung = append(hung, c)
 	}
 	w.armed = time.Time{}
 	if w.head != nil {
-		w.armed = w.head.deadline
+		w.armed = w.head.due
 		w.timer.Reset(w.armed.Sub(now))
 	}
 	w.mu.Unlock()
 	for _, c := range hung {
 		c.expired()
+		c.cancel(context.DeadlineExceeded)
 	}
 }

@@ -321,7 +321,7 @@ type Breaker struct {
 
 	rejected [4]*RejectedError // by reason, built once
 	m        instruments
-	watch    watch // the calls in flight with a call timeout
+	watch    watch // the deadlines of the calls with a call timeout
 }
 
 // Rejection reasons, indexes of Breaker.rejected.

@@ -70,6 +70,7 @@ func TestCallContextIsATimeoutContext(t *testing.T) {
 			if time.Since(start) < timeout {
 				t.Errorf("done after %v, before the %v deadline", time.Since(start), timeout)
 			}
+			wait(t, child.Done(), "a context derived from it") // cancelled after, as the context package's children are
 			for name, err := range map[string]error{"Err": ctx.Err(), "Cause": context.Cause(ctx), "the derived context's Err": child.Err()} {
 				if err != context.DeadlineExceeded {
 					t.Errorf("%s = %v, want context.DeadlineExceeded", name, err)

@@ -665,6 +665,12 @@ func (b *Breaker) classify(parent context.Context, err error) error {
 // neutral; a deadline, or any other error that Options.IsSuccessful does
 // not accept, is a failure. A call still running at its deadline counts
 // as a failure at that moment; Do still waits for fn to return.
+//
+// fn's context ends when Do returns. It is the breaker's own, not one of
+// the context package's, with one difference from context.WithTimeout's:
+// once the caller's context has ended with a cause, context.Cause of
+// fn's context returns that cause, even if the call timeout ended fn's
+// context first (its Err is still context.DeadlineExceeded).
 func Do[T any](ctx context.Context, b *Breaker, fn func(context.Context) (T, error)) (v T, err error) {
 	if b.direct == nil {
 		return doTimed(ctx, b, fn)

@@ -15,7 +15,9 @@ import (
 // timer of its own (context.WithTimeout starts one and allocates four
 // objects; a call allocates one, BENCHMARKS.md, issue 22). Like the
 // context package's own, it is safe for concurrent use, and contexts
-// derived from it are cancelled with it without a goroutine.
+// derived from it are cancelled with it without a goroutine. Its values
+// are the caller's, including the one context.Cause looks up, hence the
+// difference Do's doc states.
 type call struct {
 	b      *Breaker
 	parent context.Context // the caller's

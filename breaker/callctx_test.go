@@ -111,6 +111,20 @@ func TestCallContextIsATimeoutContext(t *testing.T) {
 		})
 	})
 
+	t.Run("the caller cancels after the deadline", func(t *testing.T) {
+		// The one difference from context.WithTimeout's, as Do's doc says.
+		cause := errors.New("the caller's cause")
+		p, cancel := context.WithCancelCause(parent)
+		defer cancel(nil)
+		inCall(t, p, timeout, func(ctx context.Context) {
+			wait(t, ctx.Done(), "the call's context at its deadline")
+			cancel(cause)
+			if ctx.Err() != context.DeadlineExceeded || context.Cause(ctx) != cause {
+				t.Errorf("Err %v, Cause %v; want context.DeadlineExceeded and the caller's cause", ctx.Err(), context.Cause(ctx))
+			}
+		})
+	})
+
 	t.Run("the caller had cancelled", func(t *testing.T) {
 		p, cancel := context.WithCancel(parent)
 		cancel()

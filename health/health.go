@@ -122,10 +122,17 @@ type CheckResult struct {
 
 // Event tells a subscriber that a check's effective status changed.
 type Event struct {
-	Name     string
-	Groups   Group
+	Name   string
+	Groups Group
+	// Previous is the status before Current: the last result's, or, when
+	// First, the status served before the check ever ran (fail, or warn for
+	// a non-critical check).
 	Previous Status
 	Current  CheckResult
+	// First says Current is the check's first result. For a check run on
+	// demand no probe was answered with Previous: the probe that asked ran
+	// the check.
+	First bool
 }
 
 // Checker holds checks, runs them, and serves their results. The zero value
@@ -417,7 +424,7 @@ func (c *Checker) execute(ctx context.Context, s *state, r *run) {
 		}()
 	}
 	if prev.Status != res.Status {
-		c.publish(Event{Name: s.Name, Groups: s.Groups, Previous: prev.Status, Current: res})
+		c.publish(Event{Name: s.Name, Groups: s.Groups, Previous: prev.Status, Current: res, First: prev.Time.IsZero()})
 	}
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/operable-go/operable/grpcserver"
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/health/grpchealth"
+	"github.com/operable-go/operable/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -297,7 +298,7 @@ func TestEachCallGetsItsOwnRequestIDEchoed(t *testing.T) {
 // handler, whose events grpc-go pays for, and not interceptors alone.
 func TestACallRefusedBeforeItsHandlerIsMeasuredAndLogged(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	inst, err := grpcserver.New(grpcserver.Options{MeterProvider: sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader)),
 		Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
@@ -344,23 +345,4 @@ func TestACallRefusedBeforeItsHandlerIsMeasuredAndLogged(t *testing.T) {
 		!strings.Contains(line, `"rpc_method":"UnaryCall"`) {
 		t.Errorf("access log %q, want the refused call's line", line)
 	}
-}
-
-// lockedBuffer is a buffer that the server's goroutines may write to while
-// the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

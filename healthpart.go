@@ -68,17 +68,13 @@ func (s *Service) serving(context.Context) error {
 	return nil
 }
 
-// logCheckChange logs a change of a check's status. A check's first
-// result is a change only when it does not pass: a first pass would read
-// as a recovery ("from fail to pass") of a check that never failed, and
-// for a first failure "from" is "none".
+// logCheckChange logs a change of a check's status, except a check's
+// first result: that is an event only when it passes (it differs from the
+// status served before any run, fail or warn), and logged it would read as
+// the recovery ("from fail to pass") of a check that never failed.
 func (s *Service) logCheckChange(e health.Event) {
-	if e.First && e.Current.Status == health.Pass {
-		return
-	}
-	from := string(e.Previous)
 	if e.First {
-		from = "none"
+		return
 	}
 	level := slog.LevelInfo
 	if e.Current.Status != health.Pass {
@@ -87,7 +83,7 @@ func (s *Service) logCheckChange(e health.Event) {
 	attrs := []slog.Attr{
 		slog.String("check", e.Name),
 		slog.String("groups", e.Groups.String()),
-		slog.String("from", from),
+		slog.String("from", string(e.Previous)),
 		slog.String("to", string(e.Current.Status)),
 	}
 	if e.Current.Err != nil {

@@ -5,7 +5,8 @@
 // and one redaction engine in front of every output, so that no secret
 // reaches any of them (a [Redactor] applies the same rules outside the
 // logs: span and resource attributes, debug pages); plus the HTTP
-// middleware that gives each request its id and one access-log line.
+// middleware that gives each request its id and one access-log line, and
+// [RequestIDContext], the same id for a transport's own record of a call.
 //
 // A record takes one pipeline whatever the options (see [New]): the ids
 // come first, right after msg, then the identity and With attributes, then

@@ -48,3 +48,19 @@ func ExampleKeepOrMakeRequestID() {
 	// req-42
 	// 24
 }
+
+// A transport that keeps a record of each call embeds a RequestIDContext
+// in it: the record is then the call's context, and carries its id, in one
+// allocation.
+func ExampleRequestIDContext() {
+	type call struct {
+		logging.RequestIDContext
+		method string
+	}
+	c := &call{method: "/items.v1.Items/Get"}
+	c.Begin(context.Background(), "req-42") // the id the caller sent, if it is fit to log
+	var ctx context.Context = c             // what the call's handler runs with
+	fmt.Println(c.method, logging.RequestID(ctx))
+	// Output:
+	// /items.v1.Items/Get req-42
+}

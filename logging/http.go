@@ -1,10 +1,6 @@
 package logging
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -20,54 +16,13 @@ const RequestIDHeader = "X-Request-ID"
 // every request, which Header.Get and Header.Set do for "X-Request-ID".
 const requestIDKeyCanonical = "X-Request-Id"
 
-// maxRequestIDLen bounds an incoming id; a longer one is replaced.
-const maxRequestIDLen = 128
-
-type requestIDKey struct{}
-
-// ContextWithRequestID returns a copy of ctx that carries id.
-func ContextWithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
-}
-
-// RequestID returns the request id carried by ctx, or "".
-func RequestID(ctx context.Context) string {
-	switch id := ctx.Value(requestIDKey{}).(type) {
-	case string: // ContextWithRequestID's
-		return id
-	case *string: // RequestIDs'
-		return *id
-	}
-	return ""
-}
-
 // requestIDs is what RequestIDs makes for a request, in one allocation:
-// the id, the response header's values and the context value that carries
-// the id (the header's own copy, so that a handler writing over the
-// header's values does not change the id of the request's log records).
+// the context value that carries the id, and the response header's values
+// (a copy of the id, so that a handler writing over the header's values
+// does not change the id of the request's log records).
 type requestIDs struct {
-	id     string
+	ctx    RequestIDContext
 	header [1]string
-	ctx    requestIDContext
-}
-
-// requestIDContext is ContextWithRequestID(parent, *id) in a form that
-// lives inside requestIDs: its Value answers with a pointer to the id, so
-// neither storing nor reading the id boxes a string.
-type requestIDContext struct {
-	context.Context
-	id *string
-}
-
-func (c *requestIDContext) Value(key any) any {
-	if _, ok := key.(requestIDKey); ok {
-		return c.id
-	}
-	return c.Context.Value(key)
-}
-
-func (c *requestIDContext) String() string {
-	return fmt.Sprint(c.Context) + ".WithValue(logging.requestIDKey)"
 }
 
 // RequestIDs is middleware that gives every request an id: the incoming
@@ -84,42 +39,11 @@ func RequestIDs(next http.Handler) http.Handler {
 			incoming = v[0]
 		}
 		ids := &requestIDs{}
-		ids.id = KeepOrMakeRequestID(incoming)
-		ids.header[0] = ids.id
-		ids.ctx = requestIDContext{Context: r.Context(), id: &ids.id}
+		ids.header[0] = ids.ctx.Begin(r.Context(), incoming)
 		w.Header()[requestIDKeyCanonical] = ids.header[:]
 		w, r, _ = httpmeta.StartWithContext(w, r, &ids.ctx)
 		next.ServeHTTP(w, r)
 	})
-}
-
-// KeepOrMakeRequestID returns incoming when it is a request id to keep
-// (printable ASCII without spaces, at most 128 bytes), else a new random
-// one of 24 hex digits: the rule of [RequestIDs], for other transports
-// (gRPC metadata, a queue message's header).
-func KeepOrMakeRequestID(incoming string) string {
-	if validRequestID(incoming) {
-		return incoming
-	}
-	return newRequestID()
-}
-
-func validRequestID(id string) bool {
-	if id == "" || len(id) > maxRequestIDLen {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		if id[i] < 0x21 || id[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
-func newRequestID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
-	return hex.EncodeToString(b[:])
 }
 
 // AccessLog is middleware that writes one record per request, after it

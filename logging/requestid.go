@@ -1,0 +1,130 @@
+package logging
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"unsafe"
+)
+
+// maxRequestIDLen bounds an incoming id; a longer one is replaced.
+const maxRequestIDLen = 128
+
+// requestIDBytes is the randomness of a made id, written as twice as many
+// hex digits.
+const requestIDBytes = 12
+
+type requestIDKey struct{}
+
+// ContextWithRequestID returns a copy of ctx that carries id.
+func ContextWithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestIDKey{}, id)
+}
+
+// RequestID returns the request id carried by ctx, or "".
+func RequestID(ctx context.Context) string {
+	switch id := ctx.Value(requestIDKey{}).(type) {
+	case string: // ContextWithRequestID's
+		return id
+	case *string: // a RequestIDContext's
+		return *id
+	}
+	return ""
+}
+
+// KeepOrMakeRequestID returns incoming when it is a request id to keep
+// (printable ASCII without spaces, at most 128 bytes), else a new random
+// one of 24 hex digits: the rule of [RequestIDs], for other transports
+// (gRPC metadata, a queue message's header).
+func KeepOrMakeRequestID(incoming string) string {
+	if validRequestID(incoming) {
+		return incoming
+	}
+	var b [2 * requestIDBytes]byte
+	return string(newRequestID(&b))
+}
+
+// RequestIDContext is a context that carries a request id, in a form a
+// transport embeds in its own record of a call, so that the record, the
+// context and the id are one allocation where [ContextWithRequestID] and
+// [KeepOrMakeRequestID] make three. [RequestIDContext.Begin] sets it up
+// once; [RequestID] then reads the id from it, and from any context
+// derived from it, without allocating. [RequestIDs] is built on it; a gRPC
+// server's record of a call is another user.
+//
+// Its zero value carries no id and has no parent: call Begin before using
+// it as a context. It must not be copied once begun (go vet's copylocks
+// check says so): a made id's digits live inside it.
+type RequestIDContext struct {
+	context.Context // the parent, set by Begin
+
+	_      noCopy
+	id     string
+	digits [2 * requestIDBytes]byte // a made id's
+}
+
+// Begin makes c a child of parent that carries incoming when it is an id to
+// keep, else a new random one ([KeepOrMakeRequestID]'s rule), and returns
+// the id. It panics when called twice on the same c: the first id would
+// change under the records that hold it.
+func (c *RequestIDContext) Begin(parent context.Context, incoming string) string {
+	if c.Context != nil {
+		panic("logging: RequestIDContext.Begin called twice")
+	}
+	c.Context = parent
+	if validRequestID(incoming) {
+		c.id = incoming
+	} else {
+		// The digits are never written again (Begin runs once), so the
+		// string may share them instead of copying them.
+		d := newRequestID(&c.digits)
+		c.id = unsafe.String(unsafe.SliceData(d), len(d))
+	}
+	return c.id
+}
+
+// RequestID returns the id Begin set, or "" before it.
+func (c *RequestIDContext) RequestID() string { return c.id }
+
+// Value returns the id for the request-id key (as a *string, which
+// RequestID reads without boxing a string) and asks the parent for any
+// other key.
+func (c *RequestIDContext) Value(key any) any {
+	if _, ok := key.(requestIDKey); ok {
+		return &c.id
+	}
+	return c.Context.Value(key)
+}
+
+// String describes the context as the context package's own do.
+func (c *RequestIDContext) String() string {
+	return fmt.Sprint(c.Context) + ".WithValue(logging.requestIDKey)"
+}
+
+// noCopy makes go vet's copylocks check report a copy of the struct that
+// holds it.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// newRequestID writes a new random id into digits and returns them.
+func newRequestID(digits *[2 * requestIDBytes]byte) []byte {
+	var b [requestIDBytes]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
+	hex.Encode(digits[:], b[:])
+	return digits[:]
+}

@@ -1,0 +1,122 @@
+package logging_test
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/operable-go/operable/logging"
+)
+
+// madeID is the shape of an id made for a request: 24 hex digits.
+var madeID = regexp.MustCompile(`^[0-9a-f]{24}$`)
+
+// TestRequestIDContextKeepsOrMakesTheID: Begin keeps an id fit to log and
+// replaces any other by a new one (the rule of KeepOrMakeRequestID); the id
+// is what RequestID reads from the context and from any context derived
+// from it, the parent's values still answer, and a nearer
+// ContextWithRequestID wins.
+func TestRequestIDContextKeepsOrMakesTheID(t *testing.T) {
+	cases := []struct {
+		name, incoming string
+		keep           bool
+	}{
+		{"kept", "req-42", true},
+		{"kept at the bound", strings.Repeat("a", 128), true},
+		{"empty", "", false},
+		{"over the bound", strings.Repeat("a", 129), false},
+		{"a space", "req 42", false},
+		{"a newline", "req-42\n", false},
+		{"not ASCII", "réq", false},
+	}
+	type parentKey struct{}
+	parent := context.WithValue(context.Background(), parentKey{}, "parent's")
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var rc logging.RequestIDContext
+			id := rc.Begin(parent, c.incoming)
+			if c.keep && id != c.incoming {
+				t.Errorf("Begin(%q) = %q, want it kept", c.incoming, id)
+			}
+			if !c.keep && !madeID.MatchString(id) {
+				t.Errorf("Begin(%q) = %q, want 24 new hex digits", c.incoming, id)
+			}
+			derived, cancel := context.WithCancel(&rc)
+			defer cancel()
+			for name, ctx := range map[string]context.Context{"its own": &rc, "derived": derived} {
+				if got := logging.RequestID(ctx); got != id {
+					t.Errorf("RequestID(%s context) = %q, want %q", name, got, id)
+				}
+				if got := ctx.Value(parentKey{}); got != "parent's" {
+					t.Errorf("the parent's value through the %s context = %v", name, got)
+				}
+			}
+			if got := rc.RequestID(); got != id {
+				t.Errorf("RequestIDContext.RequestID() = %q, want %q", got, id)
+			}
+			if got := logging.RequestID(logging.ContextWithRequestID(derived, "inner")); got != "inner" {
+				t.Errorf("a nearer ContextWithRequestID gives %q, want inner", got)
+			}
+		})
+	}
+}
+
+// TestRequestIDContextMakesADifferentIDEachTime: made ids are random, and
+// one context's id is not changed by another's Begin (each keeps its own
+// digits).
+func TestRequestIDContextMakesADifferentIDEachTime(t *testing.T) {
+	seen := map[string]bool{}
+	ctxs := make([]*logging.RequestIDContext, 100)
+	ids := make([]string, len(ctxs))
+	for i := range ctxs {
+		ctxs[i] = &logging.RequestIDContext{}
+		ids[i] = ctxs[i].Begin(context.Background(), "")
+		if seen[ids[i]] {
+			t.Fatalf("id %q made twice", ids[i])
+		}
+		seen[ids[i]] = true
+	}
+	for i, c := range ctxs {
+		if got := logging.RequestID(c); got != ids[i] {
+			t.Errorf("context %d carries %q, want the %q Begin returned", i, got, ids[i])
+		}
+	}
+}
+
+// TestRequestIDContextBeginsOnce: a second Begin would change the id under
+// the records holding the first, so it panics.
+func TestRequestIDContextBeginsOnce(t *testing.T) {
+	var rc logging.RequestIDContext
+	rc.Begin(context.Background(), "")
+	defer func() {
+		if recover() == nil {
+			t.Error("a second Begin did not panic")
+		}
+	}()
+	rc.Begin(context.Background(), "")
+}
+
+// TestRequestIDContextAllocationBudget: embedded in a transport's record
+// of a call, the request id costs no allocation of its own, made or kept,
+// to set and to read: the record's is the only one.
+func TestRequestIDContextAllocationBudget(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are not meaningful under the race detector")
+	}
+	type record struct {
+		logging.RequestIDContext
+		method string
+	}
+	for _, incoming := range []string{"", "req-42"} {
+		var id string
+		got := testing.AllocsPerRun(1000, func() {
+			r := &record{method: "m"}
+			r.Begin(context.Background(), incoming)
+			id = logging.RequestID(r)
+		})
+		if got > 1 || id == "" {
+			t.Errorf("incoming %q: %v allocations (id %q), want 1 (the record's)", incoming, got, id)
+		}
+	}
+}

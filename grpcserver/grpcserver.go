@@ -209,13 +209,15 @@ var codeAttrs = func() (a [17][]attribute.KeyValue) {
 func (i *Instrumentation) Active() int64 { return i.active.Load() }
 
 // call is the record of one RPC, from TagRPC to End, and the context
-// TagRPC returns, which answers callKey with it: the record and its
-// context are one allocation.
+// TagRPC returns, which answers callKey with it; the context that carries
+// its request id, under the span's, lives in it too: the record and its
+// contexts are one allocation.
 type call struct {
-	context.Context
-	method  *method
-	span    trace.Span
-	carrier incomingCarrier // read by the propagator through a pointer, not boxed
+	context.Context                          // the span's, over the trace context's, over id
+	id              logging.RequestIDContext // over the incoming context
+	method          *method
+	span            trace.Span
+	carrier         incomingCarrier // read by the propagator through a pointer, not boxed
 }
 
 type callKey struct{}
@@ -250,8 +252,8 @@ func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) co
 	if v := metadata.ValueFromIncomingContext(ctx, RequestIDKey); len(v) > 0 {
 		incoming = v[0]
 	}
-	id := logging.KeepOrMakeRequestID(incoming)
-	ctx = i.propagator.Extract(logging.ContextWithRequestID(ctx, id), &c.carrier)
+	c.id.Begin(ctx, incoming)
+	ctx = i.propagator.Extract(&c.id, &c.carrier)
 	if c.method != nil {
 		ctx, c.span = i.tracer.Start(ctx, c.method.name, c.method.start...)
 	} else {

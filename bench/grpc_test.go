@@ -2,6 +2,8 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
@@ -16,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/stats"
 
 	"github.com/operable-go/operable/breaker"
@@ -35,8 +38,10 @@ func (echoService) UnaryCall(_ context.Context, req *testgrpc.SimpleRequest) (*t
 // each: a server span from the SDK's tracer provider (no exporter), the
 // RPC duration histogram, one JSON access line to io.Discard, panic
 // recovery. "operable" is package grpcserver; "peers" is otelgrpc's stats
-// handler with go-grpc-middleware v2's logging and recovery interceptors;
-// "bare+empty-stats-handler" is what grpc-go itself spends on a server with
+// handler with go-grpc-middleware v2's logging and recovery interceptors,
+// and "peers+request-id" the same with the request id ours makes and echoes
+// (requestIDInterceptor and the logger's field), which the peers do
+// not: the same work as ours; "bare+empty-stats-handler" is what grpc-go itself spends on a server with
 // any stats handler, both instrumentations' included.
 func BenchmarkGRPCUnary(b *testing.B) {
 	newProviders := func() (*sdktrace.TracerProvider, *sdkmetric.MeterProvider) {
@@ -79,6 +84,50 @@ func BenchmarkGRPCUnary(b *testing.B) {
 		testgrpc.RegisterTestServiceServer(srv, echoService{})
 		benchUnary(b, srv)
 	})
+	b.Run("peers+request-id", func(b *testing.B) {
+		tp, mp := newProviders()
+		l := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
+			logger.Log(ctx, slog.Level(lvl), msg, fields...)
+		})
+		srv := grpc.NewServer(
+			grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp))),
+			grpc.ChainUnaryInterceptor(
+				requestIDInterceptor,
+				logging.UnaryServerInterceptor(l, logging.WithLogOnEvents(logging.FinishCall),
+					logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
+						return logging.Fields{"request_id", requestIDOf(ctx)}
+					})),
+				recovery.UnaryServerInterceptor(),
+			),
+		)
+		testgrpc.RegisterTestServiceServer(srv, echoService{})
+		benchUnary(b, srv)
+	})
+}
+
+// requestIDInterceptor is the request id a hand-wired service adds to
+// the peers to do what grpcserver does: the caller's x-request-id kept (read
+// by key, not by copying the metadata) or 24 hex digits made, put in the
+// context for the access line, and echoed in the response header.
+func requestIDInterceptor(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	id := ""
+	if v := metadata.ValueFromIncomingContext(ctx, "x-request-id"); len(v) > 0 {
+		id = v[0]
+	}
+	if id == "" {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	_ = grpc.SetHeader(ctx, metadata.Pairs("x-request-id", id))
+	return handler(context.WithValue(ctx, requestIDKey{}, id), req)
+}
+
+type requestIDKey struct{}
+
+func requestIDOf(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
 }
 
 // emptyStatsHandler does nothing: what grpc-go itself spends on a server

@@ -546,6 +546,23 @@ func (p *Process) Logs() []map[string]any {
 	return out
 }
 
+// GRPCAddr returns the address of the process's gRPC listener ("host:port",
+// to dial), read from its "listening" line, waiting for the line up to
+// timeout: a service built with operable logs it once its gRPC server
+// serves, which may come just after Start returns. It fails the test, with
+// the process's output, when the listener is not on a loopback address, or
+// when the line does not come within timeout or before the process exits
+// (a service without GRPC_ADDR has no gRPC listener).
+func (p *Process) GRPCAddr(timeout time.Duration) string {
+	p.t.Helper()
+	line := p.WaitLog(timeout, func(m map[string]any) bool { return m["msg"] == "listening" && m["listener"] == "grpc" })
+	addr, _ := line["addr"].(string)
+	if !loopback(addr) {
+		p.fatalf("the grpc listener is on %q, not a loopback address", addr)
+	}
+	return addr
+}
+
 // WaitLog waits for a log line that match accepts, among the lines logged
 // so far and those to come, and returns it. It fails the test, with the
 // process's output, after timeout or when the process exits without one.

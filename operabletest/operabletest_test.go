@@ -3,6 +3,7 @@ package operabletest_test
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -121,6 +122,37 @@ func TestWaitLogFailsWhenTheProcessExitsWithoutTheLine(t *testing.T) {
 		p.WaitLog(10*time.Second, func(m map[string]any) bool { return m["msg"] == "never logged" })
 	})
 	r.wantFailure(t, "exited with code 0 without the awaited log line")
+}
+
+// TestGRPCAddrWaitsForTheListeningLine: the gRPC listener's line may come
+// after Start returns; GRPCAddr waits for it and returns the bound
+// address, refuses one off loopback, and fails within its timeout for a
+// process without a gRPC listener.
+func TestGRPCAddrWaitsForTheListeningLine(t *testing.T) {
+	t.Parallel()
+	bin := operabletest.Build(t, service)
+	t.Run("served", func(t *testing.T) {
+		t.Parallel()
+		p := operabletest.Start(t, bin, "GRPC_ADDR=127.0.0.1:0")
+		addr := p.GRPCAddr(10 * time.Second)
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("GRPCAddr = %q, which does not accept a connection: %v", addr, err)
+		}
+		_ = c.Close()
+	})
+	t.Run("off loopback", func(t *testing.T) {
+		t.Parallel()
+		r := record(t, func(t testing.TB) {
+			operabletest.Start(t, bin, "GRPC_ADDR=127.0.0.1:0", "ANNOUNCE_GRPC=192.0.2.1:50051").GRPCAddr(10 * time.Second)
+		})
+		r.wantFailure(t, `grpc listener is on "192.0.2.1:50051", not a loopback address`)
+	})
+	t.Run("none", func(t *testing.T) {
+		t.Parallel()
+		r := record(t, func(t testing.TB) { operabletest.Start(t, bin).GRPCAddr(500 * time.Millisecond) })
+		r.wantFailure(t, "no matching log line within 500ms")
+	})
 }
 
 func TestTheProcessIsKilledWhenTheTestEnds(t *testing.T) {

@@ -35,14 +35,7 @@ import (
 func startGRPC(t *testing.T, env ...string) (*operabletest.Process, string) {
 	t.Helper()
 	p := start(t, append([]string{"GRPC_ADDR=127.0.0.1:0"}, env...)...)
-	line := p.WaitLog(5*time.Second, func(m map[string]any) bool {
-		return m["msg"] == "listening" && m["listener"] == "grpc"
-	})
-	addr, _ := line["addr"].(string)
-	if !strings.HasPrefix(addr, "127.0.0.1:") {
-		t.Fatalf("gRPC listening line %v has no loopback addr", line)
-	}
-	return p, addr
+	return p, p.GRPCAddr(5 * time.Second)
 }
 
 // dial returns a client connection to addr, closed when the test ends.

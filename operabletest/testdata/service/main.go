@@ -6,8 +6,11 @@
 //
 // Test knobs: EXIT_CODE exits at once with that code after one log line;
 // STARTUP_DELAY keeps /startupz at 503 for that long; ANNOUNCE_APP logs
-// that address for the app listener instead of the bound one; RACE makes a
-// data race before listening.
+// that address for the app listener instead of the bound one; GRPC_ADDR
+// binds a listener that stands in for a gRPC one (it accepts connections
+// and closes them) and logs its "listening" line after /startupz passes,
+// as a service's gRPC server may, ANNOUNCE_GRPC replacing its address;
+// RACE makes a data race before listening.
 package main
 
 import (
@@ -87,6 +90,32 @@ func main() {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				errs <- err
 			}
+		}()
+	}
+
+	if a := os.Getenv("GRPC_ADDR"); a != "" {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			log.Error("listen", "listener", "grpc", "error", err)
+			os.Exit(1)
+		}
+		defer ln.Close()
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_ = c.Close()
+			}
+		}()
+		go func() {
+			time.Sleep(startupDelay + 100*time.Millisecond)
+			addr := ln.Addr().String()
+			if a := os.Getenv("ANNOUNCE_GRPC"); a != "" {
+				addr = a
+			}
+			log.Info("listening", "listener", "grpc", "addr", addr)
 		}()
 	}
 

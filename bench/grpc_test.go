@@ -69,40 +69,29 @@ func BenchmarkGRPCUnary(b *testing.B) {
 		inst.LearnMethods(srv)
 		benchUnary(b, srv)
 	})
-	b.Run("peers", func(b *testing.B) {
+	peers := func(b *testing.B, withRequestID bool) {
 		tp, mp := newProviders()
 		l := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
 			logger.Log(ctx, slog.Level(lvl), msg, fields...)
 		})
+		logOpts := []logging.Option{logging.WithLogOnEvents(logging.FinishCall)}
+		var chain []grpc.UnaryServerInterceptor
+		if withRequestID {
+			logOpts = append(logOpts, logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
+				return logging.Fields{"request_id", requestIDOf(ctx)}
+			}))
+			chain = append(chain, requestIDInterceptor)
+		}
+		chain = append(chain, logging.UnaryServerInterceptor(l, logOpts...), recovery.UnaryServerInterceptor())
 		srv := grpc.NewServer(
 			grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp))),
-			grpc.ChainUnaryInterceptor(
-				logging.UnaryServerInterceptor(l, logging.WithLogOnEvents(logging.FinishCall)),
-				recovery.UnaryServerInterceptor(),
-			),
+			grpc.ChainUnaryInterceptor(chain...),
 		)
 		testgrpc.RegisterTestServiceServer(srv, echoService{})
 		benchUnary(b, srv)
-	})
-	b.Run("peers+request-id", func(b *testing.B) {
-		tp, mp := newProviders()
-		l := logging.LoggerFunc(func(ctx context.Context, lvl logging.Level, msg string, fields ...any) {
-			logger.Log(ctx, slog.Level(lvl), msg, fields...)
-		})
-		srv := grpc.NewServer(
-			grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithTracerProvider(tp), otelgrpc.WithMeterProvider(mp))),
-			grpc.ChainUnaryInterceptor(
-				requestIDInterceptor,
-				logging.UnaryServerInterceptor(l, logging.WithLogOnEvents(logging.FinishCall),
-					logging.WithFieldsFromContext(func(ctx context.Context) logging.Fields {
-						return logging.Fields{"request_id", requestIDOf(ctx)}
-					})),
-				recovery.UnaryServerInterceptor(),
-			),
-		)
-		testgrpc.RegisterTestServiceServer(srv, echoService{})
-		benchUnary(b, srv)
-	})
+	}
+	b.Run("peers", func(b *testing.B) { peers(b, false) })
+	b.Run("peers+request-id", func(b *testing.B) { peers(b, true) })
 }
 
 // requestIDInterceptor is the request id a hand-wired service adds to

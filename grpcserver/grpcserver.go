@@ -41,6 +41,7 @@ import (
 	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 
+	"github.com/operable-go/operable/internal/clip"
 	"github.com/operable-go/operable/internal/grpccodes"
 	"github.com/operable-go/operable/logging"
 )
@@ -55,6 +56,16 @@ const RequestIDKey = "x-request-id"
 // Other is the rpc.method value of every method the server does not
 // serve, so that a scan of made-up names adds one series, not one per name.
 const Other = "_OTHER"
+
+// MaxMethodOriginal bounds, in bytes, the name of a method the server does
+// not serve as it goes into the span's rpc.method_original attribute: the
+// caller makes it up, and only GRPC_MAX_HEADER_LIST_SIZE bounds it on the
+// wire.
+const MaxMethodOriginal = 256
+
+// MaxErrorText bounds, in bytes, the status message a failed call's access
+// line carries as error.
+const MaxErrorText = 512
 
 // healthService is grpc.health.v1's service name.
 const healthService = "grpc.health.v1.Health"
@@ -112,7 +123,7 @@ func New(opts Options) (*Instrumentation, error) {
 		logger:     opts.Logger,
 		tracer:     opts.TracerProvider.Tracer(scope),
 		propagator: opts.Propagator,
-		other:      &method{name: Other},
+		other:      &method{name: Other, service: Other, short: Other},
 	}
 	meter := opts.MeterProvider.Meter(scope)
 	var err error
@@ -173,7 +184,7 @@ func (i *Instrumentation) LearnMethods(srv *grpc.Server) {
 // LearnMethods: the span's start options and, per status code, the metric
 // series. The calls of every other method share Instrumentation.other.
 type method struct {
-	name, service, short string // "pkg.Service/Method", "pkg.Service", "Method"; Other, "", ""
+	name, service, short string // "pkg.Service/Method", "pkg.Service", "Method"; Other, Other, Other
 	start                []trace.SpanStartOption
 	series               [17]atomic.Pointer[[]metric.RecordOption] // by code, those of the specification
 }
@@ -259,7 +270,7 @@ func (i *Instrumentation) TagRPC(ctx context.Context, info *stats.RPCTagInfo) co
 	} else {
 		c.method = i.other
 		ctx, c.span = i.tracer.Start(ctx, Other, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
-			semconv.RPCSystemNameGRPC, semconv.RPCMethod(Other), semconv.RPCMethodOriginal(info.FullMethodName)))
+			semconv.RPCSystemNameGRPC, semconv.RPCMethod(Other), semconv.RPCMethodOriginal(clip.String(info.FullMethodName, MaxMethodOriginal))))
 	}
 	c.carrier = incomingCarrier{}
 	c.Context = ctx
@@ -301,8 +312,10 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 
 	level := slog.LevelInfo
 	switch {
-	case code == codes.OK && c.method.service == healthService:
-		level = slog.LevelDebug // a probe every few seconds is not news
+	case c.method.service == healthService && (code == codes.OK || code == codes.Canceled):
+		level = slog.LevelDebug // a probe every few seconds, a watcher leaving: not news
+	case c.method == i.other:
+		level = slog.LevelWarn // a method the caller made up is the caller's error
 	case serverError(code):
 		level = slog.LevelError
 	case code != codes.OK:
@@ -311,23 +324,26 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 	if !i.logger.Enabled(ctx, level) {
 		return
 	}
-	service, name := c.method.service, c.method.short
-	if c.method == i.other {
-		service, name = Other, Other
-	}
 	peerAddr, ok := ctx.Value(peerKey{}).(string)
 	if !ok {
 		if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 			peerAddr = p.Addr.String()
 		}
 	}
-	i.logger.LogAttrs(ctx, level, "rpc",
-		slog.String("rpc_service", service),
-		slog.String("rpc_method", name),
+	attrs := [...]slog.Attr{
+		slog.String("rpc_service", c.method.service),
+		slog.String("rpc_method", c.method.short),
 		slog.String("code", codeName(code)),
 		slog.Float64("duration", d.Seconds()),
 		slog.String("peer", peerAddr),
-	)
+		{}, // error, for a failed call
+	}
+	n := len(attrs) - 1
+	if code != codes.OK {
+		attrs[n] = slog.String("error", clip.String(status.Convert(end.Error).Message(), MaxErrorText))
+		n++
+	}
+	i.logger.LogAttrs(ctx, level, "rpc", attrs[:n]...)
 }
 
 // TagConn formats the connection's peer address once, for the access
@@ -398,20 +414,21 @@ func (i *Instrumentation) stream(srv any, ss grpc.ServerStream, info *grpc.Strea
 // client gets; the panic's value is logged (through the redacting logger),
 // never sent.
 func (i *Instrumentation) recovered(ctx context.Context, full string, r any) error {
-	method := Other
-	if m := i.lookup(full); m != nil {
-		method = m.name
+	m := i.lookup(full)
+	if m == nil {
+		m = i.other
 	}
 	if c, ok := ctx.Value(callKey{}).(*call); ok {
 		c.span.RecordError(fmt.Errorf("panic: %v", r), trace.WithStackTrace(false))
 	}
-	i.panics.Add(ctx, 1, metric.WithAttributes(semconv.RPCSystemNameGRPC, semconv.RPCMethod(method)))
+	i.panics.Add(ctx, 1, metric.WithAttributes(semconv.RPCSystemNameGRPC, semconv.RPCMethod(m.name)))
 	i.logger.LogAttrs(ctx, slog.LevelError, "rpc handler panicked",
-		slog.String("method", method),
+		slog.String("rpc_service", m.service),
+		slog.String("rpc_method", m.short),
 		slog.Any("panic", r),
 		slog.String("stack", string(debug.Stack())),
 	)
-	return status.Error(codes.Internal, "grpcserver: internal error")
+	return status.Error(codes.Internal, "internal error")
 }
 
 // incomingCarrier reads the trace context from the incoming metadata of

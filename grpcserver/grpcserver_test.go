@@ -2,7 +2,10 @@ package grpcserver_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"strings"
@@ -13,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -175,8 +180,9 @@ func TestGracefulStopCutsWhatOutlivesItsContext(t *testing.T) {
 }
 
 // TestHealthAnswersForRegisteredServicesAsReadiness: a registered service
-// is SERVING while readiness passes, NOT_SERVING once it fails; check
-// names are grpchealth's; unknown names NotFound.
+// is SERVING while readiness passes, NOT_SERVING once it fails; any other
+// name, a check's included, is NotFound, and List names only "" and the
+// registered services.
 func TestHealthAnswersForRegisteredServicesAsReadiness(t *testing.T) {
 	ready := true
 	c := &health.Checker{}
@@ -207,7 +213,7 @@ func TestHealthAnswersForRegisteredServicesAsReadiness(t *testing.T) {
 		}
 		return r.GetStatus().String()
 	}
-	if got := st("grpc.testing.TestService") + " " + st("") + " " + st("db") + " " + st("nope"); got != "SERVING SERVING SERVING NotFound" {
+	if got := st("grpc.testing.TestService") + " " + st("") + " " + st("db") + " " + st("nope"); got != "SERVING SERVING NotFound NotFound" {
 		t.Errorf("statuses = %s", got)
 	}
 	ready = false
@@ -215,12 +221,14 @@ func TestHealthAnswersForRegisteredServicesAsReadiness(t *testing.T) {
 		t.Errorf("registered service with readiness failing = %s", got)
 	}
 	l, err := hc.List(ctx, &healthpb.HealthListRequest{})
-	if err != nil || l.GetStatuses()["grpc.testing.TestService"].GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING {
-		t.Errorf("List = %v %v", l, err)
+	if err != nil || l.GetStatuses()["grpc.testing.TestService"].GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING ||
+		l.GetStatuses()[""].GetStatus() != healthpb.HealthCheckResponse_NOT_SERVING || len(l.GetStatuses()) != 2 {
+		t.Errorf("List = %v %v, want \"\" and the registered service, NOT_SERVING", l, err)
 	}
+	ready = true
 	h.Shutdown()
-	if got := st("db"); !strings.Contains(got, "NOT_SERVING") {
-		t.Errorf("after Shutdown db = %s", got)
+	if got := st("grpc.testing.TestService") + " " + st(""); got != "NOT_SERVING NOT_SERVING" {
+		t.Errorf("after Shutdown, with readiness passing: %s", got)
 	}
 }
 
@@ -344,5 +352,169 @@ func TestACallRefusedBeforeItsHandlerIsMeasuredAndLogged(t *testing.T) {
 	if line := logs.String(); !strings.Contains(line, `"msg":"rpc"`) || !strings.Contains(line, `"code":"RESOURCE_EXHAUSTED"`) ||
 		!strings.Contains(line, `"rpc_method":"UnaryCall"`) {
 		t.Errorf("access log %q, want the refused call's line", line)
+	}
+}
+
+// TestAccessLinesSayWhyACallFailed: a failed call's access line carries the
+// status message as error, bounded, and a call to a method the caller made
+// up is a warning (the caller's error, however long the name), whose span
+// keeps a bounded rpc.method_original; a call that succeeded has no error.
+func TestAccessLinesSayWhyACallFailed(t *testing.T) {
+	var logs syncbuf.Buffer
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	inst, err := grpcserver.New(grpcserver.Options{TracerProvider: tp, Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(append(inst.ServerOptions(), grpc.MaxRecvMsgSize(1024))...)
+	testgrpc.RegisterTestServiceServer(srv, &service{})
+	conn := serve(t, srv, inst)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	client := testgrpc.NewTestServiceClient(conn)
+	madeUp := "/scan.S/" + strings.Repeat("M", 10_000)
+	tests := []struct {
+		name      string
+		call      func() error
+		code      codes.Code
+		level     string
+		errorText string // in the line's error; "" for none
+	}{
+		{"succeeded", func() error { _, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{}); return err },
+			codes.OK, "INFO", ""},
+		{"refused by grpc-go", func() error {
+			_, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{Payload: &testgrpc.Payload{Body: make([]byte, 4096)}})
+			return err
+		}, codes.ResourceExhausted, "WARN", "larger than max"},
+		{"a made-up method", func() error { return conn.Invoke(ctx, madeUp, &testgrpc.Empty{}, &testgrpc.Empty{}) },
+			codes.Unimplemented, "WARN", "unknown method /scan.S/MMM"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(rpcLines(logs.String()))
+			if err := tt.call(); status.Code(err) != tt.code {
+				t.Fatalf("call = %v, want %v", err, tt.code)
+			}
+			// The server writes the line at the call's stats.End, which may
+			// come after the client has its answer.
+			var lines []map[string]any
+			for deadline := time.Now().Add(5 * time.Second); len(lines) <= before && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				lines = rpcLines(logs.String())
+			}
+			if len(lines) <= before {
+				t.Fatalf("no access line in %q", logs.String())
+			}
+			line := lines[before]
+			if line["level"] != tt.level || line["code"] != grpccodesName(tt.code) {
+				t.Errorf("line %v, want level %s and code %v", line, tt.level, tt.code)
+			}
+			text, has := line["error"].(string)
+			switch {
+			case tt.errorText == "" && has:
+				t.Errorf("a call that succeeded logs error %q", text)
+			case tt.errorText != "" && !strings.Contains(text, tt.errorText):
+				t.Errorf("error = %q, want it to say %q", text, tt.errorText)
+			case len(text) > grpcserver.MaxErrorText+len("…"):
+				t.Errorf("error has %d bytes, want at most %d and the mark", len(text), grpcserver.MaxErrorText)
+			}
+		})
+	}
+	var original string
+	for _, s := range spans.Ended() {
+		for _, a := range s.Attributes() {
+			if a.Key == "rpc.method_original" {
+				original = a.Value.AsString()
+			}
+		}
+	}
+	if !strings.HasPrefix(original, "/scan.S/MMM") || len(original) > grpcserver.MaxMethodOriginal+len("…") {
+		t.Errorf("rpc.method_original has %d bytes (%.20q...), want the made-up name cut to %d", len(original), original, grpcserver.MaxMethodOriginal)
+	}
+}
+
+// rpcLines returns the access lines of a JSON log.
+func rpcLines(log string) []map[string]any {
+	var lines []map[string]any
+	for l := range strings.SplitSeq(log, "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "rpc" {
+			lines = append(lines, m)
+		}
+	}
+	return lines
+}
+
+// grpccodesName is a code as the access line writes it.
+func grpccodesName(c codes.Code) string {
+	return map[codes.Code]string{codes.OK: "OK", codes.ResourceExhausted: "RESOURCE_EXHAUSTED", codes.Unimplemented: "UNIMPLEMENTED"}[c]
+}
+
+// TestHealthWatchEndsAsTheProtocolSays: a Watch of an unknown name (a
+// check's) gets SERVICE_UNKNOWN and stays open until Shutdown ends it; a
+// Watch its client leaves ends CANCELLED, not OK, and its access line is
+// a debug one (a watcher leaving is not news).
+func TestHealthWatchEndsAsTheProtocolSays(t *testing.T) {
+	c := &health.Checker{}
+	if err := c.Add(health.Check{Name: "db", Groups: health.Readiness, Func: func(context.Context) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncbuf.Buffer
+	inst, err := grpcserver.New(grpcserver.Options{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(inst.ServerOptions()...)
+	h := grpcserver.NewHealth(c, grpchealth.Options{PollInterval: 50 * time.Millisecond})
+	healthpb.RegisterHealthServer(srv, h)
+	h.LearnServices(srv)
+	hc := healthpb.NewHealthClient(serve(t, srv, inst))
+
+	leaving, leave := context.WithCancel(context.Background())
+	watched, err := hc.Watch(leaving, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := watched.Recv(); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("Watch(\"\") first = %v %v, want SERVING", r, err)
+	}
+	leave()
+	var line map[string]any
+	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, l := range rpcLines(logs.String()) {
+			if l["rpc_method"] == "Watch" {
+				line = l
+			}
+		}
+	}
+	if line == nil || line["code"] != "CANCELLED" || line["level"] != "DEBUG" {
+		t.Errorf("the left Watch's access line = %v, want CANCELLED at DEBUG", line)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	unknown, err := hc.Watch(ctx, &healthpb.HealthCheckRequest{Service: "db"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := unknown.Recv(); err != nil || r.GetStatus() != healthpb.HealthCheckResponse_SERVICE_UNKNOWN {
+		t.Fatalf("Watch(db) first = %v %v, want SERVICE_UNKNOWN", r, err)
+	}
+	ended := make(chan error, 1)
+	go func() { _, err := unknown.Recv(); ended <- err }()
+	select {
+	case err := <-ended:
+		t.Fatalf("the unknown name's Watch ended before Shutdown: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	h.Shutdown()
+	select {
+	case err := <-ended:
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("the unknown name's Watch after Shutdown = %v, want its end (EOF)", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not end the unknown name's Watch")
 	}
 }

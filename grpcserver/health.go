@@ -2,33 +2,43 @@ package grpcserver
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/operable-go/operable/health"
 	"github.com/operable-go/operable/health/grpchealth"
+	"github.com/operable-go/operable/internal/clip"
 )
 
 // Health serves grpc.health.v1 from a health.Checker through
-// health/grpchealth, and answers for every service registered on the
-// server as for "" (the readiness probe as a whole): a client that checks
-// "items.v1.Items" sees what /readyz says. The other names are the
-// checks', as grpchealth serves them. It is safe for concurrent use.
+// health/grpchealth, for the names a client of the server has business
+// with: "" (the readiness probe as a whole) and every service registered
+// on the server, which answers as "" does: a client that checks
+// "items.v1.Items" sees what /readyz says. Any other name is unknown
+// (NotFound from Check, SERVICE_UNKNOWN from Watch), the checks' own names
+// included: the state of each dependency stays on the admin listener, off
+// the port the service's callers reach. It is safe for concurrent use.
 type Health struct {
 	healthpb.UnimplementedHealthServer
 	inner    *grpchealth.Server
 	services atomic.Pointer[map[string]bool]
+	stop     sync.Once
+	done     chan struct{} // closed by Shutdown
 }
 
 // NewHealth returns the health service over c; opts are grpchealth's.
 func NewHealth(c *health.Checker, opts grpchealth.Options) *Health {
-	return &Health{inner: grpchealth.New(c, opts)}
+	return &Health{inner: grpchealth.New(c, opts), done: make(chan struct{})}
 }
 
 // LearnServices records the services srv serves (grpc.health.v1 itself
-// excepted). Call it after they are registered, before Serve.
+// excepted). Call it after they are registered, before Serve; until then
+// only "" is known.
 func (h *Health) LearnServices(srv *grpc.Server) {
 	m := map[string]bool{}
 	for name := range srv.GetServiceInfo() {
@@ -42,43 +52,63 @@ func (h *Health) LearnServices(srv *grpc.Server) {
 // Shutdown reports NOT_SERVING for every service from now on and ends the
 // Watch streams (see grpchealth.Server.Shutdown), so that they do not hold
 // up grpc.Server.GracefulStop.
-func (h *Health) Shutdown() { h.inner.Shutdown() }
-
-// name maps a registered service onto the readiness probe.
-func (h *Health) name(service string) string {
-	if m := h.services.Load(); m != nil && (*m)[service] {
-		return ""
-	}
-	return service
+func (h *Health) Shutdown() {
+	h.stop.Do(func() { close(h.done) })
+	h.inner.Shutdown()
 }
 
-func (h *Health) req(r *healthpb.HealthCheckRequest) *healthpb.HealthCheckRequest {
-	if n := h.name(r.GetService()); n != r.GetService() {
-		return &healthpb.HealthCheckRequest{Service: n}
+// known reports whether service is "" or a registered service.
+func (h *Health) known(service string) bool {
+	if service == "" {
+		return true
 	}
-	return r
+	m := h.services.Load()
+	return m != nil && (*m)[service]
 }
+
+// readiness is the request for "", which every known name answers as.
+var readiness = &healthpb.HealthCheckRequest{}
 
 // Check implements healthpb.HealthServer.
 func (h *Health) Check(ctx context.Context, r *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
-	return h.inner.Check(ctx, h.req(r))
+	if !h.known(r.GetService()) {
+		return nil, status.Errorf(codes.NotFound, "unknown service %q", clip.String(r.GetService(), maxServiceName))
+	}
+	return h.inner.Check(ctx, readiness)
 }
 
-// Watch implements healthpb.HealthServer.
+// maxServiceName bounds, in bytes, the unknown name a NotFound repeats.
+const maxServiceName = 128
+
+// Watch implements healthpb.HealthServer. An unknown name gets
+// SERVICE_UNKNOWN and the stream stays open, as the protocol asks, until
+// the client leaves or Shutdown ends it.
 func (h *Health) Watch(r *healthpb.HealthCheckRequest, stream grpc.ServerStreamingServer[healthpb.HealthCheckResponse]) error {
-	return h.inner.Watch(h.req(r), stream)
+	if h.known(r.GetService()) {
+		return h.inner.Watch(readiness, stream)
+	}
+	if err := stream.Send(&healthpb.HealthCheckResponse{Status: healthpb.HealthCheckResponse_SERVICE_UNKNOWN}); err != nil {
+		return err
+	}
+	select {
+	case <-stream.Context().Done():
+		return status.FromContextError(stream.Context().Err()).Err()
+	case <-h.done:
+		return nil
+	}
 }
 
-// List implements healthpb.HealthServer: grpchealth's list and each
-// registered service with the status of "".
-func (h *Health) List(ctx context.Context, r *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
-	out, err := h.inner.List(ctx, r)
+// List implements healthpb.HealthServer: "" and each registered service,
+// all with the status of "".
+func (h *Health) List(ctx context.Context, _ *healthpb.HealthListRequest) (*healthpb.HealthListResponse, error) {
+	st, err := h.inner.Check(ctx, readiness)
 	if err != nil {
 		return nil, err
 	}
+	out := &healthpb.HealthListResponse{Statuses: map[string]*healthpb.HealthCheckResponse{"": st}}
 	if m := h.services.Load(); m != nil {
 		for name := range *m {
-			out.Statuses[name] = out.Statuses[""]
+			out.Statuses[name] = &healthpb.HealthCheckResponse{Status: st.GetStatus()}
 		}
 	}
 	return out, nil

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/operable-go/operable/health"
+	"github.com/operable-go/operable/internal/clip"
 )
 
 // DefaultPollInterval is how often a Watch stream re-reads its status when
@@ -99,11 +100,15 @@ func (s *Server) status(ctx context.Context, service string) (healthpb.HealthChe
 	return healthpb.HealthCheckResponse_SERVING, true
 }
 
+// maxServiceName bounds, in bytes, the unknown name a NotFound repeats:
+// the caller chose it.
+const maxServiceName = 128
+
 // Check reports the service's status, or NotFound for an unknown service.
 func (s *Server) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*healthpb.HealthCheckResponse, error) {
 	st, ok := s.status(ctx, req.GetService())
 	if !ok {
-		return nil, status.Errorf(codes.NotFound, "grpchealth: unknown service %q", req.GetService())
+		return nil, status.Errorf(codes.NotFound, "grpchealth: unknown service %q", clip.String(req.GetService(), maxServiceName))
 	}
 	return &healthpb.HealthCheckResponse{Status: st}, nil
 }
@@ -154,8 +159,8 @@ func (s *Server) Watch(req *healthpb.HealthCheckRequest, stream grpc.ServerStrea
 			return err
 		}
 		select {
-		case <-ctx.Done():
-			return nil
+		case <-ctx.Done(): // the client left: its cancellation or deadline, not OK
+			return status.FromContextError(ctx.Err()).Err()
 		case <-s.done:
 			return send()
 		case <-changed:

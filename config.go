@@ -3,6 +3,7 @@ package operable
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"slices"
 	"strconv"
@@ -119,6 +120,11 @@ type GRPCConfig struct {
 	// MaxSendMsgSize bounds a sent message, in bytes. Default: 4 MiB
 	// (grpc-go's own is 2 GiB).
 	MaxSendMsgSize int `env:"MAX_SEND_MSG_SIZE" envDefault:"4194304" reload:"restart" desc:"bounds a sent gRPC message, in bytes"`
+	// MaxHeaderListSize bounds a call's metadata (its HTTP/2 header list),
+	// in bytes, as HTTP_MAX_HEADER_BYTES bounds a request's headers; a
+	// call over it is refused before any handler runs. Default: 1 MiB
+	// (grpc-go's is 16 MiB).
+	MaxHeaderListSize int `env:"MAX_HEADER_LIST_SIZE" envDefault:"1048576" reload:"restart" desc:"bounds a gRPC call's metadata, in bytes"`
 	// MaxConcurrentStreams bounds the calls in flight on one connection.
 	// Default: 250, net/http's HTTP/2 default (grpc-go's is unbounded).
 	MaxConcurrentStreams int `env:"MAX_CONCURRENT_STREAMS" envDefault:"250" reload:"restart" desc:"bounds the gRPC calls in flight on one connection"`
@@ -164,9 +170,13 @@ func (c GRPCConfig) Validate() error {
 	for _, n := range []struct {
 		field string
 		v     int
-	}{{"MaxRecvMsgSize", c.MaxRecvMsgSize}, {"MaxSendMsgSize", c.MaxSendMsgSize}, {"MaxConcurrentStreams", c.MaxConcurrentStreams}} {
-		if n.v <= 0 {
+	}{{"MaxRecvMsgSize", c.MaxRecvMsgSize}, {"MaxSendMsgSize", c.MaxSendMsgSize}, {"MaxHeaderListSize", c.MaxHeaderListSize},
+		{"MaxConcurrentStreams", c.MaxConcurrentStreams}} {
+		switch {
+		case n.v <= 0:
 			errs = append(errs, &config.Problem{Field: n.field, Reason: "must be positive"})
+		case int64(n.v) > math.MaxUint32 && (n.field == "MaxHeaderListSize" || n.field == "MaxConcurrentStreams"):
+			errs = append(errs, &config.Problem{Field: n.field, Reason: "must be at most 4294967295 (HTTP/2 carries it in 32 bits)"})
 		}
 	}
 	if c.MaxConnections < 0 {

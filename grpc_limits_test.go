@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	testgrpc "google.golang.org/grpc/interop/grpc_testing"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
 	"github.com/operable-go/operable"
@@ -75,6 +77,48 @@ func TestGRPCMaxConnectionsMayNotBeNegative(t *testing.T) {
 			if err := s.Close(context.Background()); err != nil {
 				t.Error(err)
 			}
+		}
+	}
+}
+
+// TestGRPCMetadataOverItsBoundIsRefused: GRPC_MAX_HEADER_LIST_SIZE bounds a
+// call's metadata: a call within it is served, one over it is refused
+// (the server advertises the bound in its HTTP/2 settings, and drops a
+// header list over it unread), and the server goes on serving.
+func TestGRPCMetadataOverItsBoundIsRefused(t *testing.T) {
+	g := startGRPC(t, "GRPC_MAX_HEADER_LIST_SIZE", "8192")
+	client := testgrpc.NewTestServiceClient(g.conn)
+	callWith := func(n int) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ctx = metadata.AppendToOutgoingContext(ctx, "x-padding", strings.Repeat("p", n))
+		_, err := client.UnaryCall(ctx, &testgrpc.SimpleRequest{}, grpc.WaitForReady(true))
+		return err
+	}
+	if err := callWith(1024); err != nil {
+		t.Fatalf("1 KiB of metadata under an 8 KiB bound = %v, want served", err)
+	}
+	if err := callWith(64 << 10); status.Code(err) == codes.OK {
+		t.Fatal("64 KiB of metadata over an 8 KiB bound was served")
+	}
+	if err := callWith(1024); err != nil {
+		t.Errorf("a call within the bound after the refused one = %v, want served", err)
+	}
+}
+
+// TestGRPCMetadataBoundMustFitHTTP2: GRPC_MAX_HEADER_LIST_SIZE must be
+// positive and fit HTTP/2's 32-bit setting; the problem names the
+// variable.
+func TestGRPCMetadataBoundMustFitHTTP2(t *testing.T) {
+	for _, value := range []string{"0", "-1", "4294967296"} {
+		s, err := operable.New(context.Background(), operable.Options{Stdout: io.Discard,
+			Environ: loopbackEnv("GRPC_ADDR", "127.0.0.1:0", "GRPC_MAX_HEADER_LIST_SIZE", value)})
+		var cerr *config.Error
+		if !errors.As(err, &cerr) || !strings.Contains(err.Error(), "GRPC_MAX_HEADER_LIST_SIZE") {
+			t.Errorf("GRPC_MAX_HEADER_LIST_SIZE=%s: New = %v, want a config problem naming it", value, err)
+		}
+		if s != nil {
+			_ = s.Close(context.Background())
 		}
 	}
 }

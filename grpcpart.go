@@ -129,7 +129,8 @@ func (s *Service) startGRPC(ctx context.Context, _ Options) error {
 	opts := append(inst.ServerOptions(),
 		grpc.MaxRecvMsgSize(c.MaxRecvMsgSize),
 		grpc.MaxSendMsgSize(c.MaxSendMsgSize),
-		grpc.MaxConcurrentStreams(uint32(c.MaxConcurrentStreams)), //nolint:gosec // validated positive
+		grpc.MaxHeaderListSize(uint32(c.MaxHeaderListSize)),       //nolint:gosec // validated in 1..MaxUint32
+		grpc.MaxConcurrentStreams(uint32(c.MaxConcurrentStreams)), //nolint:gosec // validated in 1..MaxUint32
 		grpc.ConnectionTimeout(c.ConnectionTimeout),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: c.KeepaliveMinTime, PermitWithoutStream: c.KeepalivePermitWithoutStream}),
 		grpc.KeepaliveParams(keepalive.ServerParameters{

@@ -251,13 +251,13 @@ func (d *DB) Migrate(ctx context.Context, fsys fs.FS) error {
 		}
 		applied++
 		log.Info("migration applied", slog.String("file", path.Base(res.Source.Path)),
-			slog.Int64("version", res.Source.Version), slog.Float64("duration", res.Duration.Seconds()))
+			slog.Int64("schema_version", res.Source.Version), slog.Float64("duration", res.Duration.Seconds()))
 	}
 	version, err := p.GetDBVersion(ctx)
 	if err != nil {
 		return fmt.Errorf("database: migrations: version: %w", err)
 	}
-	log.Info("migrations done", slog.Int("applied", applied), slog.Int64("version", version),
+	log.Info("migrations done", slog.Int("applied", applied), slog.Int64("schema_version", version),
 		slog.Float64("duration", time.Since(begin).Seconds()))
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -37,8 +38,12 @@ func survives(t *testing.T, env ...string) {
 	env = append(env, "SHUTDOWN_DRAIN_DELAY=200ms")
 	bin := operabletest.Build(t, pkg)
 	p := operabletest.Start(t, bin, env...)
-	if m := p.WaitLog(5*time.Second, func(l map[string]any) bool { return l["msg"] == "migrations done" }); m["applied"] != 1.0 {
-		t.Errorf("first start: migrations done = %v, want 1 applied", m)
+	// The schema's version has a key of its own: "version" is the
+	// service's, at the top of every line (a JSON object with the key twice
+	// reads as its last value).
+	if m := p.WaitLog(5*time.Second, func(l map[string]any) bool { return l["msg"] == "migrations done" }); m["applied"] != 1.0 ||
+		m["schema_version"] != 1.0 || reflect.TypeOf(m["version"]) != reflect.TypeOf("") {
+		t.Errorf("first start: migrations done = %v, want 1 applied, schema_version 1 and the service's version", m)
 	}
 	var mu sync.Mutex
 	var created []string

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/operable-go/operable/config"
+	"github.com/operable-go/operable/internal/environ"
 	"github.com/operable-go/operable/logging"
 	"github.com/operable-go/operable/secrets"
 )
@@ -219,10 +220,37 @@ func appTemplate(opts Options) any {
 	return withPrefix(opts.ConfigPrefix, reflect.New(t.Elem()).Interface())
 }
 
+// fallbackIdentity is the logger's identity when New failed, perhaps on
+// the configuration itself: the service's name and version as the
+// configuration would have them (SERVICE_NAME and SERVICE_VERSION when
+// set, else the build's), and ENVIRONMENT when the environment sets it to
+// one of its values ("invalid" when it is not one, "unknown" when it is
+// not set: a file may set it, and the files may be what failed), so that
+// the line that says why the service did not start carries the keys of
+// every other.
+func fallbackIdentity(opts Options) logging.Options {
+	env := environ.Or(opts.Environ)
+	info := readBuildInfo(opts)
+	o := logging.Options{Writer: opts.Stdout, Service: info.Service, Version: info.Version, Env: "unknown"}
+	if v := env["SERVICE_NAME"]; v != "" {
+		o.Service = v
+	}
+	if v := env["SERVICE_VERSION"]; v != "" {
+		o.Version = v
+	}
+	if v, ok := env["ENVIRONMENT"]; ok {
+		o.Env = "invalid"
+		if slices.Contains(environments, v) {
+			o.Env = v
+		}
+	}
+	return o
+}
+
 func run(ctx context.Context, opts Options, setup func(context.Context, *Service) error) int {
 	s, err := New(ctx, opts)
 	if err != nil {
-		fallback, _ := logging.New(logging.Options{Writer: opts.Stdout, Service: opts.Name})
+		fallback, _ := logging.New(fallbackIdentity(opts))
 		msg := "cannot start"
 		if ExitCode(err) == 78 {
 			msg = "invalid configuration"

@@ -3,6 +3,7 @@ package operable
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -142,4 +143,42 @@ func healthCheckFailingOn(failing <-chan struct{}) health.Check {
 			return nil
 		}
 	}}
+}
+
+// TestTheLineOfAFailedStartCarriesTheIdentity: when New fails, on the
+// configuration or otherwise, the one line that says why has the keys of
+// every line: service and version (the environment's, else the build's)
+// and env, which it reads from the environment only, and says it does not
+// know rather than guess a default.
+func TestTheLineOfAFailedStartCarriesTheIdentity(t *testing.T) {
+	cases := []struct {
+		name    string
+		environ map[string]string
+		want    map[string]any
+	}{
+		{"from the environment", map[string]string{"LOG_LEVEL": "loud", "ENVIRONMENT": "staging", "SERVICE_NAME": "orders", "SERVICE_VERSION": "1.2.3"},
+			map[string]any{"msg": "invalid configuration", "service": "orders", "version": "1.2.3", "env": "staging"}},
+		{"from the build", map[string]string{"LOG_LEVEL": "loud"},
+			map[string]any{"msg": "invalid configuration", "service": "svc", "env": "unknown"}},
+		{"an environment that is not one", map[string]string{"ENVIRONMENT": "prod"},
+			map[string]any{"msg": "invalid configuration", "service": "svc", "env": "invalid"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := run(context.Background(), Options{Name: "svc", Environ: c.environ, Stdout: &out}, nil)
+			var line map[string]any
+			if err := json.Unmarshal(out.Bytes(), &line); err != nil || code != 78 {
+				t.Fatalf("exit %d, output %q: want 78 and one JSON line", code, out.String())
+			}
+			for k, v := range c.want {
+				if line[k] != v {
+					t.Errorf("%s = %v, want %v (line %s)", k, line[k], v, out.String())
+				}
+			}
+			if v, _ := line["version"].(string); v == "" {
+				t.Errorf("no version in %s", out.String())
+			}
+		})
+	}
 }

@@ -22,7 +22,7 @@ import (
 
 // TestGRPCMaxConnectionsHoldsTheNextUntilOneCloses: with
 // GRPC_MAX_CONNECTIONS=2, two connections are served and a third is not
-// until one of the two closes; then it is.
+// until one of the two closes, then it is; reaching the bound is logged.
 func TestGRPCMaxConnectionsHoldsTheNextUntilOneCloses(t *testing.T) {
 	g := startGRPC(t, "GRPC_MAX_CONNECTIONS", "2") // g.conn is the first
 	check := func(conn *grpc.ClientConn, timeout time.Duration) error {
@@ -45,6 +45,11 @@ func TestGRPCMaxConnectionsHoldsTheNextUntilOneCloses(t *testing.T) {
 	}
 	if err := check(third, 500*time.Millisecond); status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("the third connection = %v, want held (DeadlineExceeded)", err)
+	}
+	// The held caller sees nothing but a wait: the log says why, once.
+	if log := g.out.String(); strings.Count(log, `"msg":"connection limit reached: new connections wait until one closes"`) != 1 ||
+		!strings.Contains(log, `"listener":"grpc","open":2,"limit":2`) {
+		t.Errorf("the log has no single line saying the limit is reached:\n%s", log)
 	}
 	if err := g.conn.Close(); err != nil {
 		t.Fatal(err)

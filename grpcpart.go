@@ -9,7 +9,6 @@ import (
 	"net"
 	"time"
 
-	"golang.org/x/net/netutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
@@ -154,7 +153,7 @@ func (s *Service) startGRPC(ctx context.Context, _ Options) error {
 		return err
 	}
 	if c.MaxConnections > 0 {
-		ln = netutil.LimitListener(ln, c.MaxConnections)
+		ln = newLimitListener(ln, c.MaxConnections, "grpc", s.logger)
 	}
 	s.grpc = grpcPart{server: srv, ln: ln, inst: inst, health: hs}
 	s.release.push("grpc listener", func(context.Context) error {

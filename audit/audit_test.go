@@ -125,6 +125,7 @@ func TestEachDefectFailsItsCheck(t *testing.T) {
 		{"nodrain", "shutdown.readiness", "/readyz"},
 		{"rawpaths", "metrics.cardinality", "raw request path"},
 		{"leak", "secrets.logs", "Authorization bearer token"},
+		{"grpc-leak", "secrets.logs", "a bearer token in gRPC metadata"},
 		{"opendebug", "debug.guard", "the debug pages are open"},
 		{"notimeouts", "timeouts.read-header", "no read-header timeout"},
 		{"livedb", "liveness.independent", "db"},

@@ -9,8 +9,9 @@
 // /metrics labelled by route templates (50 requests to different paths add
 // no series), /debug/ refusing callers without the token or with a wrong
 // one, a read-header timeout on both listeners (a client that never ends
-// its headers is cut off), and credentials planted in requests shown on no
-// admin page. With a gRPC listener (Target.GRPCAddr), it checks
+// its headers is cut off), and credentials planted in requests (and gRPC
+// metadata, with a gRPC listener) shown on no admin page. With a gRPC
+// listener (Target.GRPCAddr), it checks
 // grpc.health.v1 (SERVING, each service List names following ""), the RPC
 // histogram on /metrics (labelled by system, method and code, with made-up
 // methods folded into one _OTHER series) and that reflection is not

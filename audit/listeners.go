@@ -397,7 +397,17 @@ func (a *auditor) plantedRequests(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []string{bearer, apiKey, cookie, query}, nil
+	planted := []string{bearer, apiKey, cookie, query}
+	// The same credentials in a gRPC call's metadata, to a method no
+	// service has: its access line is a warning with the reason, the line
+	// most likely to repeat what the caller sent.
+	if conn, _ := a.dialGRPC(); conn != nil {
+		defer conn.Close()
+		gBearer, gKey := randomValue("grpcbearer"), randomValue("grpcapikey")
+		invokeMadeUp(ctx, conn, "/audit.Planted/Call", "authorization", "Bearer "+gBearer, "x-api-key", gKey)
+		planted = append(planted, gBearer, gKey)
+	}
+	return planted, nil
 }
 
 func (a *auditor) checkSecretsHTTP(ctx context.Context) Result {
@@ -437,10 +447,11 @@ func (a *auditor) checkSecretsHTTP(ctx context.Context) Result {
 // describePlanted names the planted value at i without quoting it.
 func (a *auditor) describePlanted(i int) string {
 	v := a.planted[i]
-	for _, p := range []string{"token", "bearer", "apikey", "cookie", "query"} {
+	for _, p := range []string{"token", "bearer", "apikey", "cookie", "query", "grpcbearer", "grpcapikey"} {
 		if strings.HasPrefix(v, p) {
 			return map[string]string{"token": "the ADMIN_TOKEN", "bearer": "an Authorization bearer token",
-				"apikey": "an X-Api-Key header", "cookie": "a session cookie", "query": "an api_key query parameter"}[p]
+				"apikey": "an X-Api-Key header", "cookie": "a session cookie", "query": "an api_key query parameter",
+				"grpcbearer": "a bearer token in gRPC metadata", "grpcapikey": "an x-api-key in gRPC metadata"}[p]
 		}
 	}
 	return "a planted value"

@@ -7,7 +7,8 @@ package main
 // grpc-no-health, grpc-raw-methods, grpc-watch-holds, grpc-reflection,
 // grpc-no-access, grpc-no-drain (SERVING through the stop), grpc-no-metrics,
 // grpc-service-lags (List names a service NOT_SERVING while "" serves),
-// grpc-unannounced (no gRPC listener, GRPC_ADDR or not).
+// grpc-unannounced (no gRPC listener, GRPC_ADDR or not), grpc-leak (the
+// caller's authorization metadata in the access line).
 
 import (
 	"context"
@@ -186,7 +187,11 @@ func (r *rpcRecorder) record(ctx context.Context, fullMethod string, err error, 
 	if v := metadata.ValueFromIncomingContext(ctx, "x-request-id"); len(v) > 0 {
 		id = v[0]
 	}
-	r.log.Info("rpc", "request_id", id, "rpc_method", method, "code", code, "duration", time.Since(start).Seconds())
+	attrs := []any{"request_id", id, "rpc_method", method, "code", code, "duration", time.Since(start).Seconds()}
+	if v := metadata.ValueFromIncomingContext(ctx, "authorization"); len(v) > 0 && broken == "grpc-leak" {
+		attrs = append(attrs, "auth", v[0])
+	}
+	r.log.Info("rpc", attrs...)
 }
 
 // codeName is a code as the semantic conventions write it:

@@ -15,7 +15,9 @@ import (
 // Allow makes one (its done function) and the call its context, whose
 // deadline the breaker's watch keeps (context.WithTimeout makes four).
 // The counts themselves cost none: they are atomic counts observed at
-// collection. The counts are deterministic, so the budgets have no margin.
+// collection. Allow and Done cost what Do costs, and without a call
+// timeout one more: the ticket. The counts are deterministic, so the
+// budgets have no margin.
 // Run without -race (make test's Alloc pass).
 func TestCallAllocationBudget(t *testing.T) {
 	if raceEnabled {
@@ -39,6 +41,19 @@ func TestCallAllocationBudget(t *testing.T) {
 		got := testing.AllocsPerRun(1000, func() { _, _ = breaker.Do(ctx, b, work) })
 		if got > c.budget {
 			t.Errorf("%s: %v allocations per call, want at most %v", c.name, got, c.budget)
+		}
+		// A ticket is the call's record, as Do's; without a call timeout it
+		// is the only allocation (Done runs in Execute).
+		ticket := c.budget
+		if ticket == 0 {
+			ticket = 1
+		}
+		got = testing.AllocsPerRun(1000, func() {
+			tk, _ := b.Allow(ctx)
+			tk.Done(nil)
+		})
+		if got > ticket {
+			t.Errorf("%s: %v allocations per ticket, want at most %v", c.name, got, ticket)
 		}
 		_ = mp.Shutdown(ctx)
 	}

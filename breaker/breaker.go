@@ -624,9 +624,13 @@ func (c *call) expired() {
 
 // end reports the outcome, once: errFailure, errNeutral or nil.
 func (c *call) end(outcome error) {
-	if !c.ended.CompareAndSwap(false, true) {
-		return
+	if c.ended.CompareAndSwap(callRunning, callEnded) {
+		c.report(outcome)
 	}
+}
+
+// report tells gobreaker and the calls metric of the outcome.
+func (c *call) report(outcome error) {
 	if c.done != nil {
 		c.done(outcome)
 	}

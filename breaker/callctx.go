@@ -17,13 +17,15 @@ import (
 // context package's own, it is safe for concurrent use, and contexts
 // derived from it are cancelled with it without a goroutine. Its values
 // are the caller's, including the one context.Cause looks up, hence the
-// difference Do's doc states.
+// difference Do's doc states. A [Ticket] is a call whose context no one
+// runs with: at its deadline the watch only takes back what it holds.
 type call struct {
 	b      *Breaker
 	parent context.Context // the caller's
 	done   func(error)     // gobreaker's; nil when held closed
-	ended  atomic.Bool     // the outcome is reported
+	ended  atomic.Int32    // callRunning, callEnded (reported) or, a Ticket's, ticketLate
 	slot   bool            // holds a MaxConcurrent slot
+	ticket bool            // a Ticket's record: not a context, and neutral at its deadline
 
 	deadline time.Time // Deadline: the call timeout's, or the caller's if earlier
 

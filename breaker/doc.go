@@ -10,7 +10,9 @@
 //     runs out, not when (if ever) it returns, and a bound on concurrent
 //     calls, so that a slow dependency cannot hold every goroutine before
 //     the breaker opens;
-//   - [Do] for any call and [Breaker.Transport] for HTTP clients;
+//   - [Do] for any call, [Breaker.Allow] for one whose outcome comes
+//     apart from its start (a stream, a callback), and [Breaker.Transport]
+//     for HTTP clients;
 //   - the state as a gauge from construction on, transitions, calls and
 //     rejections as counters, a log line per transition with the counts
 //     that caused it, and a non-critical health check ([Breaker.Check]);

@@ -54,6 +54,28 @@ func ExampleDo() {
 	// 42 <nil> 1
 }
 
+// Allow guards a call whose outcome comes later, in a callback (here a
+// goroutine's): each ticket is one call, counted by its Done; once the
+// failures open the breaker, Allow rejects at once.
+func ExampleBreaker_Allow() {
+	b, _ := breaker.New("events", breaker.Settings{MinCalls: 2, FailureRatio: 1}, breaker.Options{})
+	ended := make(chan error)
+	for range 3 {
+		ticket, err := b.Allow(context.Background())
+		if err != nil {
+			fmt.Println(err)
+			continue
+		}
+		go func() { ended <- errors.New("connection reset") }() // the call, ending later
+		ticket.Done(<-ended)
+		fmt.Println(b.State(), b.Info().Counts.Failures)
+	}
+	// Output:
+	// closed 1
+	// open 0
+	// breaker: events rejected the call: open
+}
+
 // An operator holds a breaker open (during a dependency's maintenance,
 // say) and gives it back.
 func ExampleBreaker_Force() {

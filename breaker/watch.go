@@ -96,6 +96,10 @@ func (w *watch) fire() {
 	}
 	w.mu.Unlock()
 	for _, c := range hung {
+		if c.ticket {
+			c.ticketExpired()
+			continue
+		}
 		c.expired()
 		c.cancel(context.DeadlineExceeded)
 	}

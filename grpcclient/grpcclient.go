@@ -79,14 +79,15 @@ type Options struct {
 	// count as failures; an error after the caller cancelled its
 	// context is neutral; every other code is a success (the server
 	// answered). A call the breaker rejects fails at once with UNAVAILABLE
-	// and a message naming the breaker and why. A stream is let through
-	// (or rejected) at its opening, which the breaker counts as neutral,
-	// and its outcome is its final status, counted once when it ends
-	// however long it lived: RecvMsg's error, OK at io.EOF, or the
-	// caller's cancellation. The breaker's CallTimeout bounds a unary call
-	// and a stream's opening, not a stream's life, and an open stream holds
-	// none of the breaker's slots: one its caller abandons costs the
-	// breaker nothing. Default: none.
+	// and a message naming the breaker and why. A stream is one call of
+	// the breaker ([breaker.Breaker.Allow]): let through (or rejected) at
+	// its opening, and counted by its final status when it ends: RecvMsg's
+	// error, OK at io.EOF, or the caller's cancellation. The breaker's
+	// CallTimeout bounds a unary call, not a stream's life: a stream holds
+	// one of the breaker's MaxConcurrent slots and, while it is half open,
+	// one of its probes, until it ends or for CallTimeout at most; one
+	// still open then counts as neutral, and its end, whenever it comes, as
+	// a call of that moment. Default: none.
 	Breaker *breaker.Breaker
 }
 
@@ -219,97 +220,30 @@ func (i *Instrumentation) rejected(ctx context.Context, method string, err error
 }
 
 // stream passes the request id on and runs the stream through the
-// breaker: its opening is let through or rejected, and its end counted
-// (see Options.Breaker). A stream's own context bounds it for its life:
-// it gets no default timeout.
+// breaker as one call: let through (or rejected) at its opening, its
+// outcome counted at its end (see Options.Breaker). A stream's own context
+// bounds it for its life: it gets no default timeout.
 func (i *Instrumentation) stream(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
 	ctx = withRequestID(ctx)
 	if i.breaker == nil {
 		return streamer(ctx, desc, cc, method, opts...)
 	}
-	sc := &streamCall{b: i.breaker, ctx: ctx}
-	// grpc-go calls OnFinish once, with the stream's final status, however
-	// it ends: RecvMsg's end, the caller's context, the connection closed.
-	opts = append(opts[:len(opts):len(opts)], grpc.OnFinish(sc.finished))
-	// The opening is an admission, not an outcome: the breaker counts an
-	// error after its caller's context ended as neutral, and admit is
-	// that context, ended by admitted once the stream is open.
-	admit, admitted := context.WithCancel(ctx)
-	defer admitted()
-	var openErr error
-	cs, err := breaker.Do(admit, i.breaker, func(context.Context) (grpc.ClientStream, error) {
-		// The stream lives on after Do: it keeps the caller's context,
-		// not Do's, which ends when Do returns.
-		cs, err := streamer(ctx, desc, cc, method, opts...)
-		openErr = err
-		if err != nil {
-			return nil, outcome(ctx, err)
-		}
-		if end, ended := sc.open(); ended {
-			return cs, outcome(ctx, end) // it ended already: its end is the outcome
-		}
-		admitted()
-		return cs, errAdmitted
-	})
-	if errors.Is(err, breaker.ErrRejected) {
+	t, err := i.breaker.Allow(ctx)
+	if err != nil {
 		return nil, i.rejected(ctx, method, err)
 	}
-	return cs, openErr
-}
-
-// errAdmitted is the opening of a stream, which the breaker counts as
-// neutral: it returns it with its context ended.
-var errAdmitted = errors.New("grpcclient: stream admitted")
-
-// streamCall is a stream let through the breaker, from its opening to its
-// end.
-type streamCall struct {
-	b   *breaker.Breaker
-	ctx context.Context // the caller's
-
-	mu    sync.Mutex
-	state int   // opening, open or ended
-	end   error // the final status, when the stream ended while opening
-}
-
-const (
-	streamOpening = iota
-	streamOpen
-	streamEnded
-)
-
-// open marks the stream open, or returns its final status when it ended
-// during its opening (its context ended, its connection closed).
-func (s *streamCall) open() (end error, ended bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state == streamEnded {
-		return s.end, true
+	// grpc-go calls OnFinish once, with the stream's final status, however
+	// it ends: RecvMsg's end, the caller's context, the connection closed,
+	// or its opening failed. Only the first Done counts.
+	opts = append(opts[:len(opts):len(opts)], grpc.OnFinish(func(err error) { t.Done(outcome(ctx, err)) }))
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		// An interceptor chained after this one may fail before grpc-go
+		// runs the stream, and its OnFinish with it.
+		t.Done(outcome(ctx, err))
+		return nil, err
 	}
-	s.state = streamOpen
-	return nil, false
-}
-
-// finished is the stream's grpc.OnFinish: it counts the final status of
-// an open stream, once. During the opening it only keeps the status, for
-// the opening to count.
-func (s *streamCall) finished(err error) {
-	s.mu.Lock()
-	state := s.state
-	s.state, s.end = streamEnded, err
-	s.mu.Unlock()
-	if state != streamOpen {
-		return
-	}
-	switch s.b.State() {
-	case breaker.Open, breaker.ForcedOpen:
-		// Opened since: the breaker would reject the count, and an outcome
-		// of the closed breaker's time means nothing to it now.
-		return
-	}
-	_, _ = breaker.Do(s.ctx, s.b, func(context.Context) (struct{}, error) {
-		return struct{}{}, outcome(s.ctx, err)
-	})
+	return cs, nil
 }
 
 // maxMethods bounds the methods whose span options and metric series are

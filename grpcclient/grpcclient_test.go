@@ -384,9 +384,10 @@ func TestBreakerGuardsTheOpeningOfStreams(t *testing.T) {
 	if !errors.Is(err, io.EOF) || n != 3 {
 		t.Errorf("the stream gave %d messages and %v, want 3 and its end", n, err)
 	}
-	// The opening, neutral, and the end, a success.
+	// Its admission, neutral at its CallTimeout, and its end, a success,
+	// counted as a call of that moment.
 	if got := b.Info().Counts; got != (breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}) {
-		t.Errorf("breaker counts after a stream that outlived CallTimeout = %+v, want its end as one success", got)
+		t.Errorf("breaker counts after a stream that outlived CallTimeout = %+v, want its admission neutral and its end one success", got)
 	}
 
 	if err := b.Force(breaker.HoldOpen); err != nil {
@@ -455,10 +456,10 @@ func drain(s grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse]) (
 	}
 }
 
-// TestBreakerCountsAStreamByItsFinalStatus: a stream's outcome is its
-// final status, read by RecvMsg, counted once at its end beside its
-// neutral opening: the failure codes fail, the caller's cancellation is
-// neutral, every other code is a success.
+// TestBreakerCountsAStreamByItsFinalStatus: a stream is one call of the
+// breaker, let through at its opening, whose outcome is its final status,
+// read by RecvMsg, counted once at its end: the failure codes fail, the
+// caller's cancellation is neutral, every other code is a success.
 func TestBreakerCountsAStreamByItsFinalStatus(t *testing.T) {
 	tests := []struct {
 		name string
@@ -466,15 +467,15 @@ func TestBreakerCountsAStreamByItsFinalStatus(t *testing.T) {
 		hang bool // cancelled by the caller, or timed out, while it hangs
 		want breaker.Counts
 	}{
-		{name: "ok", code: codes.OK, want: breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}},
-		{name: "not found", code: codes.NotFound, want: breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}},
-		{name: "unknown", code: codes.Unknown, want: breaker.Counts{Calls: 2, Successes: 1, Neutral: 1}},
-		{name: "unavailable", code: codes.Unavailable, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
-		{name: "deadline exceeded", code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
-		{name: "resource exhausted", code: codes.ResourceExhausted, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
-		{name: "internal", code: codes.Internal, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
-		{name: "caller cancelled", hang: true, code: codes.Canceled, want: breaker.Counts{Calls: 2, Neutral: 2}},
-		{name: "caller's deadline", hang: true, code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 2, Failures: 1, Neutral: 1}},
+		{name: "ok", code: codes.OK, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "not found", code: codes.NotFound, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "unknown", code: codes.Unknown, want: breaker.Counts{Calls: 1, Successes: 1}},
+		{name: "unavailable", code: codes.Unavailable, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "deadline exceeded", code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "resource exhausted", code: codes.ResourceExhausted, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "internal", code: codes.Internal, want: breaker.Counts{Calls: 1, Failures: 1}},
+		{name: "caller cancelled", hang: true, code: codes.Canceled, want: breaker.Counts{Calls: 1, Neutral: 1}},
+		{name: "caller's deadline", hang: true, code: codes.DeadlineExceeded, want: breaker.Counts{Calls: 1, Failures: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -497,8 +498,8 @@ func TestBreakerCountsAStreamByItsFinalStatus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := b.Info().Counts; got != (breaker.Counts{Calls: 1, Neutral: 1}) {
-				t.Errorf("breaker counts of the open stream = %+v, want its opening only, neutral", got)
+			if got := b.Info().Counts; got != (breaker.Counts{Calls: 1}) {
+				t.Errorf("breaker counts of the open stream = %+v, want one call, its outcome to come", got)
 			}
 			n, err := drain(s)
 			if n != 2 || status.Code(err) != tt.code {
@@ -555,12 +556,15 @@ func TestStreamsFailingWithUnavailableOpenTheBreaker(t *testing.T) {
 	}
 }
 
-// TestAnAbandonedStreamHoldsNoProbe: a stream opened while the breaker is
-// half open and left unread, its context alive, holds none of its probe
-// slots: the next call is let through, and closes the breaker.
-func TestAnAbandonedStreamHoldsNoProbe(t *testing.T) {
+// TestAnAbandonedStreamGivesItsProbeBackAtItsCallTimeout: a stream
+// opened while the breaker is half open holds its one probe, and one left
+// unread, its context alive, gives it back at the breaker's CallTimeout:
+// the next call is let through then, not before, and closes the breaker.
+// The stream's end, when its caller gives up, counts then, neutral.
+func TestAnAbandonedStreamGivesItsProbeBackAtItsCallTimeout(t *testing.T) {
+	const callTimeout = 300 * time.Millisecond
 	b, err := breaker.New("inventory", breaker.Settings{MinCalls: 1, FailureRatio: 1, HalfOpenCalls: 1,
-		OpenTimeout: 100 * time.Millisecond}, breaker.Options{})
+		OpenTimeout: 100 * time.Millisecond, CallTimeout: callTimeout}, breaker.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -582,25 +586,89 @@ func TestAnAbandonedStreamHoldsNoProbe(t *testing.T) {
 	}
 	streamCtx, abandon := context.WithCancel(ctx)
 	defer abandon()
+	opened := time.Now()
 	if _, err := c.stream(streamCtx, 1, codes.OK, true); err != nil {
 		t.Fatal(err)
 	}
-	// The stream is open and unread; the one probe slot is free.
-	if err := c.call(ctx, "", codes.OK); err != nil {
-		t.Fatalf("a call while an abandoned stream is open = %v, want it let through", err)
+	// The stream is open and unread: it holds the one probe.
+	err = c.call(ctx, "", codes.OK)
+	if st, _ := status.FromError(err); st.Code() != codes.Unavailable || !strings.HasSuffix(st.Message(), "half_open") {
+		t.Fatalf("a call while the stream holds the probe = %v, want Unavailable, half_open", err)
+	}
+	for {
+		err := c.call(ctx, "", codes.OK)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a call %v after the stream opened = %v, want it let through after CallTimeout", time.Since(opened), err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d := time.Since(opened); d < callTimeout {
+		t.Errorf("a call let through %v after the stream opened, before its %v CallTimeout", d, callTimeout)
 	}
 	if got := b.State(); got != breaker.Closed {
 		t.Errorf("breaker %v after a successful probe, want closed", got)
 	}
 	abandon() // its end, the caller's cancellation, is neutral
-	deadline = time.Now().Add(3 * time.Second)
 	for b.Info().Counts.Neutral == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("breaker counts %+v 3s after the stream was cancelled, want its end neutral", b.Info().Counts)
+			t.Fatalf("breaker counts %+v after the stream was cancelled, want its end neutral", b.Info().Counts)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := b.Info().Counts; got.Failures != 0 {
-		t.Errorf("breaker counts %+v, want no failure", got)
+	if got := b.Info().Counts; got != (breaker.Counts{Calls: 1, Neutral: 1}) {
+		t.Errorf("breaker counts %+v once closed, want the stream's end only, neutral", got)
+	}
+}
+
+// TestAStreamFailingAfterItsCallTimeoutCountsThen: a stream that outlives
+// the breaker's CallTimeout and then fails (its caller's deadline) counts
+// as a failure when it ends, and opens the breaker.
+func TestAStreamFailingAfterItsCallTimeoutCountsThen(t *testing.T) {
+	b, err := breaker.New("inventory", breaker.Settings{MinCalls: 1, FailureRatio: 1, CallTimeout: 50 * time.Millisecond}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{Breaker: b})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	s, err := c.stream(ctx, 1, codes.OK, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := drain(s); n != 1 || status.Code(err) != codes.DeadlineExceeded {
+		t.Fatalf("the stream gave %d messages and %v, want 1 and DeadlineExceeded", n, err)
+	}
+	if got := b.State(); got != breaker.Open {
+		t.Errorf("breaker %v after a stream failed past its CallTimeout, want open", got)
+	}
+}
+
+// TestAStreamHoldsAConcurrencySlotUntilItEnds: an open stream is a call in
+// flight: with MaxConcurrent 1 a call made meanwhile is rejected, and let
+// through once the stream has ended.
+func TestAStreamHoldsAConcurrencySlotUntilItEnds(t *testing.T) {
+	b, err := breaker.New("inventory", breaker.Settings{MaxConcurrent: 1}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{Breaker: b})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := c.stream(ctx, 1, codes.OK, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.call(ctx, "", codes.OK)
+	if st, _ := status.FromError(err); st.Code() != codes.Unavailable || !strings.HasSuffix(st.Message(), "concurrency") {
+		t.Errorf("a call while the stream is open = %v, want Unavailable, concurrency", err)
+	}
+	if _, err := drain(s); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.call(ctx, "", codes.OK); err != nil {
+		t.Errorf("a call after the stream ended = %v, want it let through", err)
 	}
 }

@@ -373,3 +373,46 @@ func TestTicketsDoneAndExpiringConcurrently(t *testing.T) {
 		tk.Done(nil)
 	}
 }
+
+// TestAnOutcomeFromAnEarlierStateIsDropped: a ticket let through while the
+// breaker was closed, done after it opened and went half open, is not
+// taken for a probe: its success neither closes the breaker nor uses a
+// probe. Without a call timeout every outcome is a call of its Done, as
+// Allow's doc says: there, it is the probe.
+func TestAnOutcomeFromAnEarlierStateIsDropped(t *testing.T) {
+	bothPaths(t, breaker.Settings{HalfOpenCalls: 1, CallTimeout: 10 * time.Second}, func(t *testing.T, s breaker.Settings) {
+		s.MinCalls, s.FailureRatio, s.OpenTimeout = 1, 1, 50*time.Millisecond
+		b, err := breaker.New("old", s, breaker.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old, err := b.Allow(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed, err := b.Allow(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed.Done(errors.New("boom"))
+		eventually(t, "half open", func() bool { return b.State() == breaker.HalfOpen })
+		old.Done(nil)
+		if s.CallTimeout < 0 {
+			if b.State() != breaker.Closed {
+				t.Errorf("state %s, want closed by the outcome counted as a probe", b.State())
+			}
+			return
+		}
+		if b.State() != breaker.HalfOpen {
+			t.Fatalf("state %s after an outcome from the closed state, want half open still", b.State())
+		}
+		probe, err := b.Allow(t.Context())
+		if err != nil {
+			t.Fatalf("the probe after an old outcome = %v, want it free", err)
+		}
+		probe.Done(nil)
+		if b.State() != breaker.Closed {
+			t.Errorf("state %s after the probe, want closed", b.State())
+		}
+	})
+}

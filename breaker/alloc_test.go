@@ -58,3 +58,32 @@ func TestCallAllocationBudget(t *testing.T) {
 		_ = mp.Shutdown(ctx)
 	}
 }
+
+// BenchmarkTicket is a closed breaker's Allow and Done beside Do, with
+// and without a call timeout: `go test -run '^$' -bench Ticket
+// -benchmem ./breaker/`.
+func BenchmarkTicket(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		s    breaker.Settings
+	}{{"timeout", breaker.Settings{}}, {"no-timeout", breaker.Settings{CallTimeout: -1}}} {
+		br, err := breaker.New("bench", c.s, breaker.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.Run(c.name+"/Do", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_, _ = breaker.Do(ctx, br, func(context.Context) (int, error) { return 1, nil })
+			}
+		})
+		b.Run(c.name+"/Allow", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tk, _ := br.Allow(ctx)
+				tk.Done(nil)
+			}
+		})
+	}
+}

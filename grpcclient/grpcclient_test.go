@@ -456,6 +456,20 @@ func drain(s grpc.ServerStreamingClient[testgrpc.StreamingOutputCallResponse]) (
 	}
 }
 
+// countsSettle returns b's counts once they have not changed for 50ms, or
+// after 2s.
+func countsSettle(b *breaker.Breaker) breaker.Counts {
+	last, since := b.Info().Counts, time.Now()
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if c := b.Info().Counts; c != last {
+			last, since = c, time.Now()
+		} else if time.Since(since) >= 50*time.Millisecond {
+			break
+		}
+	}
+	return last
+}
+
 // TestBreakerCountsAStreamByItsFinalStatus: a stream is one call of the
 // breaker, let through at its opening, whose outcome is its final status,
 // read by RecvMsg, counted once at its end: the failure codes fail, the
@@ -505,7 +519,9 @@ func TestBreakerCountsAStreamByItsFinalStatus(t *testing.T) {
 			if n != 2 || status.Code(err) != tt.code {
 				t.Fatalf("the stream gave %d messages and %v, want 2 and %v", n, err, tt.code)
 			}
-			if got := b.Info().Counts; got != tt.want {
+			// A stream its context ends is finished by grpc-go's own
+			// goroutine, whose OnFinish may run just after Recv returns.
+			if got := countsSettle(b); got != tt.want {
 				t.Errorf("breaker counts = %+v, want %+v", got, tt.want)
 			}
 			// Read again after its end: nothing more is counted.
@@ -641,6 +657,7 @@ func TestAStreamFailingAfterItsCallTimeoutCountsThen(t *testing.T) {
 	if n, err := drain(s); n != 1 || status.Code(err) != codes.DeadlineExceeded {
 		t.Fatalf("the stream gave %d messages and %v, want 1 and DeadlineExceeded", n, err)
 	}
+	countsSettle(b)
 	if got := b.State(); got != breaker.Open {
 		t.Errorf("breaker %v after a stream failed past its CallTimeout, want open", got)
 	}

@@ -236,7 +236,14 @@ func (i *Instrumentation) stream(ctx context.Context, desc *grpc.StreamDesc, cc 
 	// it ends: RecvMsg's end, the caller's context, the connection closed,
 	// or its opening failed. Only the first Done counts.
 	opts = append(opts[:len(opts):len(opts)], grpc.OnFinish(func(err error) { t.Done(outcome(ctx, err)) }))
+	returned := false
+	defer func() {
+		if !returned { // a panic in an interceptor chained after this one: a failure, and it goes on up
+			t.Done(errPanicked)
+		}
+	}()
 	cs, err := streamer(ctx, desc, cc, method, opts...)
+	returned = true
 	if err != nil {
 		// An interceptor chained after this one may fail before grpc-go
 		// runs the stream, and its OnFinish with it.
@@ -245,6 +252,9 @@ func (i *Instrumentation) stream(ctx context.Context, desc *grpc.StreamDesc, cc 
 	}
 	return cs, nil
 }
+
+// errPanicked is the outcome of a stream whose opening panicked.
+var errPanicked = status.Error(codes.Internal, "grpcclient: the stream's opening panicked")
 
 // maxMethods bounds the methods whose span options and metric series are
 // kept: a program that invokes made-up method names gets them computed per

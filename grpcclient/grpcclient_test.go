@@ -689,3 +689,38 @@ func TestAStreamHoldsAConcurrencySlotUntilItEnds(t *testing.T) {
 		t.Errorf("a call after the stream ended = %v, want it let through", err)
 	}
 }
+
+// TestAPanickingOpeningIsAFailure: a stream interceptor chained after the
+// instrumentation that panics counts as a failure, at once, and the panic
+// goes on up.
+func TestAPanickingOpeningIsAFailure(t *testing.T) {
+	b, err := breaker.New("inventory", breaker.Settings{}, breaker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, grpcclient.Options{})
+	inst, err := grpcclient.New(grpcclient.Options{Breaker: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	panicking := func(context.Context, *grpc.StreamDesc, *grpc.ClientConn, string, grpc.Streamer, ...grpc.CallOption) (grpc.ClientStream, error) {
+		panic("interceptor bug")
+	}
+	conn, err := grpc.NewClient(c.conn.Target(), append(inst.DialOptions(), grpc.WithChainStreamInterceptor(panicking),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panic did not go on up")
+			}
+		}()
+		_, _ = testgrpc.NewTestServiceClient(conn).StreamingOutputCall(t.Context(), &testgrpc.StreamingOutputCallRequest{})
+	}()
+	if got := b.Info().Counts; got != (breaker.Counts{Calls: 1, Failures: 1}) {
+		t.Errorf("breaker counts %+v after a panicking opening, want one failure", got)
+	}
+}

@@ -30,18 +30,18 @@ const (
 // ticket's Done.
 //
 // A ticket holds what a call in flight holds: one of MaxConcurrent's
-// slots and, while the breaker is half open, one of its probe calls,
-// until Done or for CallTimeout at most, so that a caller that never
-// reports cannot keep them. A ticket still not done at its CallTimeout
-// gives them back then, and that admission counts as neutral: the breaker
-// does not bound the call (ctx is the caller's, not cut at the timeout),
-// so its lasting says nothing about the dependency. Its Done, whenever it
-// comes, then counts the outcome as a call of that moment, where a call
-// would be let through then; when one would not (the breaker is open, or
-// its probes are all taken), the outcome is dropped, and nothing is
-// counted as rejected. Without a call timeout (CallTimeout negative) a
-// ticket has no bound to hold anything under: it holds nothing, is let
-// through while the breaker is half open, and its Done counts as above.
+// slots and, while the breaker is half open, one of its probe calls. It
+// holds them until its Done, or until its CallTimeout at the latest, so
+// that a caller that never reports cannot keep them: then it gives them
+// back and its admission counts as neutral (the breaker does not bound
+// the call, which runs under the caller's context, so its lasting says
+// nothing of the dependency). A Done after that counts as a call made
+// and ended at that moment: counted where one would be let through, and
+// dropped, not counted as a rejection, where not (the breaker open, its
+// probes all taken). Without a call timeout (CallTimeout negative) there
+// is no bound to hold anything under: a ticket holds nothing, is let
+// through while the breaker is half open, probes taken or not, and its
+// Done counts as such a call of that moment.
 //
 // ctx is the caller's: Done classifies an error against it as Do does.
 func (b *Breaker) Allow(ctx context.Context) (*Ticket, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,6 +39,17 @@ const (
 	templateBlob   = sdkBlobURL + "examples/service/"
 	sdkInternalPkg = sdkModule + "/internal/"
 )
+
+// projectFiles are the files the generator writes that the template does
+// not have, at their paths in the project: what a project needs of the
+// SDK's repository beside the template. For a template with .proto files:
+// scripts/protoc.sh, which regenerates their Go code, and
+// grpc_proto_test.go, the check that the committed code is what it
+// generates (the template's own is SDK-only). The directory's leading
+// underscore keeps the go command from taking it for a package of the SDK.
+//
+//go:embed all:_project
+var projectFiles embed.FS
 
 // Bounds on what the generator reads and writes. The template is the
 // tool's own embedded copy, but a build output left in examples/service is
@@ -81,6 +93,9 @@ func runNew(args []string, stdout, stderr io.Writer) int {
 	if len(res.LeftOut) > 0 {
 		fmt.Fprintf(stdout, "left out (SDK-only or build outputs): %s\n", strings.Join(res.LeftOut, ", "))
 	}
+	if len(res.Own) > 0 {
+		fmt.Fprintf(stdout, "written for the project (not in the template): %s\n", strings.Join(res.Own, ", "))
+	}
 	fmt.Fprintf(stdout, "next: cd %s && go mod tidy && go test ./...\n", dir)
 	return 0
 }
@@ -98,6 +113,7 @@ type result struct {
 	Module, Name string
 	Written      []string // slash-separated paths, relative to the directory
 	LeftOut      []string // template files not copied
+	Own          []string // files of the generator's own (projectFiles), in Written too
 }
 
 // generate writes the template src into dir (which must not exist or be
@@ -117,9 +133,18 @@ func generate(src fs.FS, dir string, p project) (result, error) {
 	if err := checkEmpty(dir); err != nil {
 		return result{}, err
 	}
+	own, err := ownFiles(files)
+	if err != nil {
+		return result{}, err
+	}
 	// Everything is rewritten in memory first: a template the generator
-	// cannot follow leaves no half-written directory.
-	rw := newRewriter(p, leftOut)
+	// cannot follow leaves no half-written directory. A left-out file
+	// that the project has a file of its own for is linked to as the
+	// project's, not the SDK's.
+	links := slices.DeleteFunc(slices.Clone(leftOut), func(name string) bool {
+		return slices.ContainsFunc(own, func(f templateFile) bool { return f.name == name })
+	})
+	rw := newRewriter(p, links)
 	if err := rw.checkFiles(files); err != nil {
 		return result{}, err
 	}
@@ -130,6 +155,7 @@ func generate(src fs.FS, dir string, p project) (result, error) {
 		}
 		files[i].data = []byte(text)
 	}
+	files = append(files, own...)
 	gomod, err := p.goMod(goVersion)
 	if err != nil {
 		return result{}, err
@@ -149,6 +175,9 @@ func generate(src fs.FS, dir string, p project) (result, error) {
 		return result{}, fmt.Errorf("operable new: %w", err)
 	}
 	res := result{Module: p.Module, Name: p.Name, LeftOut: leftOut}
+	for _, f := range own {
+		res.Own = append(res.Own, f.name)
+	}
 	for _, f := range files {
 		if err := writeFile(dir, f.name, f.data); err != nil {
 			return result{}, err
@@ -156,6 +185,35 @@ func generate(src fs.FS, dir string, p project) (result, error) {
 		res.Written = append(res.Written, f.name)
 	}
 	return res, nil
+}
+
+// ownFiles returns the projectFiles a project of the template files needs:
+// none when the template has no .proto file. A template file of the same
+// path is an error: the generator would overwrite it.
+func ownFiles(files []templateFile) ([]templateFile, error) {
+	if !slices.ContainsFunc(files, func(f templateFile) bool { return strings.HasSuffix(f.name, ".proto") }) {
+		return nil, nil
+	}
+	src, err := fs.Sub(projectFiles, "_project")
+	if err != nil {
+		return nil, fmt.Errorf("operable new: %w", err)
+	}
+	var own []templateFile
+	err = fs.WalkDir(src, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if slices.ContainsFunc(files, func(f templateFile) bool { return f.name == name }) {
+			return fmt.Errorf("the template has %s, which the generator writes itself", name)
+		}
+		data, err := fs.ReadFile(src, name)
+		own = append(own, templateFile{name, data})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("operable new: %w", err)
+	}
+	return own, nil
 }
 
 // dnsLabel is RFC 1123's label as Kubernetes names objects with it.

@@ -49,13 +49,16 @@ func TestNewGeneratesAProjectThatPassesItsOwnTests(t *testing.T) {
 			t.Errorf("%s, an SDK-only test, was copied", left)
 		}
 	}
-	for _, kept := range []string{"service_test.go", "secondhour_test.go", "readme_test.go", "audit_test.go", "README.md", "RUNBOOK.md", ".github/workflows/ci.yaml", ".dockerignore", "deploy/overlays/production/kustomization.yaml"} {
+	for _, kept := range []string{"service_test.go", "secondhour_test.go", "readme_test.go", "audit_test.go", "README.md", "RUNBOOK.md", ".github/workflows/ci.yaml", ".dockerignore", "deploy/overlays/production/kustomization.yaml",
+		"proto/items/v1/items.proto", "grpc_proto_test.go"} {
 		if _, err := os.Stat(filepath.Join(dir, kept)); err != nil {
 			t.Errorf("%s was not copied: %v", kept, err)
 		}
 	}
-	if info, err := os.Stat(filepath.Join(dir, "deploy/rollout.sh")); err != nil || info.Mode().Perm()&0o100 == 0 {
-		t.Errorf("deploy/rollout.sh is not executable: %v %v", info, err)
+	for _, script := range []string{"deploy/rollout.sh", "scripts/protoc.sh"} {
+		if info, err := os.Stat(filepath.Join(dir, script)); err != nil || info.Mode().Perm()&0o100 == 0 {
+			t.Errorf("%s is not executable: %v %v", script, info, err)
+		}
 	}
 	// The name where the template's consumers read it.
 	for file, want := range map[string]string{
@@ -72,6 +75,9 @@ func TestNewGeneratesAProjectThatPassesItsOwnTests(t *testing.T) {
 		"RUNBOOK.md":                       "NS=items ",
 		".dockerignore":                    "\n/items\n",
 		"README.md":                        "go test ./...",
+		// The project's own gRPC code generation, which the README tells of.
+		"scripts/protoc.sh":  "find proto -name '*.proto'",
+		"grpc_proto_test.go": `"scripts", "protoc.sh"`,
 	} {
 		b, err := os.ReadFile(filepath.Join(dir, file))
 		if err != nil || !strings.Contains(string(b), want) {
@@ -120,6 +126,84 @@ func TestNewGeneratesAProjectThatPassesItsOwnTests(t *testing.T) {
 		t.Logf("go %s:\n%s", strings.Join(args, " "), out)
 	}
 	pinStepReachesTheSDKsScript(ctx, t, dir)
+	protoCheckRegeneratesTheCode(ctx, t, dir)
+}
+
+// protoCheckRegeneratesTheCode runs the generated project's
+// grpc_proto_test.go, which regenerates proto/'s Go code with the
+// project's own scripts/protoc.sh: it passes on the code as generated, and
+// fails once a committed file differs from what the script generates. With
+// PROTOC_GEN_BIN set (make test: the SDK's scripts/protoc.sh --install), the
+// tools are there and the check must run; without it the check may skip,
+// saying what is missing.
+func protoCheckRegeneratesTheCode(ctx context.Context, t *testing.T, dir string) {
+	t.Helper()
+	env := append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+	bin := os.Getenv("PROTOC_GEN_BIN")
+	if bin != "" {
+		env = append(env, "CACHE="+filepath.Dir(bin))
+	}
+	check := func() (string, error) {
+		cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-v", "-run", "^TestGeneratedGRPCCodeMatchesTheProto$", ".")
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	out, err := check()
+	switch {
+	case err != nil:
+		t.Fatalf("the generated project's proto check fails on the code as generated: %v\n%s", err, out)
+	case strings.Contains(out, "--- SKIP") && bin == "" && strings.Contains(out, "protoc.sh: not installed: "):
+		t.Logf("the generated project's proto check skipped, the tools not installed here:\n%s", out)
+		return
+	case !strings.Contains(out, "--- PASS: TestGeneratedGRPCCodeMatchesTheProto"):
+		t.Fatalf("the generated project's proto check did not run:\n%s", out)
+	}
+	pb := filepath.Join(dir, "proto", "items", "v1", "items.pb.go")
+	b, err := os.ReadFile(pb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(pb, append(b, "\n// edited by hand\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := os.WriteFile(pb, b, 0o644); err != nil {
+			t.Error(err)
+		}
+	}()
+	out, err = check()
+	if err == nil || !strings.Contains(out, "proto/items/v1/items.pb.go differs from what scripts/protoc.sh generates") {
+		t.Errorf("the generated project's proto check passes on an edited items.pb.go: %v\n%s", err, out)
+	}
+}
+
+// TestNewProjectsProtocScriptPinsTheSDKsVersions: the generated project's
+// scripts/protoc.sh (the generator's own copy) pins the plugin versions of
+// the SDK's scripts/protoc.sh, so that the two generate the same code and a
+// bump of one cannot leave the other behind.
+func TestNewProjectsProtocScriptPinsTheSDKsVersions(t *testing.T) {
+	sdk, err := os.ReadFile(filepath.Join(sdkRoot, "scripts", "protoc.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := fs.ReadFile(projectFiles, "_project/scripts/protoc.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"PROTOC_GEN_GO_VERSION=", "PROTOC_GEN_GO_GRPC_VERSION="} {
+		pin := func(script []byte) string {
+			for _, line := range strings.Split(string(script), "\n") {
+				if strings.HasPrefix(line, v) {
+					return line
+				}
+			}
+			return ""
+		}
+		if pin(sdk) == "" || pin(sdk) != pin(own) {
+			t.Errorf("the SDK's scripts/protoc.sh pins %q, the project's %q", pin(sdk), pin(own))
+		}
+	}
 }
 
 // pinStepReachesTheSDKsScript runs the generated workflow's pin step, as
@@ -364,6 +448,8 @@ func TestNewFollowsTheTemplate(t *testing.T) {
 		leftOut []string
 	}{
 		{"the template as it is", tmpl, "", []string{"database_test.go", "grpc_probe_test.go", "grpc_proto_test.go", "integration_test.go", "monitoring_test.go", "tls_test.go"}},
+		{"a template without .proto files", with(map[string]string{"proto/items/v1/items.proto": ""}), "", []string{"database_test.go", "grpc_probe_test.go", "grpc_proto_test.go", "integration_test.go", "monitoring_test.go", "tls_test.go"}},
+		{"a template with a protoc script of its own", with(map[string]string{"scripts/protoc.sh": "#!/bin/sh\n"}), "the template has scripts/protoc.sh, which the generator writes itself", nil},
 		{"build outputs", with(map[string]string{"service": "\x7fELF", "service.test": "\x7fELF", "cpu.prof": "x", "coverage.out": "x"}), "",
 			[]string{"coverage.out", "cpu.prof", "database_test.go", "grpc_probe_test.go", "grpc_proto_test.go", "integration_test.go", "monitoring_test.go", "service", "service.test", "tls_test.go"}},
 		{"an edit that no longer matches", with(map[string]string{"compose.yaml": strings.Replace(compose, "context: ../..", "context: ../../", 1)}), "compose.yaml no longer has", nil},
@@ -383,6 +469,21 @@ func TestNewFollowsTheTemplate(t *testing.T) {
 				slices.Sort(res.LeftOut)
 				if !slices.Equal(res.LeftOut, c.leftOut) {
 					t.Errorf("left out %v, want %v", res.LeftOut, c.leftOut)
+				}
+				// The project's own protoc script and proto check, only
+				// where there is a .proto to generate from.
+				wantOwn := []string{"grpc_proto_test.go", "scripts/protoc.sh"}
+				if _, ok := c.src["proto/items/v1/items.proto"]; !ok {
+					wantOwn = nil
+				}
+				slices.Sort(res.Own)
+				if !slices.Equal(res.Own, wantOwn) {
+					t.Errorf("wrote its own %v, want %v", res.Own, wantOwn)
+				}
+				for _, name := range wantOwn {
+					if !slices.Contains(res.Written, name) {
+						t.Errorf("%s is not in Written %v", name, res.Written)
+					}
 				}
 				return
 			}

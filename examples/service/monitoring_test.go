@@ -27,7 +27,11 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
+	itemsv1 "github.com/operable-go/operable/examples/service/proto/items/v1"
 	"github.com/operable-go/operable/internal/testserver"
 	"github.com/operable-go/operable/operabletest"
 )
@@ -688,7 +692,9 @@ func exposedLabels(t *testing.T, body string) map[string]map[string]bool {
 
 // TestMonitoringNamesExistOnMetrics runs the example with every part that
 // exports a metric family at work (the audit upstream failing behind its
-// breaker until it opens, the flags file, a config reload), scrapes
+// breaker until it opens, the flags file, a config reload, the gRPC API
+// with a served call, a made-up method, a health check and a handler's
+// panic), scrapes
 // /metrics, and checks that every metric a rule or a dashboard panel
 // selects, and every label of their matchers, is there. Names defined by a
 // recording rule count as existing, with the labels they keep.
@@ -707,7 +713,22 @@ func TestMonitoringNamesExistOnMetrics(t *testing.T) {
 	write("GREETING: Hi\n")
 	p := operabletest.StartIn(t, dir, operabletest.Build(t, pkg),
 		"AUDIT_URL="+sink.URL, "AUDIT_INTERVAL=50ms", "AUDIT_BREAKER_MIN_CALLS=2", "AUDIT_BREAKER_OPEN_TIMEOUT=10m",
-		"FLAGS_FILE="+flags)
+		"FLAGS_FILE="+flags, "GRPC_ADDR=127.0.0.1:0", "DRILL_PANIC_ITEM=drill")
+	conn := dial(t, p.GRPCAddr(5*time.Second))
+	items := itemsv1.NewItemsServiceClient(conn)
+	drill, err := items.CreateItem(callCtx(t), &itemsv1.CreateItemRequest{Name: "drill"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := items.GetItem(callCtx(t), &itemsv1.GetItemRequest{Id: drill.GetId()}); status.Code(err) != codes.Internal {
+		t.Errorf("GetItem of the drill item = %v, want Internal", err)
+	}
+	if err := conn.Invoke(callCtx(t), "/made.Up/Method", &itemsv1.ListItemsRequest{}, &itemsv1.ListItemsResponse{}); status.Code(err) != codes.Unimplemented {
+		t.Errorf("a made-up method = %v, want Unimplemented", err)
+	}
+	if _, err := healthpb.NewHealthClient(conn).Check(callCtx(t), &healthpb.HealthCheckRequest{}); err != nil {
+		t.Errorf("grpc.health.v1 Check: %v", err)
+	}
 	for _, path := range []string{"/hello?name=ops", "/items", "/items/1", "/items/x", "/work?duration=1ms", "/no/such/route"} {
 		p.Get(p.AppURL, path)
 	}
@@ -716,7 +737,8 @@ func TestMonitoringNamesExistOnMetrics(t *testing.T) {
 	var body string
 	waitFor(t, 15*time.Second, func() bool {
 		_, body = p.Get(p.AdminURL, "/metrics")
-		return strings.Contains(body, `circuit_breaker_rejections_total{`) && strings.Contains(body, "config_reloads_total{")
+		return strings.Contains(body, `circuit_breaker_rejections_total{`) && strings.Contains(body, "config_reloads_total{") &&
+			strings.Contains(body, "rpc_server_panics_total{") && strings.Contains(body, `rpc_method="grpc.health.v1.Health/Check"`)
 	})
 	exposed := exposedLabels(t, body)
 

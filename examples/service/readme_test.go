@@ -6,6 +6,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	itemsv1 "github.com/operable-go/operable/examples/service/proto/items/v1"
 )
 
 // TestReadmeChecklistNamesFilesThatExist: every file the quality checklist
@@ -74,4 +79,52 @@ func hasHeading(t *testing.T, file, anchor string) bool {
 		}
 	}
 	return false
+}
+
+// TestReadmeGRPCSectionNamesWhatExists: every gRPC method the README calls
+// (service/method, as grpcurl names it) is one the service serves or
+// grpc.health.v1's, and the script it tells to run to regenerate the code,
+// scripts/protoc.sh, is at the module's root: the SDK's own in the SDK, the
+// project's in a project made by operable new.
+func TestReadmeGRPCSectionNamesWhatExists(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[string]bool{}
+	for _, d := range []*grpc.ServiceDesc{&itemsv1.ItemsService_ServiceDesc, &healthpb.Health_ServiceDesc} {
+		for _, m := range d.Methods {
+			served[d.ServiceName+"/"+m.MethodName] = true
+		}
+	}
+	calls := regexp.MustCompile(`grpcurl [^\n]*? ([\w.]+/\w+)\n`).FindAllStringSubmatch(string(readme), -1)
+	if len(calls) < 3 {
+		t.Fatalf("README.md has %d grpcurl calls of a method, want its gRPC section's", len(calls))
+	}
+	for _, c := range calls {
+		if !served[c[1]] {
+			t.Errorf("README.md calls %s, which the service does not serve", c[1])
+		}
+	}
+	if !strings.Contains(string(readme), "`scripts/protoc.sh`") {
+		t.Fatal("README.md does not tell how to regenerate the gRPC code (scripts/protoc.sh)")
+	}
+	root, err := filepath.Abs(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(root, "go.mod")); err == nil {
+			break
+		}
+		if parent := filepath.Dir(root); parent != root {
+			root = parent
+			continue
+		}
+		t.Fatal("no go.mod above the test's directory")
+	}
+	if info, err := os.Stat(filepath.Join(root, "scripts", "protoc.sh")); err != nil || info.Mode().Perm()&0o100 == 0 {
+		t.Errorf("README.md tells to run scripts/protoc.sh, which is not an executable at the module's root %s: %v", root, err)
+	}
 }

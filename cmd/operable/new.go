@@ -144,7 +144,7 @@ func generate(src fs.FS, dir string, p project) (result, error) {
 	links := slices.DeleteFunc(slices.Clone(leftOut), func(name string) bool {
 		return slices.ContainsFunc(own, func(f templateFile) bool { return f.name == name })
 	})
-	rw := newRewriter(p, links)
+	rw := newRewriter(p, links, len(own) > 0)
 	if err := rw.checkFiles(files); err != nil {
 		return result{}, err
 	}
@@ -477,7 +477,10 @@ type rewriter struct {
 	leftOut []string
 }
 
-func newRewriter(p project, leftOut []string) rewriter {
+// newRewriter returns the rewriter of the project p; protoc tells that the
+// generator writes its own scripts/protoc.sh (ownFiles), which the
+// pipeline then installs the tools with, so that the proto check runs.
+func newRewriter(p project, leftOut []string, protoc bool) rewriter {
 	prefix, _, _ := module.SplitPathVersion(p.Module)
 	binary := path.Base(prefix) // what `go build` in the project's root writes
 	ignoreEdits := func(file string) []edit {
@@ -513,6 +516,14 @@ func newRewriter(p project, leftOut []string) rewriter {
 		{"deploy/base/kustomization.yaml", "# Checked by templatecheck (cd templatecheck && go test ./...): every overlay\n", "# Checked by templatecheck: every overlay\n"},
 		{"RUNBOOK.md", "A copy of this template renames `example` (the service, the Deployment, the scrape job) and fills in\n", "Fill in\n"},
 		{"main.go", "// Command service is an example service built on operable:", "// Command " + binary + " is a service built on operable:"},
+	}
+	if protoc {
+		// Without the tools, grpc_proto_test.go skips: the pipeline
+		// installs them first, so that it checks the generated code.
+		const test = "      - name: Test with the race detector and coverage\n"
+		edits = append(edits, edit{".github/workflows/ci.yaml", test,
+			"      - name: Install protoc and the pinned plugins (grpc_proto_test.go regenerates the gRPC code)\n" +
+				"        run: scripts/protoc.sh --install\n" + test})
 	}
 	edits = append(edits, ignoreEdits(".dockerignore")...)
 	edits = append(edits, ignoreEdits("Dockerfile.dockerignore")...)

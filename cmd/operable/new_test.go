@@ -84,6 +84,12 @@ func TestNewGeneratesAProjectThatPassesItsOwnTests(t *testing.T) {
 			t.Errorf("%s does not have %q (%v)", file, want, err)
 		}
 	}
+	// The pipeline installs the proto check's tools before the tests, so
+	// that the check runs there instead of skipping.
+	if wf, err := os.ReadFile(filepath.Join(dir, ".github/workflows/ci.yaml")); err != nil ||
+		!strings.Contains(string(wf), "        run: scripts/protoc.sh --install\n      - name: Test with the race detector") {
+		t.Errorf("the workflow does not install the protoc tools before its tests (%v)", err)
+	}
 	err := filepath.WalkDir(dir, func(name string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err

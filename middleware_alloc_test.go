@@ -22,14 +22,13 @@ func (w *discardWriter) WriteHeader(int)             {}
 // TestAppChainAllocationBudget holds what the application listener's chain
 // (request id, RED metrics, access line, panic recovery, route capture)
 // adds to a routed request, in allocations, with its defaults (traces
-// off): 3, the request copy that carries the id and the route record, the
-// id (its digits), its header and context values in one, and the route
-// record (the Info, the writer that counts status and bytes, its context
-// value) in one. 12 before those were made in one piece, the no-op
-// tracer's context skipped, the requests in flight counted with atomics,
-// and the request copied once for the id and the record; 4 before the
-// made id's digits moved into the id's record. (Run without the race
-// detector, whose own allocations hide the count.)
+// off): 4, the request copy that carries the id and the route record, the
+// id, the id's header and context values in one, and the route record (the
+// Info, the writer that counts status and bytes, its context value) in
+// one. 12 before those were made in one piece, the no-op tracer's context
+// skipped, the requests in flight counted with atomics, and the request
+// copied once for the id and the record. (Run without the race detector,
+// whose own allocations hide the count.)
 func TestAppChainAllocationBudget(t *testing.T) {
 	s, err := operable.New(context.Background(), operable.Options{Name: "alloc", Stdout: io.Discard, Environ: map[string]string{}})
 	if err != nil {
@@ -49,7 +48,7 @@ func TestAppChainAllocationBudget(t *testing.T) {
 	bare := testing.AllocsPerRun(500, serve(mux))
 	added := testing.AllocsPerRun(500, serve(chain)) - bare
 	t.Logf("the chain adds %.0f allocations", added)
-	if budget := 3.0; added > budget {
+	if budget := 4.0; added > budget {
 		t.Errorf("the chain adds %.0f allocations to a request (the bare route makes %.0f): budget %.0f", added, bare, budget)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"unsafe"
 )
 
 // maxRequestIDLen bounds an incoming id; a longer one is replaced.
@@ -41,46 +40,40 @@ func KeepOrMakeRequestID(incoming string) string {
 	if validRequestID(incoming) {
 		return incoming
 	}
-	var b [2 * requestIDBytes]byte
-	return string(newRequestID(&b))
+	return newRequestID()
 }
 
 // RequestIDContext is a context that carries a request id, in a form a
-// transport embeds in its own record of a call, so that the record, the
-// context and the id are one allocation where [ContextWithRequestID] and
-// [KeepOrMakeRequestID] make three. [RequestIDContext.Begin] sets it up
+// transport embeds in its own record of a call, so that the record and
+// the context that carries the id are one allocation where
+// [ContextWithRequestID] makes two. [RequestIDContext.Begin] sets it up
 // once; [RequestID] then reads the id from it, and from any context
 // derived from it, without allocating. [RequestIDs] is built on it; a gRPC
 // server's record of a call is another user.
 //
+// A made id is a string of its own, not bytes inside the record: a
+// transport keeps the strings it sent for a while (HTTP/2's header
+// compression table does), and a string inside the record would keep the
+// whole record, and all it points to, alive with it.
+//
 // Its zero value carries no id and has no parent: call Begin before using
-// it as a context. It must not be copied once begun (go vet's copylocks
-// check says so): a made id's digits live inside it.
+// it as a context.
 type RequestIDContext struct {
 	context.Context // the parent, set by Begin
 
-	_      noCopy
-	id     string
-	digits [2 * requestIDBytes]byte // a made id's
+	id string
 }
 
 // Begin makes c a child of parent that carries incoming when it is an id to
 // keep, else a new random one ([KeepOrMakeRequestID]'s rule), and returns
-// the id. It panics when called twice on the same c: the first id would
-// change under the records that hold it.
+// the id. It panics when called twice on the same c: the id would change
+// under the records of the call.
 func (c *RequestIDContext) Begin(parent context.Context, incoming string) string {
 	if c.Context != nil {
 		panic("logging: RequestIDContext.Begin called twice")
 	}
 	c.Context = parent
-	if validRequestID(incoming) {
-		c.id = incoming
-	} else {
-		// The digits are never written again (Begin runs once), so the
-		// string may share them instead of copying them.
-		d := newRequestID(&c.digits)
-		c.id = unsafe.String(unsafe.SliceData(d), len(d))
-	}
+	c.id = KeepOrMakeRequestID(incoming)
 	return c.id
 }
 
@@ -102,13 +95,6 @@ func (c *RequestIDContext) String() string {
 	return fmt.Sprint(c.Context) + ".WithValue(logging.requestIDKey)"
 }
 
-// noCopy makes go vet's copylocks check report a copy of the struct that
-// holds it.
-type noCopy struct{}
-
-func (*noCopy) Lock()   {}
-func (*noCopy) Unlock() {}
-
 func validRequestID(id string) bool {
 	if id == "" || len(id) > maxRequestIDLen {
 		return false
@@ -121,10 +107,8 @@ func validRequestID(id string) bool {
 	return true
 }
 
-// newRequestID writes a new random id into digits and returns them.
-func newRequestID(digits *[2 * requestIDBytes]byte) []byte {
+func newRequestID() string {
 	var b [requestIDBytes]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never returns an error (Go 1.24+)
-	hex.Encode(digits[:], b[:])
-	return digits[:]
+	return hex.EncodeToString(b[:])
 }

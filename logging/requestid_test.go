@@ -3,8 +3,10 @@ package logging_test
 import (
 	"context"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/operable-go/operable/logging"
 )
@@ -63,8 +65,7 @@ func TestRequestIDContextKeepsOrMakesTheID(t *testing.T) {
 }
 
 // TestRequestIDContextMakesADifferentIDEachTime: made ids are random, and
-// one context's id is not changed by another's Begin (each keeps its own
-// digits).
+// each context keeps its own.
 func TestRequestIDContextMakesADifferentIDEachTime(t *testing.T) {
 	seen := map[string]bool{}
 	ctxs := make([]*logging.RequestIDContext, 100)
@@ -84,6 +85,32 @@ func TestRequestIDContextMakesADifferentIDEachTime(t *testing.T) {
 	}
 }
 
+// TestAMadeIDDoesNotKeepItsRecord: a transport keeps the ids it sent for
+// a while (HTTP/2's header compression table), so a made id must not be
+// memory inside the record that carries it, which would keep the record,
+// and all it points to, alive with the id.
+func TestAMadeIDDoesNotKeepItsRecord(t *testing.T) {
+	type record struct {
+		logging.RequestIDContext
+		_ [1 << 10]byte // a record worth keeping alive
+	}
+	collected := make(chan struct{})
+	r := &record{}
+	id := r.Begin(context.Background(), "")
+	runtime.AddCleanup(r, func(struct{}) { close(collected) }, struct{}{})
+	r = nil
+	for range 10 {
+		runtime.GC()
+		select {
+		case <-collected:
+			runtime.KeepAlive(id)
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	t.Errorf("the record is still alive while its made id %q is", id)
+}
+
 // TestRequestIDContextBeginsOnce: a second Begin would change the id under
 // the records holding the first, so it panics.
 func TestRequestIDContextBeginsOnce(t *testing.T) {
@@ -98,8 +125,8 @@ func TestRequestIDContextBeginsOnce(t *testing.T) {
 }
 
 // TestRequestIDContextAllocationBudget: embedded in a transport's record
-// of a call, the request id costs no allocation of its own, made or kept,
-// to set and to read: the record's is the only one.
+// of a call, the request id and its context cost no allocation of their
+// own to set and to read: a kept id none, a made id its string.
 func TestRequestIDContextAllocationBudget(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")
@@ -108,15 +135,18 @@ func TestRequestIDContextAllocationBudget(t *testing.T) {
 		logging.RequestIDContext
 		method string
 	}
-	for _, incoming := range []string{"", "req-42"} {
+	for _, tt := range []struct {
+		incoming string
+		want     float64
+	}{{"req-42", 1}, {"", 2}} {
 		var id string
 		got := testing.AllocsPerRun(1000, func() {
 			r := &record{method: "m"}
-			r.Begin(context.Background(), incoming)
+			r.Begin(context.Background(), tt.incoming)
 			id = logging.RequestID(r)
 		})
-		if got > 1 || id == "" {
-			t.Errorf("incoming %q: %v allocations (id %q), want 1 (the record's)", incoming, got, id)
+		if got > tt.want || id == "" {
+			t.Errorf("incoming %q: %v allocations (id %q), want %v (the record's, and a made id's string)", tt.incoming, got, id, tt.want)
 		}
 	}
 }

@@ -598,20 +598,29 @@ func (b *Breaker) begin(ctx context.Context) (*call, error) {
 		b.m.reject(rejectForced)
 		return nil, b.rejected[rejectForced]
 	}
-	slot, err := b.takeSlot()
+	slot, done, err := b.admit(mode)
 	if err != nil {
 		return nil, err
-	}
-	var done func(error)
-	if mode != HoldClosed {
-		if done, err = b.cb.Allow(); err != nil {
-			b.giveSlot(slot)
-			return nil, b.rejectedBy(err)
-		}
 	}
 	// A call that is still running when its time is up counts as a
 	// failure then, not when (if ever) it returns, and its context ends.
 	return newCall(b, ctx, done, slot, time.Now()), nil
+}
+
+// admit takes what a call in flight holds, one of MaxConcurrent's slots
+// and, unless the breaker is held closed, gobreaker's admission (a probe
+// when half open), or returns the rejection, counted.
+func (b *Breaker) admit(mode Mode) (slot bool, done func(error), err error) {
+	if slot, err = b.takeSlot(); err != nil {
+		return false, nil, err
+	}
+	if mode != HoldClosed {
+		if done, err = b.cb.Allow(); err != nil {
+			b.giveSlot(slot)
+			return false, nil, b.rejectedBy(err)
+		}
+	}
+	return slot, done, nil
 }
 
 func (c *call) expired() {

@@ -59,16 +59,9 @@ func (b *Breaker) Allow(ctx context.Context) (*Ticket, error) {
 		t.ended.Store(ticketLate)
 		return t, nil
 	}
-	slot, err := b.takeSlot()
+	slot, done, err := b.admit(mode)
 	if err != nil {
 		return nil, err
-	}
-	var done func(error)
-	if mode != HoldClosed {
-		if done, err = b.cb.Allow(); err != nil {
-			b.giveSlot(slot)
-			return nil, b.rejectedBy(err)
-		}
 	}
 	now := time.Now()
 	t := &Ticket{b: b, parent: ctx, done: done, slot: slot, ticket: true, due: now.Add(b.settings.CallTimeout)}

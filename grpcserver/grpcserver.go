@@ -60,11 +60,15 @@ const Other = "_OTHER"
 // MaxMethodOriginal bounds, in bytes, the name of a method the server does
 // not serve as it goes into the span's rpc.method_original attribute: the
 // caller makes it up, and only GRPC_MAX_HEADER_LIST_SIZE bounds it on the
-// wire.
+// wire. A longer name is cut back to a separator ('/' is none), so that no
+// part of a token is kept: mostly, the attribute is then only the mark.
 const MaxMethodOriginal = 256
 
 // MaxErrorText bounds, in bytes, the status message a failed call's access
-// line carries as error.
+// line carries as error. A longer one is cut back to the last separator
+// before the bound, so that a secret the bound falls in (a long JWT) is
+// dropped whole, not kept in part where the redactor, which knows it by
+// its whole shape, would miss it.
 const MaxErrorText = 512
 
 // healthService is grpc.health.v1's service name.

@@ -238,7 +238,7 @@ func fallbackIdentity(opts Options) logging.Options {
 	if v := env["SERVICE_VERSION"]; v != "" {
 		o.Version = v
 	}
-	if v, ok := env["ENVIRONMENT"]; ok {
+	if v := env["ENVIRONMENT"]; v != "" { // empty is unset, to the loader too
 		o.Env = "invalid"
 		if slices.Contains(environments, v) {
 			o.Env = v

@@ -162,6 +162,8 @@ func TestTheLineOfAFailedStartCarriesTheIdentity(t *testing.T) {
 			map[string]any{"msg": "invalid configuration", "service": "svc", "env": "unknown"}},
 		{"an environment that is not one", map[string]string{"ENVIRONMENT": "prod"},
 			map[string]any{"msg": "invalid configuration", "service": "svc", "env": "invalid"}},
+		{"an empty environment, unset to the loader", map[string]string{"ENVIRONMENT": "", "LOG_LEVEL": "loud"},
+			map[string]any{"msg": "invalid configuration", "service": "svc", "env": "unknown"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

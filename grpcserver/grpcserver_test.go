@@ -477,8 +477,9 @@ func grpccodesName(c codes.Code) string {
 
 // TestHealthWatchEndsAsTheProtocolSays: a Watch of an unknown name (a
 // check's) gets SERVICE_UNKNOWN and stays open until Shutdown ends it; a
-// Watch its client leaves ends CANCELLED, not OK, and its access line is
-// a debug one (a watcher leaving is not news).
+// Watch its client leaves ends CANCELLED, or DEADLINE_EXCEEDED when its
+// deadline passes, not OK, and its access line is a debug one (a watcher
+// leaving is not news).
 func TestHealthWatchEndsAsTheProtocolSays(t *testing.T) {
 	c := &health.Checker{}
 	if err := c.Add(health.Check{Name: "db", Groups: health.Readiness, Func: func(context.Context) error { return nil }}); err != nil {
@@ -514,6 +515,27 @@ func TestHealthWatchEndsAsTheProtocolSays(t *testing.T) {
 	}
 	if line == nil || line["code"] != "CANCELLED" || line["level"] != "DEBUG" {
 		t.Errorf("the left Watch's access line = %v, want CANCELLED at DEBUG", line)
+	}
+	expiring, expire := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer expire()
+	if watched, err = hc.Watch(expiring, &healthpb.HealthCheckRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := watched.Recv(); err != nil {
+			break
+		}
+	}
+	line = nil
+	for deadline := time.Now().Add(5 * time.Second); line == nil && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, l := range rpcLines(logs.String()) {
+			if l["rpc_method"] == "Watch" && l["code"] != "CANCELLED" {
+				line = l
+			}
+		}
+	}
+	if line == nil || line["code"] != "DEADLINE_EXCEEDED" || line["level"] != "DEBUG" {
+		t.Errorf("the Watch whose deadline passed: access line %v, want DEADLINE_EXCEEDED at DEBUG", line)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

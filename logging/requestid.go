@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"time"
 )
 
 // maxRequestIDLen bounds an incoming id; a longer one is replaced.
@@ -56,29 +57,41 @@ func KeepOrMakeRequestID(incoming string) string {
 // compression table does), and a string inside the record would keep the
 // whole record, and all it points to, alive with it.
 //
-// Its zero value carries no id and has no parent: call Begin before using
-// it as a context.
+// Its zero value is not yet a context: call Begin first, once, before any
+// other method. Once begun it does not change, and is safe for concurrent
+// use.
 type RequestIDContext struct {
-	context.Context // the parent, set by Begin
-
-	id string
+	parent context.Context
+	id     string
 }
 
 // Begin makes c a child of parent that carries incoming when it is an id to
 // keep, else a new random one ([KeepOrMakeRequestID]'s rule), and returns
-// the id. It panics when called twice on the same c: the id would change
-// under the records of the call.
+// the id. It panics when parent is nil, or when c has begun already: the id
+// would change under the records of the call.
 func (c *RequestIDContext) Begin(parent context.Context, incoming string) string {
-	if c.Context != nil {
+	switch {
+	case parent == nil:
+		panic("logging: RequestIDContext.Begin with a nil parent")
+	case c.parent != nil:
 		panic("logging: RequestIDContext.Begin called twice")
 	}
-	c.Context = parent
+	c.parent = parent
 	c.id = KeepOrMakeRequestID(incoming)
 	return c.id
 }
 
 // RequestID returns the id Begin set, or "" before it.
 func (c *RequestIDContext) RequestID() string { return c.id }
+
+// Deadline, Done and Err are the parent's.
+func (c *RequestIDContext) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+
+// Done returns the parent's Done.
+func (c *RequestIDContext) Done() <-chan struct{} { return c.parent.Done() }
+
+// Err returns the parent's Err.
+func (c *RequestIDContext) Err() error { return c.parent.Err() }
 
 // Value returns the id for the request-id key (as a *string, which
 // RequestID reads without boxing a string) and asks the parent for any
@@ -87,12 +100,12 @@ func (c *RequestIDContext) Value(key any) any {
 	if _, ok := key.(requestIDKey); ok {
 		return &c.id
 	}
-	return c.Context.Value(key)
+	return c.parent.Value(key)
 }
 
 // String describes the context as the context package's own do.
 func (c *RequestIDContext) String() string {
-	return fmt.Sprint(c.Context) + ".WithValue(logging.requestIDKey)"
+	return fmt.Sprint(c.parent) + ".WithValue(logging.requestIDKey)"
 }
 
 func validRequestID(id string) bool {

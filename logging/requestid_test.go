@@ -2,6 +2,7 @@ package logging_test
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"runtime"
 	"strings"
@@ -111,17 +112,50 @@ func TestAMadeIDDoesNotKeepItsRecord(t *testing.T) {
 	t.Errorf("the record is still alive while its made id %q is", id)
 }
 
-// TestRequestIDContextBeginsOnce: a second Begin would change the id under
-// the records holding the first, so it panics.
-func TestRequestIDContextBeginsOnce(t *testing.T) {
+// TestRequestIDContextBeginsOnceOnAParent: a second Begin would change the
+// id under the records holding the first, and a nil parent would fail at
+// the first lookup far from its cause: both panic in Begin.
+func TestRequestIDContextBeginsOnceOnAParent(t *testing.T) {
+	var begun logging.RequestIDContext
+	begun.Begin(context.Background(), "")
+	for name, begin := range map[string]func(){
+		"twice": func() { begun.Begin(context.Background(), "") },
+		"a nil parent": func() {
+			var rc logging.RequestIDContext
+			//lint:ignore SA1012 the misuse under test
+			rc.Begin(nil, "")
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Begin %s did not panic", name)
+				}
+			}()
+			begin()
+		}()
+	}
+}
+
+// TestRequestIDContextEndsWithItsParent: its deadline, Done and Err are
+// its parent's.
+func TestRequestIDContextEndsWithItsParent(t *testing.T) {
+	parent, cancel := context.WithTimeout(context.Background(), time.Hour)
 	var rc logging.RequestIDContext
-	rc.Begin(context.Background(), "")
-	defer func() {
-		if recover() == nil {
-			t.Error("a second Begin did not panic")
-		}
-	}()
-	rc.Begin(context.Background(), "")
+	rc.Begin(parent, "req-42")
+	want, _ := parent.Deadline()
+	if got, ok := rc.Deadline(); !ok || !got.Equal(want) {
+		t.Errorf("Deadline = %v %v, want the parent's %v", got, ok, want)
+	}
+	cancel()
+	select {
+	case <-rc.Done():
+	case <-time.After(time.Second):
+		t.Fatal("Done did not close with the parent's")
+	}
+	if !errors.Is(rc.Err(), context.Canceled) {
+		t.Errorf("Err = %v, want the parent's Canceled", rc.Err())
+	}
 }
 
 // TestRequestIDContextAllocationBudget: embedded in a transport's record

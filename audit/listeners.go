@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"io"
 	"net"
 	"net/http"
@@ -398,13 +399,17 @@ func (a *auditor) plantedRequests(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	planted := []string{bearer, apiKey, cookie, query}
-	// The same credentials in a gRPC call's metadata, to a method no
-	// service has: its access line is a warning with the reason, the line
-	// most likely to repeat what the caller sent.
+	// The same credentials in gRPC metadata: on grpc.health.v1's Check,
+	// which every service serves (so its interceptors see it), and on a
+	// method no service has (its access line is a warning with the reason).
 	if conn, _ := a.dialGRPC(); conn != nil {
 		defer conn.Close()
 		gBearer, gKey := randomValue("grpcbearer"), randomValue("grpcapikey")
-		invokeMadeUp(ctx, conn, "/audit.Planted/Call", "authorization", "Bearer "+gBearer, "x-api-key", gKey)
+		md := []string{"authorization", "Bearer " + gBearer, "x-api-key", gKey}
+		_, _ = call(ctx, func(ctx context.Context) (*healthpb.HealthCheckResponse, error) {
+			return healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		}, md...)
+		invokeMadeUp(ctx, conn, "/audit.Planted/Call", md...)
 		planted = append(planted, gBearer, gKey)
 	}
 	return planted, nil

@@ -16,10 +16,11 @@ import (
 const limitWarnEvery = time.Minute
 
 // limitListener is netutil.LimitListener's bound on the open connections,
-// made visible: when the open connections reach the bound (so that the next
+// made visible: when a connection takes the last slot (so that the next
 // caller waits in the kernel's backlog, silent to it and to every probe) it
 // logs a warning with the count and the bound, at most once a
-// limitWarnEvery.
+// limitWarnEvery. A listener that stays full without turnover logs it
+// once: nothing is accepted to log it again.
 type limitListener struct {
 	net.Listener // the bounded one
 	logger       *slog.Logger
@@ -58,8 +59,9 @@ type countedConn struct {
 	once sync.Once
 }
 
+// Close takes the connection off the count before it gives netutil's
+// slot back, so that the next accept never counts one too many.
 func (c *countedConn) Close() error {
-	err := c.Conn.Close()
 	c.once.Do(func() { c.l.open.Add(-1) })
-	return err
+	return c.Conn.Close()
 }

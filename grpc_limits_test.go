@@ -1,13 +1,17 @@
 package operable_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -87,9 +91,11 @@ func TestGRPCMaxConnectionsMayNotBeNegative(t *testing.T) {
 }
 
 // TestGRPCMetadataOverItsBoundIsRefused: GRPC_MAX_HEADER_LIST_SIZE bounds a
-// call's metadata: a call within it is served, one over it is refused
-// (the server advertises the bound in its HTTP/2 settings, and drops a
-// header list over it unread), and the server goes on serving.
+// call's metadata. A grpc-go client refuses to send a call over the bound
+// the server advertises, which proves only the setting; so the call over it
+// is also sent by a raw HTTP/2 client that ignores the setting, and the
+// server must not serve it. Calls within the bound are served before and
+// after.
 func TestGRPCMetadataOverItsBoundIsRefused(t *testing.T) {
 	g := startGRPC(t, "GRPC_MAX_HEADER_LIST_SIZE", "8192")
 	client := testgrpc.NewTestServiceClient(g.conn)
@@ -106,8 +112,85 @@ func TestGRPCMetadataOverItsBoundIsRefused(t *testing.T) {
 	if err := callWith(64 << 10); status.Code(err) == codes.OK {
 		t.Fatal("64 KiB of metadata over an 8 KiB bound was served")
 	}
+	if got := rawCallWithMetadata(t, g.s.GRPCAddr().String(), 64<<10); got == "served" {
+		t.Error("a raw HTTP/2 call with 64 KiB of metadata over an 8 KiB bound was served")
+	}
 	if err := callWith(1024); err != nil {
-		t.Errorf("a call within the bound after the refused one = %v, want served", err)
+		t.Errorf("a call within the bound after the refused ones = %v, want served", err)
+	}
+}
+
+// rawCallWithMetadata sends a health Check whose headers carry n bytes of
+// padding over a bare HTTP/2 connection, ignoring the server's
+// SETTINGS_MAX_HEADER_LIST_SIZE, and says how the server answered: "served"
+// (grpc-status 0), "refused" (a reset, a GOAWAY, a non-zero status) or
+// "closed".
+func rawCallWithMetadata(t *testing.T, addr string, n int) string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.WriteString(c, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	fr := http2.NewFramer(c, c)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if err := fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "POST"}, {":scheme", "http"}, {":path", "/grpc.health.v1.Health/Check"},
+		{":authority", addr}, {"content-type", "application/grpc"}, {"te", "trailers"}, {"x-padding", strings.Repeat("p", n)}} {
+		if err := enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const chunk = 16 << 10 // the default SETTINGS_MAX_FRAME_SIZE
+	b := block.Bytes()
+	first := b[:min(chunk, len(b))]
+	if err := fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: first, EndHeaders: len(b) <= chunk}); err != nil {
+		return "closed"
+	}
+	for rest := b[len(first):]; len(rest) > 0; {
+		part := rest[:min(chunk, len(rest))]
+		rest = rest[len(part):]
+		if err := fr.WriteContinuation(1, len(rest) == 0, part); err != nil {
+			return "closed"
+		}
+	}
+	// An empty request message: the five bytes of a gRPC frame's prefix.
+	if err := fr.WriteData(1, true, []byte{0, 0, 0, 0, 0}); err != nil {
+		return "closed"
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return "closed"
+		}
+		switch f := f.(type) {
+		case *http2.RSTStreamFrame, *http2.GoAwayFrame:
+			return "refused"
+		case *http2.MetaHeadersFrame:
+			if st := f.PseudoValue("status"); st != "" && st != "200" {
+				return "refused"
+			}
+			for _, h := range f.RegularFields() {
+				if h.Name == "grpc-status" {
+					if h.Value == "0" {
+						return "served"
+					}
+					return "refused"
+				}
+			}
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				_ = fr.WriteSettingsAck()
+			}
+		}
 	}
 }
 

@@ -49,3 +49,14 @@ func ExampleRun() {
 	}
 	_ = testBadConfig
 }
+
+// A service started with a gRPC listener: GRPCAddr waits for its
+// "listening" line and returns the address to dial.
+func ExampleProcess_GRPCAddr() {
+	testGRPC := func(t *testing.T) {
+		p := operabletest.Start(t, operabletest.Build(t, "."), "GRPC_ADDR=127.0.0.1:0")
+		addr := p.GRPCAddr(5 * time.Second)
+		_ = addr // grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	_ = testGRPC
+}

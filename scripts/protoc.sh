@@ -13,11 +13,19 @@ cd "$(dirname "$0")/.."
 # protoc-gen-go is the version of google.golang.org/protobuf in go.mod.
 PROTOC_GEN_GO_VERSION=v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
+# protoc writes its version into the generated files' headers: the one that
+# made the committed code, Debian bookworm's protobuf-compiler. Another
+# protoc would rewrite every header, and the drift test would fail.
+PROTOC_VERSION=3.21.12
 bin="${CACHE:-$HOME/.cache/operable}/bin"
 gen_go="$bin/protoc-gen-go-$PROTOC_GEN_GO_VERSION"
 gen_grpc="$bin/protoc-gen-go-grpc-$PROTOC_GEN_GO_GRPC_VERSION"
 
 scripts/debian-package.sh protobuf-compiler protoc
+if [ "$(protoc --version)" != "libprotoc $PROTOC_VERSION" ]; then
+	echo "protoc.sh: $(command -v protoc) is $(protoc --version), the committed code was made with libprotoc $PROTOC_VERSION (Debian bookworm's protobuf-compiler): put that one first on PATH" >&2
+	exit 1
+fi
 install() { # install PACKAGE VERSION DEST
 	[ -x "$3" ] && return
 	mkdir -p "$bin"

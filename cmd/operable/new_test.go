@@ -197,7 +197,7 @@ func TestNewProjectsProtocScriptPinsTheSDKsVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v := range []string{"PROTOC_GEN_GO_VERSION=", "PROTOC_GEN_GO_GRPC_VERSION="} {
+	for _, v := range []string{"PROTOC_GEN_GO_VERSION=", "PROTOC_GEN_GO_GRPC_VERSION=", "PROTOC_VERSION="} {
 		pin := func(script []byte) string {
 			for _, line := range strings.Split(string(script), "\n") {
 				if strings.HasPrefix(line, v) {

@@ -21,6 +21,10 @@ cd "$(dirname "$0")/.."
 # requires; keep it with the module's (go list -m google.golang.org/protobuf).
 PROTOC_GEN_GO_VERSION=v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION=v1.6.2
+# protoc writes its version into the generated files' headers: the one that
+# made the committed code, Debian bookworm's protobuf-compiler. Another
+# protoc would rewrite every header, and the drift check would fail.
+PROTOC_VERSION=3.21.12
 bin="${CACHE:-$HOME/.cache/operable}/bin"
 gen_go="$bin/protoc-gen-go-$PROTOC_GEN_GO_VERSION"
 gen_grpc="$bin/protoc-gen-go-grpc-$PROTOC_GEN_GO_GRPC_VERSION"
@@ -28,7 +32,11 @@ gen_grpc="$bin/protoc-gen-go-grpc-$PROTOC_GEN_GO_GRPC_VERSION"
 if [ "${1:-}" = --no-install ]; then
 	shift
 	missing=()
-	command -v protoc >/dev/null || missing+=("protoc (Debian's protobuf-compiler)")
+	if ! command -v protoc >/dev/null; then
+		missing+=("protoc (Debian's protobuf-compiler)")
+	elif [ "$(protoc --version)" != "libprotoc $PROTOC_VERSION" ]; then
+		missing+=("libprotoc $PROTOC_VERSION (on PATH: $(protoc --version))")
+	fi
 	[ -x "$gen_go" ] || missing+=("protoc-gen-go $PROTOC_GEN_GO_VERSION")
 	[ -x "$gen_grpc" ] || missing+=("protoc-gen-go-grpc $PROTOC_GEN_GO_GRPC_VERSION")
 	if [ ${#missing[@]} -gt 0 ]; then
@@ -42,6 +50,10 @@ else
 		export DEBIAN_FRONTEND=noninteractive
 		$SUDO apt-get update -qq >&2
 		$SUDO apt-get install -y -qq --no-install-recommends protobuf-compiler >&2
+	fi
+	if [ "$(protoc --version)" != "libprotoc $PROTOC_VERSION" ]; then
+		echo "protoc.sh: $(command -v protoc) is $(protoc --version), the committed code was made with libprotoc $PROTOC_VERSION (Debian bookworm's protobuf-compiler): put that one first on PATH" >&2
+		exit 1
 	fi
 	install() { # install PACKAGE VERSION DEST
 		[ -x "$3" ] && return

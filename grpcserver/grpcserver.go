@@ -316,8 +316,11 @@ func (i *Instrumentation) HandleRPC(ctx context.Context, s stats.RPCStats) {
 
 	level := slog.LevelInfo
 	switch {
-	case c.method.service == healthService && (code == codes.OK || code == codes.Canceled || code == codes.DeadlineExceeded):
-		level = slog.LevelDebug // a probe every few seconds, a watcher leaving (its deadline included): not news
+	case c.method.service == healthService && (code == codes.OK || code == codes.Canceled ||
+		code == codes.DeadlineExceeded && c.method.short == "Watch"):
+		// A probe every few seconds, a caller leaving, a watcher's deadline:
+		// not news. A Check past its deadline is: the checks are slow.
+		level = slog.LevelDebug
 	case c.method == i.other:
 		level = slog.LevelWarn // a method the caller made up is the caller's error
 	case serverError(code):

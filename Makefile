@@ -19,7 +19,7 @@ BENCH_FLAGS ?= -run '^$$' -bench . -benchmem -count 6
 # (golang/go#75804, fixed in 1.27); a count has no deadline to race. New
 # coverage is minimized for at most 2 s (the default, 60 s, spent most of a
 # short run minimizing instead of fuzzing).
-FUZZ_TARGETS := ./logging:FuzzRedaction:80000 ./logging:FuzzSinglePassMatchesChain:60000 ./config:FuzzLoadNeverEchoesAValue:35000 ./config:FuzzFileParsing:10000 ./featureflags:FuzzParse:150000 .:FuzzSpanAttributesNeverCarryAKnownValue:20000
+FUZZ_TARGETS := ./logging:FuzzRedaction:80000 ./logging:FuzzSinglePassMatchesChain:60000 ./config:FuzzLoadNeverEchoesAValue:35000 ./config:FuzzFileParsing:10000 ./featureflags:FuzzParse:150000 .:FuzzSpanAttributesNeverCarryAKnownValue:20000 ./internal/clip:FuzzString:50000
 
 .PHONY: test fmt-check vet vet-newest-go staticcheck unit fuzz templates bench startup
 
